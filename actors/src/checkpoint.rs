@@ -1,0 +1,436 @@
+//! The sled checkpoint: the global state, each breaker's durable state, the audit trail and
+//! the alert delivery log, one tree per strategy.
+//!
+//! sled writes are not durable until flushed, so a transition is written and flushed on the
+//! writer thread before the caller hears it is done. Breaker state (high-water mark, session
+//! open) changes with every snapshot; it is staged, coalesced per key, and made durable by the
+//! next flush (sled flushes by itself every 500 ms, and every transition flushes).
+
+use crate::breaker::BreakerKind;
+use crate::state_machine::{StateRecord, Transition};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+/// A checkpoint that could not be read or written.
+#[derive(Debug, Clone, Error)]
+pub enum CheckpointError {
+    /// sled failed.
+    #[error("checkpoint storage failed: {0}")]
+    Storage(String),
+    /// A record did not decode.
+    #[error("checkpoint record {key} is corrupt: {why}")]
+    Corrupt {
+        /// The record's key.
+        key: String,
+        /// The decoder's complaint.
+        why: String,
+    },
+    /// The checkpoint could not be opened at start: the engine runs halted.
+    #[error("checkpoint unavailable: {0}")]
+    Unavailable(String),
+    /// The writer thread is gone.
+    #[error("checkpoint writer stopped")]
+    WriterStopped,
+}
+
+impl From<sled::Error> for CheckpointError {
+    fn from(e: sled::Error) -> Self {
+        CheckpointError::Storage(e.to_string())
+    }
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position in the trail, increasing.
+    pub seq: u64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// State before.
+    pub from: crate::state_machine::EngineState,
+    /// State after.
+    pub to: crate::state_machine::EngineState,
+    /// Why.
+    pub cause: String,
+    /// Who, for operator actions.
+    pub operator: Option<String>,
+    /// Figures and reasons.
+    pub details: serde_json::Value,
+}
+
+enum Job {
+    Stage { tree: sled::Tree, key: Vec<u8>, value: Vec<u8> },
+    Append { tree: sled::Tree, key: Vec<u8>, value: Vec<u8> },
+    Commit { tree: sled::Tree, batch: sled::Batch, done: oneshot::Sender<Result<(), CheckpointError>> },
+    Flush { done: oneshot::Sender<Result<(), CheckpointError>> },
+}
+
+#[derive(Default)]
+struct Queue {
+    // Staged values coalesce: only the newest per (tree, key) is written.
+    staged: HashMap<(Vec<u8>, Vec<u8>), (sled::Tree, Vec<u8>)>,
+    jobs: Vec<Job>,
+    closed: bool,
+}
+
+struct Writer {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
+impl Writer {
+    fn push(&self, job: Job) {
+        let mut q = self.queue.lock().expect("checkpoint queue poisoned");
+        match job {
+            Job::Stage { tree, key, value } => {
+                q.staged.insert((tree.name().to_vec(), key), (tree, value));
+            }
+            other => q.jobs.push(other),
+        }
+        drop(q);
+        self.wake.notify_one();
+    }
+
+    fn run(self: Arc<Self>, db: sled::Db) {
+        loop {
+            let (staged, jobs) = {
+                let mut q = self.queue.lock().expect("checkpoint queue poisoned");
+                while q.staged.is_empty() && q.jobs.is_empty() && !q.closed {
+                    q = self.wake.wait(q).expect("checkpoint queue poisoned");
+                }
+                if q.closed && q.staged.is_empty() && q.jobs.is_empty() {
+                    let _ = db.flush();
+                    return;
+                }
+                (std::mem::take(&mut q.staged), std::mem::take(&mut q.jobs))
+            };
+            let mut failure: Option<CheckpointError> = None;
+            for ((_, key), (tree, value)) in staged {
+                if let Err(e) = tree.insert(key, value) {
+                    failure = Some(e.into());
+                }
+            }
+            let mut waiting = Vec::new();
+            for job in jobs {
+                match job {
+                    Job::Stage { .. } => unreachable!("staged values are coalesced"),
+                    Job::Append { tree, key, value } => {
+                        if let Err(e) = tree.insert(key, value) {
+                            failure = Some(e.into());
+                        }
+                    }
+                    Job::Commit { tree, batch, done } => {
+                        let r = tree.apply_batch(batch).map_err(CheckpointError::from);
+                        waiting.push((done, r));
+                    }
+                    Job::Flush { done } => waiting.push((done, Ok(()))),
+                }
+            }
+            if let Some(e) = &failure {
+                tracing::error!(error = %e, "checkpoint write failed");
+            }
+            if !waiting.is_empty() {
+                // One flush makes every commit of this round durable before any is acknowledged.
+                let flushed = db.flush().map(|_| ()).map_err(CheckpointError::from);
+                for (done, r) in waiting {
+                    let _ = done.send(r.and(flushed.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Closes the writer thread (after it drains) when the last handle goes.
+struct WriterHandle(Arc<Writer>);
+
+impl Drop for WriterHandle {
+    fn drop(&mut self) {
+        self.0.queue.lock().expect("checkpoint queue poisoned").closed = true;
+        self.0.wake.notify_one();
+    }
+}
+
+impl std::ops::Deref for WriterHandle {
+    type Target = Writer;
+    fn deref(&self) -> &Writer {
+        &self.0
+    }
+}
+
+/// The sled database under a data directory, with its writer thread.
+#[derive(Clone)]
+pub struct CheckpointStore {
+    db: sled::Db,
+    writer: Arc<WriterHandle>,
+    degraded: Option<String>,
+}
+
+impl CheckpointStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, CheckpointError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CheckpointError::Storage(format!("cannot create {}: {e}", dir.display())))?;
+        let db = sled::Config::new()
+            .path(dir.join("checkpoint.sled"))
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|e| CheckpointError::Storage(format!("cannot open {}: {e}", dir.display())))?;
+        Ok(Self::start(db, None))
+    }
+
+    /// A database that lives in a temporary file and vanishes on drop: replays, benchmarks.
+    pub fn temporary() -> Result<Self, CheckpointError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Ok(Self::start(db, None))
+    }
+
+    /// Opens `dir`, or, if it cannot be opened, a temporary database marked degraded: every
+    /// engine on it starts MANUALLY_HALTED with the reason, and refuses resets.
+    pub fn open_or_degraded(dir: &Path) -> Self {
+        match Self::open(dir) {
+            Ok(store) => store,
+            Err(e) => {
+                tracing::error!(error = %e, "checkpoint unreadable: running halted");
+                let db = sled::Config::new().temporary(true).open().expect("temporary sled database");
+                Self::start(db, Some(e.to_string()))
+            }
+        }
+    }
+
+    fn start(db: sled::Db, degraded: Option<String>) -> Self {
+        let writer = Arc::new(Writer {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+        });
+        let w = writer.clone();
+        let d = db.clone();
+        std::thread::Builder::new()
+            .name("rustybt-checkpoint".into())
+            .spawn(move || w.run(d))
+            .expect("spawn checkpoint writer");
+        Self {
+            db,
+            writer: Arc::new(WriterHandle(writer)),
+            degraded,
+        }
+    }
+
+    /// Why the checkpoint could not be opened, when it could not.
+    pub fn degraded(&self) -> Option<&str> {
+        self.degraded.as_deref()
+    }
+
+    /// The checkpoint of one strategy.
+    pub fn strategy(&self, name: &str) -> Result<StrategyCheckpoint, CheckpointError> {
+        let tree = self.db.open_tree(format!("strategy/{name}"))?;
+        Ok(StrategyCheckpoint {
+            db: self.db.clone(),
+            tree,
+            writer: self.writer.clone(),
+            degraded: self.degraded.clone(),
+        })
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub async fn flush(&self) -> Result<(), CheckpointError> {
+        let (done, rx) = oneshot::channel();
+        self.writer.push(Job::Flush { done });
+        rx.await.map_err(|_| CheckpointError::WriterStopped)?
+    }
+}
+
+const STATE_KEY: &[u8] = b"state";
+const AUDIT_PREFIX: &[u8] = b"audit/";
+const DELIVERY_PREFIX: &[u8] = b"delivery/";
+
+fn breaker_key(kind: BreakerKind) -> Vec<u8> {
+    format!("breaker/{kind}").into_bytes()
+}
+
+/// One strategy's records.
+#[derive(Clone)]
+pub struct StrategyCheckpoint {
+    db: sled::Db,
+    tree: sled::Tree,
+    writer: Arc<WriterHandle>,
+    degraded: Option<String>,
+}
+
+impl StrategyCheckpoint {
+    /// Why the checkpoint is unusable, when it is.
+    pub fn degraded(&self) -> Option<&str> {
+        self.degraded.as_deref()
+    }
+
+    /// The checkpointed global state; `Ok(None)` on a fresh database.
+    pub fn load_state(&self) -> Result<Option<StateRecord>, CheckpointError> {
+        if let Some(why) = &self.degraded {
+            return Err(CheckpointError::Unavailable(why.clone()));
+        }
+        self.read(STATE_KEY)
+    }
+
+    /// A breaker's durable state, if any was saved. A corrupt record reads as an error.
+    pub fn load_breaker<T: DeserializeOwned>(&self, kind: BreakerKind) -> Result<Option<T>, CheckpointError> {
+        self.read(&breaker_key(kind))
+    }
+
+    fn read<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, CheckpointError> {
+        match self.tree.get(key)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| CheckpointError::Corrupt {
+                key: String::from_utf8_lossy(key).into_owned(),
+                why: e.to_string(),
+            }),
+        }
+    }
+
+    /// Saves a breaker's durable state without waiting: made durable by the next flush.
+    pub fn stage_breaker<T: Serialize>(&self, kind: BreakerKind, state: &T) {
+        let value = serde_json::to_vec(state).expect("breaker state serialises");
+        self.writer.push(Job::Stage {
+            tree: self.tree.clone(),
+            key: breaker_key(kind),
+            value,
+        });
+    }
+
+    /// Writes the new state and its transitions to the audit trail in one atomic batch and
+    /// flushes it; resolves once it is on disk.
+    pub async fn commit(&self, record: &StateRecord, transitions: &[Transition]) -> Result<(), CheckpointError> {
+        let mut batch = sled::Batch::default();
+        batch.insert(STATE_KEY, serde_json::to_vec(record).expect("state serialises"));
+        for t in transitions {
+            let seq = self.db.generate_id()?;
+            let entry = AuditEntry {
+                seq,
+                at: t.at,
+                from: t.from,
+                to: t.to,
+                cause: t.cause.clone(),
+                operator: t.operator.clone(),
+                details: t.details.clone(),
+            };
+            let mut key = AUDIT_PREFIX.to_vec();
+            key.extend_from_slice(&seq.to_be_bytes());
+            batch.insert(key, serde_json::to_vec(&entry).expect("audit entry serialises"));
+        }
+        let (done, rx) = oneshot::channel();
+        self.writer.push(Job::Commit {
+            tree: self.tree.clone(),
+            batch,
+            done,
+        });
+        rx.await.map_err(|_| CheckpointError::WriterStopped)?
+    }
+
+    /// The audit trail, oldest first.
+    pub fn audit(&self) -> Result<Vec<AuditEntry>, CheckpointError> {
+        self.scan(AUDIT_PREFIX)
+    }
+
+    /// Appends a record to the alert delivery log (durable by the next flush).
+    pub fn append_delivery<T: Serialize>(&self, record: &T) -> Result<(), CheckpointError> {
+        let seq = self.db.generate_id()?;
+        let mut key = DELIVERY_PREFIX.to_vec();
+        key.extend_from_slice(&seq.to_be_bytes());
+        self.writer.push(Job::Append {
+            tree: self.tree.clone(),
+            key,
+            value: serde_json::to_vec(record).expect("delivery record serialises"),
+        });
+        Ok(())
+    }
+
+    /// The newest `limit` delivery records, oldest first.
+    pub fn deliveries<T: DeserializeOwned>(&self, limit: usize) -> Result<Vec<T>, CheckpointError> {
+        let mut out: Vec<T> = Vec::new();
+        for item in self.tree.scan_prefix(DELIVERY_PREFIX).rev().take(limit) {
+            let (key, bytes) = item?;
+            out.push(serde_json::from_slice(&bytes).map_err(|e| CheckpointError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                why: e.to_string(),
+            })?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, CheckpointError> {
+        self.tree
+            .scan_prefix(prefix)
+            .map(|item| {
+                let (key, bytes) = item?;
+                serde_json::from_slice(&bytes).map_err(|e| CheckpointError::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    why: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Overwrites the state record with bytes that do not decode: tests of the corrupt path.
+    #[doc(hidden)]
+    pub fn corrupt_state_for_test(&self) -> Result<(), CheckpointError> {
+        self.tree.insert(STATE_KEY, b"{not json".to_vec())?;
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::DrawdownState;
+    use crate::state_machine::{StateMachine, Trigger};
+    use rust_decimal_macros::dec;
+
+    #[tokio::test]
+    async fn test_commit_then_reopen_reads_state_and_audit() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        {
+            let store = CheckpointStore::open(dir.path()).unwrap();
+            let cp = store.strategy("s").unwrap();
+            let mut m = StateMachine::new(now);
+            let t = m
+                .apply(Trigger::Halt { operator: "op".into(), reason: "why".into() }, now)
+                .unwrap()
+                .unwrap();
+            cp.commit(m.record(), &[t]).await.unwrap();
+            cp.stage_breaker(BreakerKind::Drawdown, &DrawdownState { high_water_mark: dec!(1) });
+            cp.stage_breaker(BreakerKind::Drawdown, &DrawdownState { high_water_mark: dec!(2) });
+            store.flush().await.unwrap();
+        }
+        // sled releases its lock once every handle is gone; the writer thread holds one briefly.
+        let store = loop {
+            match CheckpointStore::open(dir.path()) {
+                Ok(s) => break s,
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        };
+        let cp = store.strategy("s").unwrap();
+        let rec = cp.load_state().unwrap().unwrap();
+        assert_eq!(rec.state, crate::state_machine::EngineState::ManuallyHalted);
+        let audit = cp.audit().unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].operator.as_deref(), Some("op"));
+        let dd: DrawdownState = cp.load_breaker(BreakerKind::Drawdown).unwrap().unwrap();
+        assert_eq!(dd.high_water_mark, dec!(2), "staged values coalesce to the newest");
+    }
+
+    #[tokio::test]
+    async fn test_load_state_when_corrupt_then_error_names_key() {
+        let store = CheckpointStore::temporary().unwrap();
+        let cp = store.strategy("s").unwrap();
+        cp.corrupt_state_for_test().unwrap();
+        let err = cp.load_state().unwrap_err();
+        assert!(err.to_string().contains("state"), "{err}");
+    }
+}

@@ -1,0 +1,330 @@
+//! What the host tells the engine: portfolio snapshots, orders, fills and errors.
+//! Validation lives here so every entry point (embedding API, HTTP, replay) refuses the same
+//! bad input with the same words, before any state changes.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Input the engine refuses: names the field and the value.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InputError {
+    /// A value that must be above zero was not.
+    #[error("{field}: {value} must be greater than zero")]
+    NotPositive {
+        /// The field's name.
+        field: &'static str,
+        /// The value given.
+        value: Decimal,
+    },
+    /// A value that must not be negative was.
+    #[error("{field}: {value} must not be negative")]
+    Negative {
+        /// The field's name.
+        field: &'static str,
+        /// The value given.
+        value: Decimal,
+    },
+    /// A text field that must not be empty was.
+    #[error("{field}: must not be empty")]
+    Empty {
+        /// The field's name.
+        field: &'static str,
+    },
+    /// An event older than one already accepted.
+    #[error("{field}: {value} is before the previous event at {previous}: events out of order")]
+    OutOfOrder {
+        /// The field's name.
+        field: &'static str,
+        /// The timestamp given.
+        value: DateTime<Utc>,
+        /// The newest timestamp already accepted.
+        previous: DateTime<Utc>,
+    },
+}
+
+/// One holding in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    /// Instrument identifier.
+    pub asset: String,
+    /// Signed quantity: negative is short.
+    pub quantity: Decimal,
+    /// Last price used to value the holding.
+    pub market_price: Decimal,
+}
+
+impl Position {
+    /// Quantity times price.
+    pub fn market_value(&self) -> Decimal {
+        self.quantity * self.market_price
+    }
+}
+
+/// The host's view of the portfolio at one instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortfolioSnapshot {
+    /// When the host valued the portfolio.
+    pub timestamp: DateTime<Utc>,
+    /// Total value, cash included.
+    pub portfolio_value: Decimal,
+    /// Cash, when the host reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cash: Option<Decimal>,
+    /// Holdings, when the host reports them.
+    #[serde(default)]
+    pub positions: Vec<Position>,
+}
+
+impl PortfolioSnapshot {
+    /// A snapshot with a value and nothing else.
+    pub fn valued(timestamp: DateTime<Utc>, portfolio_value: Decimal) -> Self {
+        Self {
+            timestamp,
+            portfolio_value,
+            cash: None,
+            positions: Vec::new(),
+        }
+    }
+
+    /// Refuses non-positive portfolio values, negative prices and empty asset names.
+    pub fn validate(&self) -> Result<(), InputError> {
+        if self.portfolio_value <= Decimal::ZERO {
+            return Err(InputError::NotPositive {
+                field: "portfolio_value",
+                value: self.portfolio_value,
+            });
+        }
+        for p in &self.positions {
+            if p.asset.trim().is_empty() {
+                return Err(InputError::Empty {
+                    field: "positions.asset",
+                });
+            }
+            if p.market_price < Decimal::ZERO {
+                return Err(InputError::Negative {
+                    field: "positions.market_price",
+                    value: p.market_price,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Buy or sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// Increases a long position or covers a short.
+    Buy,
+    /// Reduces a long position or opens a short.
+    Sell,
+}
+
+/// An order the host wants to submit to its broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// The host's identifier for the order.
+    pub order_id: String,
+    /// Instrument identifier.
+    pub asset: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Unsigned quantity.
+    pub quantity: Decimal,
+    /// Limit price, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    /// When the host created the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl OrderRequest {
+    /// A market order.
+    pub fn market(order_id: impl Into<String>, asset: impl Into<String>, side: Side, quantity: Decimal) -> Self {
+        Self {
+            order_id: order_id.into(),
+            asset: asset.into(),
+            side,
+            quantity,
+            limit_price: None,
+            timestamp: None,
+        }
+    }
+
+    /// Refuses empty identifiers, non-positive quantities and limit prices.
+    pub fn validate(&self) -> Result<(), InputError> {
+        if self.order_id.trim().is_empty() {
+            return Err(InputError::Empty { field: "order_id" });
+        }
+        if self.asset.trim().is_empty() {
+            return Err(InputError::Empty { field: "asset" });
+        }
+        if self.quantity <= Decimal::ZERO {
+            return Err(InputError::NotPositive {
+                field: "quantity",
+                value: self.quantity,
+            });
+        }
+        if let Some(price) = self.limit_price {
+            if price <= Decimal::ZERO {
+                return Err(InputError::NotPositive {
+                    field: "limit_price",
+                    value: price,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Signed quantity: buys positive, sells negative.
+    pub fn signed_quantity(&self) -> Decimal {
+        match self.side {
+            Side::Buy => self.quantity,
+            Side::Sell => -self.quantity,
+        }
+    }
+}
+
+/// A fill reported by the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fill {
+    /// The order filled.
+    pub order_id: String,
+    /// Instrument identifier.
+    pub asset: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Quantity filled.
+    pub quantity: Decimal,
+    /// Fill price.
+    pub price: Decimal,
+    /// When the fill happened.
+    pub timestamp: DateTime<Utc>,
+}
+
+impl Fill {
+    /// Refuses empty identifiers and non-positive quantities or prices.
+    pub fn validate(&self) -> Result<(), InputError> {
+        if self.order_id.trim().is_empty() {
+            return Err(InputError::Empty { field: "order_id" });
+        }
+        if self.asset.trim().is_empty() {
+            return Err(InputError::Empty { field: "asset" });
+        }
+        if self.quantity <= Decimal::ZERO {
+            return Err(InputError::NotPositive {
+                field: "quantity",
+                value: self.quantity,
+            });
+        }
+        if self.price <= Decimal::ZERO {
+            return Err(InputError::NotPositive {
+                field: "price",
+                value: self.price,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The kinds of error the error-rate breaker counts, each reported on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The broker rejected an order.
+    OrderRejected,
+    /// The broker failed (connection, internal error).
+    BrokerError,
+    /// Market or account data was missing or wrong.
+    DataError,
+}
+
+impl ErrorKind {
+    /// Every kind, in reporting order.
+    pub const ALL: [ErrorKind; 3] = [ErrorKind::OrderRejected, ErrorKind::BrokerError, ErrorKind::DataError];
+
+    /// The name used in the API and in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::OrderRejected => "order_rejected",
+            ErrorKind::BrokerError => "broker_error",
+            ErrorKind::DataError => "data_error",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            ErrorKind::OrderRejected => 0,
+            ErrorKind::BrokerError => 1,
+            ErrorKind::DataError => 2,
+        }
+    }
+
+    /// Position in [`ErrorKind::ALL`]; used for per-kind counters.
+    pub fn slot(self) -> usize {
+        self.index()
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error the host reports: a rejection, a broker failure or bad data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorReport {
+    /// What kind of error.
+    pub kind: ErrorKind,
+    /// The broker's or host's message.
+    pub message: String,
+    /// The order concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// When it happened, if the host knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn test_validate_when_value_zero_then_names_field() {
+        let s = PortfolioSnapshot::valued(Utc::now(), dec!(0));
+        let err = s.validate().unwrap_err();
+        assert_eq!(err.to_string(), "portfolio_value: 0 must be greater than zero");
+    }
+
+    #[test]
+    fn test_validate_when_negative_quantity_then_refused() {
+        let o = OrderRequest::market("o1", "AAPL", Side::Buy, dec!(-1));
+        assert!(matches!(o.validate(), Err(InputError::NotPositive { field: "quantity", .. })));
+    }
+
+    #[test]
+    fn test_order_json_when_unknown_field_then_refused() {
+        let r: Result<OrderRequest, _> = serde_json::from_str(
+            r#"{"order_id":"1","asset":"A","side":"buy","quantity":"1","bogus":1}"#,
+        );
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn test_signed_quantity() {
+        let o = OrderRequest::market("o1", "AAPL", Side::Sell, dec!(3));
+        assert_eq!(o.signed_quantity(), dec!(-3));
+    }
+}

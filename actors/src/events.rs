@@ -1,0 +1,109 @@
+//! Events the engine publishes to any subscriber (the host, the dashboard's live feed, tests).
+
+use crate::breaker::{BreakerKind, Trip};
+use crate::domain::PortfolioSnapshot;
+use crate::state_machine::{EngineState, Transition};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A breaker tripped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitBreakerTrippedEvent {
+    /// The strategy.
+    pub strategy: String,
+    /// What tripped and by how much.
+    pub trip: Trip,
+}
+
+/// An operator halted trading.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualHaltEvent {
+    /// The strategy.
+    pub strategy: String,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub operator: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The global state changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChangedEvent {
+    /// The strategy.
+    pub strategy: String,
+    /// The change.
+    pub transition: Transition,
+}
+
+/// A reset was requested; it needs its confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetRequestedEvent {
+    /// The strategy.
+    pub strategy: String,
+    /// Who asked.
+    pub operator: String,
+    /// When the request lapses.
+    pub expires_at: DateTime<Utc>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A reset was confirmed and trading resumed (or a breaker whose condition still held tripped
+/// again at once, which a following trip event reports).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetConfirmedEvent {
+    /// The strategy.
+    pub strategy: String,
+    /// Who confirmed.
+    pub operator: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// An auto-reset breaker's condition passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerClearedEvent {
+    /// The strategy.
+    pub strategy: String,
+    /// The breaker.
+    pub breaker: BreakerKind,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Everything a subscriber may hear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// A breaker tripped.
+    CircuitBreakerTripped(CircuitBreakerTrippedEvent),
+    /// An operator halted trading.
+    ManualHalt(ManualHaltEvent),
+    /// The global state changed.
+    StateChanged(StateChangedEvent),
+    /// A reset was requested.
+    ResetRequested(ResetRequestedEvent),
+    /// A reset was confirmed.
+    ResetConfirmed(ResetConfirmedEvent),
+    /// An auto-reset breaker cleared.
+    BreakerCleared(BreakerClearedEvent),
+    /// A portfolio snapshot was accepted.
+    Snapshot {
+        /// The strategy.
+        strategy: String,
+        /// The snapshot.
+        snapshot: PortfolioSnapshot,
+    },
+}
+
+impl EngineEvent {
+    /// The state after this event, when it is a state change.
+    pub fn new_state(&self) -> Option<EngineState> {
+        match self {
+            EngineEvent::StateChanged(e) => Some(e.transition.to),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Daily loss = value − value at the session's open (the first snapshot at or after the open);
+//! trips when the loss reaches the limit, as an amount or as a fraction of the open value.
+
+use super::market_session::MarketSession;
+use crate::breaker::{BreakerKind, BreakerReading, Trip};
+use crate::domain::InputError;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The daily loss limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DailyLossLimit {
+    /// A fraction of the open value in (−1, 0): −0.05 is a 5% loss.
+    Fraction(Decimal),
+    /// An amount below zero: −5000.
+    Amount(Decimal),
+}
+
+/// What survives a restart: the session and its open value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyLossState {
+    /// The session's local date.
+    pub session_date: NaiveDate,
+    /// The value of the first snapshot at or after the open.
+    pub open_value: Decimal,
+}
+
+/// The daily loss rule.
+#[derive(Debug, Clone)]
+pub struct DailyLossRule {
+    limit: DailyLossLimit,
+    market: MarketSession,
+    session: Option<DailyLossState>,
+    last: Option<(Decimal, DateTime<Utc>)>,
+    latched: bool,
+}
+
+impl DailyLossRule {
+    /// A rule with `limit` on `market`'s sessions.
+    pub fn new(limit: DailyLossLimit, market: MarketSession) -> Self {
+        Self {
+            limit,
+            market,
+            session: None,
+            last: None,
+            latched: false,
+        }
+    }
+
+    /// Restores the session from a checkpoint.
+    pub fn restore(&mut self, state: DailyLossState) {
+        self.session = Some(state);
+    }
+
+    /// The durable part, once a session has opened.
+    pub fn durable_state(&self) -> Option<DailyLossState> {
+        self.session
+    }
+
+    /// The market calendar.
+    pub fn market(&self) -> &MarketSession {
+        &self.market
+    }
+
+    /// Profit or loss since the open of the current session, if one is open.
+    pub fn daily_pnl(&self) -> Option<Decimal> {
+        let (value, at) = self.last?;
+        let session = self.session?;
+        (self.market.session_of(at) == Some(session.session_date)).then(|| value - session.open_value)
+    }
+
+    /// Judges a snapshot; refuses non-positive values and out-of-order timestamps, changing
+    /// nothing. A snapshot outside any session counts toward none.
+    pub fn on_snapshot(&mut self, value: Decimal, at: DateTime<Utc>) -> Result<Option<Trip>, InputError> {
+        if value <= Decimal::ZERO {
+            return Err(InputError::NotPositive {
+                field: "portfolio_value",
+                value,
+            });
+        }
+        if let Some((_, previous)) = self.last {
+            if at < previous {
+                return Err(InputError::OutOfOrder {
+                    field: "timestamp",
+                    value: at,
+                    previous,
+                });
+            }
+        }
+        self.last = Some((value, at));
+        let Some(date) = self.market.session_of(at) else {
+            return Ok(None);
+        };
+        if self.session.map(|s| s.session_date) != Some(date) {
+            self.session = Some(DailyLossState {
+                session_date: date,
+                open_value: value,
+            });
+        }
+        Ok(self.evaluate(at))
+    }
+
+    /// Forgets the previous session at the open: the next snapshot sets the open value.
+    /// Returns whether anything changed.
+    pub fn on_session_open(&mut self, at: DateTime<Utc>) -> bool {
+        match (self.market.session_of(at), self.session) {
+            (Some(date), Some(s)) if s.session_date != date => {
+                self.session = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Judges the last snapshot again (after a reset).
+    pub fn evaluate(&mut self, at: DateTime<Utc>) -> Option<Trip> {
+        let (value, last_at) = self.last?;
+        let session = self.session?;
+        if self.market.session_of(last_at) != Some(session.session_date) || self.latched {
+            return None;
+        }
+        let pnl = value - session.open_value;
+        let (breached, limit) = match self.limit {
+            DailyLossLimit::Amount(limit) => (pnl <= limit, limit),
+            DailyLossLimit::Fraction(f) => (pnl <= f * session.open_value, f),
+        };
+        if !breached {
+            return None;
+        }
+        self.latched = true;
+        let fraction = (pnl / session.open_value).round_dp(6).normalize();
+        let mut details = BTreeMap::new();
+        details.insert("daily_pnl".into(), pnl.to_string());
+        details.insert("daily_pnl_fraction".into(), fraction.to_string());
+        details.insert("open_value".into(), session.open_value.to_string());
+        details.insert("portfolio_value".into(), value.to_string());
+        details.insert("session_date".into(), session.session_date.to_string());
+        let (value_reported, limit_text) = match self.limit {
+            DailyLossLimit::Amount(l) => {
+                details.insert("limit_amount".into(), l.to_string());
+                (pnl, l.to_string())
+            }
+            DailyLossLimit::Fraction(f) => {
+                details.insert("limit".into(), f.to_string());
+                (fraction, super::percent(f))
+            }
+        };
+        Some(Trip {
+            breaker: BreakerKind::DailyLoss,
+            at,
+            value: value_reported,
+            limit,
+            summary: format!(
+                "daily loss {pnl} ({}) <= {limit_text} since the {} open at {}",
+                super::percent(fraction),
+                session.session_date,
+                session.open_value
+            ),
+            details,
+        })
+    }
+
+    /// Lets the rule trip again.
+    pub fn rearm(&mut self) {
+        self.latched = false;
+    }
+
+    /// Whether a snapshot has been seen since start.
+    pub fn has_input(&self) -> bool {
+        self.last.is_some()
+    }
+
+    /// The reading for status pages.
+    pub fn reading(&self, enabled: bool) -> BreakerReading {
+        let mut details = BTreeMap::new();
+        if let Some(s) = self.session {
+            details.insert("session_date".into(), s.session_date.to_string());
+            details.insert("open_value".into(), s.open_value.to_string());
+        }
+        let (value, limit) = match self.limit {
+            DailyLossLimit::Amount(l) => (self.daily_pnl(), l),
+            DailyLossLimit::Fraction(f) => (
+                self.daily_pnl()
+                    .zip(self.session)
+                    .map(|(p, s)| (p / s.open_value).round_dp(6).normalize()),
+                f,
+            ),
+        };
+        BreakerReading {
+            breaker: BreakerKind::DailyLoss,
+            enabled,
+            ready: self.has_input(),
+            value,
+            limit: Some(limit),
+            details,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveTime;
+    use rust_decimal_macros::dec;
+
+    fn market() -> MarketSession {
+        MarketSession::new(
+            chrono_tz::America::New_York,
+            NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            [NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()],
+        )
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn test_on_snapshot_when_amount_limit_reached_exactly_then_trips() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-5000)), market());
+        assert!(r.on_snapshot(dec!(100000), utc("2026-03-09T13:30:00Z")).unwrap().is_none());
+        assert!(r.on_snapshot(dec!(95000.01), utc("2026-03-09T14:00:00Z")).unwrap().is_none());
+        let trip = r.on_snapshot(dec!(95000.00), utc("2026-03-09T15:00:00Z")).unwrap().unwrap();
+        assert_eq!(trip.value, dec!(-5000));
+        assert_eq!(trip.details["session_date"], "2026-03-09");
+    }
+
+    #[test]
+    fn test_on_snapshot_when_fraction_limit_then_one_cent_either_side() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Fraction(dec!(-0.05)), market());
+        r.on_snapshot(dec!(100000.00), utc("2026-03-09T13:31:00Z")).unwrap();
+        assert!(r.on_snapshot(dec!(95000.01), utc("2026-03-09T14:00:00Z")).unwrap().is_none());
+        let trip = r.on_snapshot(dec!(94999.99), utc("2026-03-09T14:01:00Z")).unwrap().unwrap();
+        assert_eq!(trip.limit, dec!(-0.05));
+    }
+
+    #[test]
+    fn test_on_snapshot_when_before_open_then_counts_toward_no_session() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
+        assert!(r.on_snapshot(dec!(100), utc("2026-03-09T13:00:00Z")).unwrap().is_none());
+        assert_eq!(r.durable_state(), None);
+        // The open value is the first snapshot at or after the open, not the pre-open one.
+        r.on_snapshot(dec!(50), utc("2026-03-09T13:30:00Z")).unwrap();
+        assert_eq!(r.durable_state().unwrap().open_value, dec!(50));
+    }
+
+    #[test]
+    fn test_on_snapshot_when_next_day_then_new_open_value() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
+        r.on_snapshot(dec!(100), utc("2026-03-06T15:00:00Z")).unwrap(); // Fri, winter: open 14:30Z
+        assert!(r.on_snapshot(dec!(91), utc("2026-03-06T20:00:00Z")).unwrap().is_none());
+        // Monday after the DST change opens at 13:30Z.
+        assert!(r.on_snapshot(dec!(85), utc("2026-03-09T13:29:00Z")).unwrap().is_none());
+        r.on_snapshot(dec!(85), utc("2026-03-09T13:30:00Z")).unwrap();
+        assert_eq!(r.durable_state().unwrap().open_value, dec!(85));
+        assert!(r.on_snapshot(dec!(75), utc("2026-03-09T14:00:00Z")).unwrap().is_some());
+    }
+
+    #[test]
+    fn test_on_snapshot_when_holiday_then_no_session() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
+        assert!(r.on_snapshot(dec!(100), utc("2026-03-10T15:00:00Z")).unwrap().is_none());
+        assert!(r.on_snapshot(dec!(1), utc("2026-03-10T16:00:00Z")).unwrap().is_none());
+        assert_eq!(r.durable_state(), None);
+    }
+
+    #[test]
+    fn test_on_snapshot_when_invalid_then_refused_and_unchanged() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
+        r.on_snapshot(dec!(100), utc("2026-03-09T14:00:00Z")).unwrap();
+        assert!(r.on_snapshot(dec!(0), utc("2026-03-09T14:01:00Z")).is_err());
+        assert!(r.on_snapshot(dec!(50), utc("2026-03-09T13:59:00Z")).is_err());
+        assert_eq!(r.daily_pnl(), Some(dec!(0)));
+    }
+
+    #[test]
+    fn test_on_session_open_when_new_day_then_forgets_old_open() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
+        r.on_snapshot(dec!(100), utc("2026-03-06T15:00:00Z")).unwrap();
+        assert!(!r.on_session_open(utc("2026-03-06T16:00:00Z")));
+        assert!(r.on_session_open(utc("2026-03-09T13:30:00Z")));
+        assert_eq!(r.durable_state(), None);
+        assert_eq!(r.daily_pnl(), None);
+    }
+
+    #[test]
+    fn test_evaluate_when_latched_then_once_until_rearm() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
+        r.on_snapshot(dec!(100), utc("2026-03-09T14:00:00Z")).unwrap();
+        assert!(r.on_snapshot(dec!(90), utc("2026-03-09T14:01:00Z")).unwrap().is_some());
+        assert!(r.on_snapshot(dec!(80), utc("2026-03-09T14:02:00Z")).unwrap().is_none());
+        r.rearm();
+        assert!(r.evaluate(utc("2026-03-09T14:03:00Z")).is_some());
+    }
+
+    #[test]
+    fn test_restore_when_same_session_then_open_value_kept() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
+        r.restore(DailyLossState {
+            session_date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+            open_value: dec!(100),
+        });
+        assert!(r.on_snapshot(dec!(90), utc("2026-03-09T18:00:00Z")).unwrap().is_some());
+    }
+}

@@ -1,0 +1,132 @@
+//! When a market's trading session opens, in its own time zone.
+//!
+//! A session runs from the local open time to the end of that local calendar day. Weekends and
+//! configured holidays have none, and instants before the open belong to no session.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use std::collections::BTreeSet;
+
+/// A market's session calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketSession {
+    timezone: Tz,
+    open: NaiveTime,
+    holidays: BTreeSet<NaiveDate>,
+}
+
+impl MarketSession {
+    /// A calendar opening at `open` local time in `timezone`, closed on `holidays`.
+    pub fn new(timezone: Tz, open: NaiveTime, holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
+        Self {
+            timezone,
+            open,
+            holidays: holidays.into_iter().collect(),
+        }
+    }
+
+    /// The market's time zone.
+    pub fn timezone(&self) -> Tz {
+        self.timezone
+    }
+
+    /// Whether `date` has a session.
+    pub fn is_trading_day(&self, date: NaiveDate) -> bool {
+        !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !self.holidays.contains(&date)
+    }
+
+    /// The instant the session of `date` opens. On a daylight-saving gap the first valid
+    /// instant after the local open time is taken.
+    pub fn open_instant(&self, date: NaiveDate) -> DateTime<Utc> {
+        let local = date.and_time(self.open);
+        match self.timezone.from_local_datetime(&local) {
+            chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
+            chrono::LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+            chrono::LocalResult::None => {
+                // Inside a spring-forward gap: an hour later always exists.
+                let later = local + chrono::Duration::hours(1);
+                self.timezone
+                    .from_local_datetime(&later)
+                    .earliest()
+                    .expect("an hour after a DST gap exists")
+                    .with_timezone(&Utc)
+            }
+        }
+    }
+
+    /// The session `at` belongs to: its local date, if the market is open then.
+    pub fn session_of(&self, at: DateTime<Utc>) -> Option<NaiveDate> {
+        let date = at.with_timezone(&self.timezone).date_naive();
+        (self.is_trading_day(date) && at >= self.open_instant(date)).then_some(date)
+    }
+
+    /// The next session open strictly after `at`.
+    pub fn next_open_after(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let mut date = at.with_timezone(&self.timezone).date_naive();
+        loop {
+            if self.is_trading_day(date) {
+                let open = self.open_instant(date);
+                if open > at {
+                    return open;
+                }
+            }
+            date = date.succ_opt().expect("date in range");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nyse() -> MarketSession {
+        MarketSession::new(
+            chrono_tz::America::New_York,
+            NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            [NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()],
+        )
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn test_open_instant_when_winter_then_1430z() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 6).unwrap(); // Friday before the change
+        assert_eq!(nyse().open_instant(d), utc("2026-03-06T14:30:00Z"));
+    }
+
+    #[test]
+    fn test_open_instant_when_summer_then_1330z() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(); // Monday after 2026-03-08
+        assert_eq!(nyse().open_instant(d), utc("2026-03-09T13:30:00Z"));
+    }
+
+    #[test]
+    fn test_session_of_when_before_open_then_none() {
+        assert_eq!(nyse().session_of(utc("2026-03-09T13:29:59Z")), None);
+        assert_eq!(
+            nyse().session_of(utc("2026-03-09T13:30:00Z")),
+            NaiveDate::from_ymd_opt(2026, 3, 9)
+        );
+    }
+
+    #[test]
+    fn test_session_of_when_weekend_or_holiday_then_none() {
+        assert_eq!(nyse().session_of(utc("2026-03-07T15:00:00Z")), None); // Saturday
+        assert_eq!(nyse().session_of(utc("2026-12-25T16:00:00Z")), None); // holiday
+    }
+
+    #[test]
+    fn test_next_open_after_when_friday_evening_then_monday() {
+        assert_eq!(nyse().next_open_after(utc("2026-03-06T21:00:00Z")), utc("2026-03-09T13:30:00Z"));
+    }
+
+    #[test]
+    fn test_open_instant_when_open_in_dst_gap_then_next_valid_instant() {
+        let m = MarketSession::new(chrono_tz::America::New_York, NaiveTime::from_hms_opt(2, 30, 0).unwrap(), []);
+        let d = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
+        assert_eq!(m.open_instant(d), utc("2026-03-08T07:30:00Z"));
+    }
+}

@@ -1,0 +1,154 @@
+//! Order rate: more than `max_orders` submissions inside the sliding window trips, on the
+//! submission that makes the count exceed the maximum, and that submission is itself refused.
+
+use super::sliding_window::SlidingWindow;
+use crate::breaker::{BreakerKind, BreakerReading, Trip};
+use crate::domain::InputError;
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// The order-rate rule's answer to one submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderVerdict {
+    /// Inside the limit.
+    WithinLimit,
+    /// Over the limit: refuse the order. Carries the trip when this submission caused it.
+    OverLimit(Option<Trip>),
+}
+
+/// The order-rate rule.
+#[derive(Debug, Clone)]
+pub struct OrderRateRule {
+    window: SlidingWindow,
+    latched: bool,
+}
+
+impl OrderRateRule {
+    /// At most `max_orders` (≥ 1) inside `window` (positive).
+    pub fn new(max_orders: usize, window: Duration) -> Self {
+        Self {
+            window: SlidingWindow::new(window, max_orders),
+            latched: false,
+        }
+    }
+
+    /// Counts a submission at `at`.
+    pub fn on_submission(&mut self, at: DateTime<Utc>) -> Result<OrderVerdict, InputError> {
+        let count = self.window.record(at, (), |_| {})?;
+        if count <= self.window.max() {
+            return Ok(OrderVerdict::WithinLimit);
+        }
+        if self.latched {
+            return Ok(OrderVerdict::OverLimit(None));
+        }
+        self.latched = true;
+        Ok(OrderVerdict::OverLimit(Some(self.trip(at))))
+    }
+
+    fn trip(&self, at: DateTime<Utc>) -> Trip {
+        let max = self.window.max();
+        let secs = self.window.window().num_seconds();
+        let mut details = BTreeMap::new();
+        details.insert("orders_in_window".into(), self.window.len().to_string());
+        details.insert("max_orders".into(), max.to_string());
+        details.insert("window_seconds".into(), secs.to_string());
+        Trip {
+            breaker: BreakerKind::OrderRate,
+            at,
+            value: Decimal::from(self.window.len()),
+            limit: Decimal::from(max),
+            summary: format!("{} orders within {secs} s > {max}", self.window.len()),
+            details,
+        }
+    }
+
+    /// Whether the trip condition has passed at `now` (the window holds `max` or fewer):
+    /// an auto-reset breaker clears then. Re-arms the rule when it has.
+    pub fn cleared(&mut self, now: DateTime<Utc>) -> bool {
+        let count = self.window.expire(now, |_| {});
+        if self.latched && count <= self.window.max() {
+            self.latched = false;
+            return true;
+        }
+        false
+    }
+
+    /// Lets the rule trip again after a reset; trips at once if the window still exceeds.
+    pub fn rearm(&mut self, now: DateTime<Utc>) -> Option<Trip> {
+        self.latched = false;
+        self.window.expire(now, |_| {});
+        if self.window.exceeded() {
+            self.latched = true;
+            return Some(self.trip(now));
+        }
+        None
+    }
+
+    /// The reading for status pages.
+    pub fn reading(&self, enabled: bool) -> BreakerReading {
+        let mut details = BTreeMap::new();
+        details.insert("window_seconds".into(), self.window.window().num_seconds().to_string());
+        BreakerReading {
+            breaker: BreakerKind::OrderRate,
+            enabled,
+            ready: true,
+            value: Some(Decimal::from(self.window.len())),
+            limit: Some(Decimal::from(self.window.max())),
+            details,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OrderVerdict::OverLimit;
+
+    fn t(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(1_700_000_000_000 + ms).unwrap()
+    }
+
+    #[test]
+    fn test_on_submission_when_101st_in_minute_then_trips_and_refuses_it() {
+        let mut r = OrderRateRule::new(100, Duration::seconds(60));
+        for i in 0..100 {
+            assert_eq!(r.on_submission(t(i * 400)).unwrap(), OrderVerdict::WithinLimit, "order {}", i + 1);
+        }
+        let OrderVerdict::OverLimit(Some(trip)) = r.on_submission(t(40_000)).unwrap() else {
+            panic!("the 101st order must trip");
+        };
+        assert_eq!(trip.value, Decimal::from(101));
+        assert_eq!(r.on_submission(t(40_001)).unwrap(), OrderVerdict::OverLimit(None));
+    }
+
+    #[test]
+    fn test_on_submission_when_spread_over_window_then_no_trip() {
+        let mut r = OrderRateRule::new(100, Duration::seconds(60));
+        for i in 0..1000 {
+            assert_eq!(r.on_submission(t(i * 600)).unwrap(), OrderVerdict::WithinLimit);
+        }
+    }
+
+    #[test]
+    fn test_cleared_when_window_drains_then_rearms() {
+        let mut r = OrderRateRule::new(2, Duration::seconds(10));
+        r.on_submission(t(0)).unwrap();
+        r.on_submission(t(1)).unwrap();
+        assert!(matches!(r.on_submission(t(2)).unwrap(), OrderVerdict::OverLimit(Some(_))));
+        assert!(!r.cleared(t(9_999)));
+        assert!(r.cleared(t(10_000)), "the first order left the window: 2 remain");
+        // t(1) has left too; t(2) and this one are inside: within the limit again.
+        assert_eq!(r.on_submission(t(10_001)).unwrap(), OrderVerdict::WithinLimit);
+        assert!(matches!(r.on_submission(t(10_001)).unwrap(), OverLimit(Some(_))), "t(2) and two at t(10_001): 3 > 2");
+    }
+
+    #[test]
+    fn test_rearm_when_still_exceeded_then_trips_again() {
+        let mut r = OrderRateRule::new(1, Duration::seconds(10));
+        r.on_submission(t(0)).unwrap();
+        r.on_submission(t(1)).unwrap();
+        assert!(r.rearm(t(2)).is_some());
+        assert!(r.rearm(t(10_001)).is_none());
+    }
+}

@@ -1,0 +1,150 @@
+//! One strategy's engine settings, already validated (the TOML layer lives in the root crate).
+
+use crate::breaker::ResetPolicy;
+use crate::rules::{DailyLossLimit, MarketSession};
+use chrono::{Duration, NaiveTime};
+use rust_decimal::Decimal;
+
+/// Drawdown breaker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawdownSettings {
+    /// Trips at drawdown ≤ threshold, a ratio in (−1, 0).
+    pub threshold: Decimal,
+    /// How it resets.
+    pub reset: ResetPolicy,
+}
+
+/// Daily loss breaker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyLossSettings {
+    /// The limit, as a fraction or an amount.
+    pub limit: DailyLossLimit,
+    /// How it resets.
+    pub reset: ResetPolicy,
+}
+
+/// Order rate breaker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRateSettings {
+    /// The most orders allowed inside the window.
+    pub max_orders: usize,
+    /// The window.
+    pub window: Duration,
+    /// How it resets.
+    pub reset: ResetPolicy,
+}
+
+/// Error rate breaker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRateSettings {
+    /// The most errors allowed inside the window.
+    pub max_errors: usize,
+    /// The window.
+    pub window: Duration,
+    /// How it resets.
+    pub reset: ResetPolicy,
+}
+
+/// Stale feed breaker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaleFeedSettings {
+    /// The longest silence allowed during a session.
+    pub max_snapshot_age: Duration,
+    /// How it resets.
+    pub reset: ResetPolicy,
+}
+
+/// Alert dispatch settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    /// Alerts allowed per breaker per hour; the rest are counted as suppressed.
+    pub max_per_breaker_per_hour: usize,
+    /// Alerts waiting or in flight at once; more are dropped and counted.
+    pub queue_capacity: usize,
+    /// Time allowed for one delivery attempt.
+    pub attempt_timeout: std::time::Duration,
+    /// Attempts per channel per alert.
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubles on each.
+    pub retry_backoff: std::time::Duration,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            max_per_breaker_per_hour: 10,
+            queue_capacity: 1024,
+            attempt_timeout: std::time::Duration::from_secs(10),
+            max_attempts: 3,
+            retry_backoff: std::time::Duration::from_millis(500),
+        }
+    }
+}
+
+/// Everything one strategy's engine needs. `None` switches a breaker off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategySettings {
+    /// The strategy's name (API paths, alerts, metrics).
+    pub name: String,
+    /// Let orders that shrink a position through while TRIPPED.
+    pub reduce_only_when_tripped: bool,
+    /// The market calendar (daily loss and stale feed).
+    pub market: MarketSession,
+    /// Drawdown breaker.
+    pub drawdown: Option<DrawdownSettings>,
+    /// Daily loss breaker.
+    pub daily_loss: Option<DailyLossSettings>,
+    /// Order rate breaker.
+    pub order_rate: Option<OrderRateSettings>,
+    /// Error rate breaker.
+    pub error_rate: Option<ErrorRateSettings>,
+    /// Stale feed breaker.
+    pub stale_feed: Option<StaleFeedSettings>,
+    /// How long a reset request waits for its confirmation.
+    pub reset_confirmation_ttl: Duration,
+    /// How often time-driven checks run (stale feed, session open, auto clear, reset expiry);
+    /// `None` runs them only on [`crate::engine::EngineHandle::tick`] (tests, replays).
+    pub tick_interval: Option<std::time::Duration>,
+    /// Alert dispatch.
+    pub alerts: AlertSettings,
+}
+
+impl StrategySettings {
+    /// The moderate profile on a New York 09:30 market: the story's defaults.
+    pub fn moderate(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            reduce_only_when_tripped: false,
+            market: MarketSession::new(
+                chrono_tz::America::New_York,
+                NaiveTime::from_hms_opt(9, 30, 0).expect("valid time"),
+                [],
+            ),
+            drawdown: Some(DrawdownSettings {
+                threshold: Decimal::new(-10, 2),
+                reset: ResetPolicy::Manual,
+            }),
+            daily_loss: Some(DailyLossSettings {
+                limit: DailyLossLimit::Fraction(Decimal::new(-5, 2)),
+                reset: ResetPolicy::Manual,
+            }),
+            order_rate: Some(OrderRateSettings {
+                max_orders: 100,
+                window: Duration::seconds(60),
+                reset: ResetPolicy::Auto,
+            }),
+            error_rate: Some(ErrorRateSettings {
+                max_errors: 10,
+                window: Duration::seconds(60),
+                reset: ResetPolicy::Manual,
+            }),
+            stale_feed: Some(StaleFeedSettings {
+                max_snapshot_age: Duration::seconds(60),
+                reset: ResetPolicy::Auto,
+            }),
+            reset_confirmation_ttl: Duration::seconds(300),
+            tick_interval: Some(std::time::Duration::from_secs(1)),
+            alerts: AlertSettings::default(),
+        }
+    }
+}
