@@ -1,1 +1,26 @@
-//! rustybt
+//! # rustybt: circuit breakers and monitoring for live trading
+//!
+//! The faces of the engine in [`rustybt_actors`]:
+//!
+//! - [`engine`]: start engines from a host (embedding), hiding actix.
+//! - [`config`]: the TOML configuration contract, profiles and validation.
+//! - the `rustybt` binary: `live run` (HTTP API, dashboard, metrics), `live stop|reset|status`,
+//!   `live replay`, `alerts test`.
+//!
+//! The engine's vocabulary is re-exported so a host needs only this crate.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+
+pub use rustybt_actors::{
+    actors::messages::CancelAllOrders,
+    breaker::{BreakerKind, ResetPolicy, Trip},
+    clock::{Clock, SharedClock, SystemClock, TestClock},
+    domain::{ErrorKind, ErrorReport, Fill, OrderRequest, PortfolioSnapshot, Position, Side},
+    engine::{EngineHandle, EngineStatus, OrderDecision},
+    error::EngineError,
+    events::EngineEvent,
+    settings::StrategySettings,
+    state_machine::EngineState,
+};

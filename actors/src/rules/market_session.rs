@@ -13,6 +13,7 @@ pub struct MarketSession {
     timezone: Tz,
     open: NaiveTime,
     holidays: BTreeSet<NaiveDate>,
+    weekends: bool,
 }
 
 impl MarketSession {
@@ -22,7 +23,14 @@ impl MarketSession {
             timezone,
             open,
             holidays: holidays.into_iter().collect(),
+            weekends: false,
         }
+    }
+
+    /// A calendar whose weekends have sessions too (crypto, demos).
+    pub fn trading_every_day(mut self) -> Self {
+        self.weekends = true;
+        self
     }
 
     /// The market's time zone.
@@ -32,7 +40,7 @@ impl MarketSession {
 
     /// Whether `date` has a session.
     pub fn is_trading_day(&self, date: NaiveDate) -> bool {
-        !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !self.holidays.contains(&date)
+        (self.weekends || !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)) && !self.holidays.contains(&date)
     }
 
     /// The instant the session of `date` opens. On a daylight-saving gap the first valid

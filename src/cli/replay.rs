@@ -1,0 +1,10 @@
+//! Placeholder until this command lands; it exits non-zero saying so.
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {}
+
+/// Runs the command.
+pub async fn main(_args: ReplayArgs) -> anyhow::Result<()> {
+    anyhow::bail!("this command is not built yet")
+}

@@ -1,0 +1,560 @@
+//! The configuration contract of `../shared/CONFIG.md`: TOML with environment overrides, one
+//! engine per `[[strategy]]`, profiles carrying the story's numbers. Validation collects every
+//! problem at once and names each field and its value; nothing starts on a bad file.
+
+pub mod alerts;
+mod values;
+
+pub use alerts::AlertsSection;
+pub use values::{DecimalValue, DurationValue};
+
+use chrono::{NaiveDate, NaiveTime};
+use rust_decimal::Decimal;
+use rustybt_actors::breaker::ResetPolicy;
+use rustybt_actors::rules::{DailyLossLimit, MarketSession};
+use rustybt_actors::settings::*;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// A configuration that cannot be used: every problem found, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid configuration{}:\n  {}", .source_name.as_ref().map(|s| format!(" in {s}")).unwrap_or_default(), .problems.join("\n  "))]
+pub struct ConfigError {
+    /// The file, if one was read.
+    pub source_name: Option<String>,
+    /// Each problem, naming the field and the value.
+    pub problems: Vec<String>,
+}
+
+impl ConfigError {
+    fn one(problem: impl Into<String>) -> Self {
+        Self {
+            source_name: None,
+            problems: vec![problem.into()],
+        }
+    }
+}
+
+/// Risk profiles from the story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// −5% drawdown, −2% daily loss, 50 orders / 5 errors per minute.
+    Conservative,
+    /// −10% drawdown, −5% daily loss, 100 orders / 10 errors per minute.
+    #[default]
+    Moderate,
+    /// −20% drawdown, −10% daily loss, 200 orders / 20 errors per minute.
+    Aggressive,
+}
+
+impl Profile {
+    /// (drawdown, daily loss fraction, max orders, max errors) per 60 s.
+    pub fn numbers(self) -> (Decimal, Decimal, usize, usize) {
+        match self {
+            Profile::Conservative => (Decimal::new(-5, 2), Decimal::new(-2, 2), 50, 5),
+            Profile::Moderate => (Decimal::new(-10, 2), Decimal::new(-5, 2), 100, 10),
+            Profile::Aggressive => (Decimal::new(-20, 2), Decimal::new(-10, 2), 200, 20),
+        }
+    }
+
+    /// The profile's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Conservative => "conservative",
+            Profile::Moderate => "moderate",
+            Profile::Aggressive => "aggressive",
+        }
+    }
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    /// Where sled keeps the checkpoint.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address of the API, dashboard and metrics.
+    pub bind: Option<String>,
+}
+
+/// `[strategy.market]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSection {
+    /// IANA time zone.
+    pub timezone: Option<String>,
+    /// Local open time, `HH:MM`.
+    pub open: Option<String>,
+    /// Dates with no session.
+    pub holidays: Option<Vec<String>>,
+}
+
+/// Keys every breaker accepts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrawdownSection {
+    /// Trips at drawdown ≤ threshold.
+    pub threshold: Option<DecimalValue>,
+    /// Switch.
+    pub enabled: Option<bool>,
+    /// `manual` | `auto`.
+    pub reset: Option<ResetPolicy>,
+}
+
+/// `daily_loss = {...}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DailyLossSection {
+    /// Fraction of the open value.
+    pub limit: Option<DecimalValue>,
+    /// Amount.
+    pub limit_amount: Option<DecimalValue>,
+    /// Switch.
+    pub enabled: Option<bool>,
+    /// `manual` | `auto`.
+    pub reset: Option<ResetPolicy>,
+}
+
+/// `order_rate = {...}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRateSection {
+    /// Most orders in the window.
+    pub max_orders: Option<i64>,
+    /// The window.
+    pub window: Option<DurationValue>,
+    /// Switch.
+    pub enabled: Option<bool>,
+    /// `manual` | `auto`.
+    pub reset: Option<ResetPolicy>,
+}
+
+/// `error_rate = {...}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRateSection {
+    /// Most errors in the window.
+    pub max_errors: Option<i64>,
+    /// The window.
+    pub window: Option<DurationValue>,
+    /// Switch.
+    pub enabled: Option<bool>,
+    /// `manual` | `auto`.
+    pub reset: Option<ResetPolicy>,
+}
+
+/// `stale_feed = {...}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaleFeedSection {
+    /// Longest silence during a session.
+    pub max_snapshot_age: Option<DurationValue>,
+    /// Switch.
+    pub enabled: Option<bool>,
+    /// `manual` | `auto`.
+    pub reset: Option<ResetPolicy>,
+}
+
+/// `[strategy.circuit_breakers]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakersSection {
+    /// Drawdown.
+    pub drawdown: Option<DrawdownSection>,
+    /// Daily loss.
+    pub daily_loss: Option<DailyLossSection>,
+    /// Order rate.
+    pub order_rate: Option<OrderRateSection>,
+    /// Error rate.
+    pub error_rate: Option<ErrorRateSection>,
+    /// Stale feed.
+    pub stale_feed: Option<StaleFeedSection>,
+}
+
+/// `[[strategy]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategySection {
+    /// The name.
+    pub name: Option<String>,
+    /// Preset.
+    pub profile: Option<Profile>,
+    /// Reduce-only orders pass while TRIPPED.
+    pub reduce_only_when_tripped: Option<bool>,
+    /// How long a reset request waits for its confirmation (default 300 s).
+    pub reset_confirmation_ttl: Option<DurationValue>,
+    /// Market calendar.
+    pub market: Option<MarketSection>,
+    /// Breakers.
+    pub circuit_breakers: Option<BreakersSection>,
+}
+
+/// The file as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `[engine]`.
+    pub engine: Option<EngineSection>,
+    /// `[server]`.
+    pub server: Option<ServerSection>,
+    /// `[[strategy]]`.
+    #[serde(default)]
+    pub strategy: Vec<StrategySection>,
+    /// `[alerts]`.
+    pub alerts: Option<AlertsSection>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The sled folder, absolute or relative to the working directory.
+    pub data_dir: PathBuf,
+    /// `[server] bind`.
+    pub bind: String,
+    /// One engine per strategy.
+    pub strategies: Vec<StrategySettings>,
+    /// `[alerts]`, with environment overrides applied.
+    pub alerts: AlertsSection,
+    /// The folder relative paths were resolved against.
+    pub base_dir: PathBuf,
+}
+
+/// Where environment values come from: the process environment in production, a map in tests.
+pub trait Env {
+    /// The variable's value, if set and not empty.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Env for HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned().filter(|v| !v.is_empty())
+    }
+}
+
+/// Keys that would hold a secret: refused in the TOML, with a pointer to the environment.
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "smtp_password",
+    "auth_token",
+    "twilio_auth_token",
+    "secret",
+    "bearer_token",
+    "token",
+    "api_token",
+];
+
+fn find_secrets(value: &toml::Value, path: &str, out: &mut Vec<String>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                if SECRET_KEYS.contains(&k.as_str()) {
+                    out.push(format!(
+                        "{p}: secrets must not be written in the configuration file; set them in the environment or a .env file beside it"
+                    ));
+                } else {
+                    find_secrets(v, &p, out);
+                }
+            }
+        }
+        toml::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                find_secrets(v, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Config {
+    /// The embedded default: one moderate `demo` strategy, sled in `./data`, the API on
+    /// 127.0.0.1:8080.
+    pub fn embedded_default() -> Self {
+        let mut demo = StrategySettings::moderate("demo");
+        // The demo market opens every day at 00:00 UTC, weekends too, so a newcomer sees it work.
+        demo.market = MarketSession::new(chrono_tz::UTC, NaiveTime::MIN, []).trading_every_day();
+        Self {
+            data_dir: PathBuf::from("data"),
+            bind: "127.0.0.1:8080".into(),
+            strategies: vec![demo],
+            alerts: AlertsSection::default(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+
+    /// Reads `path`, loading a `.env` beside it into the process environment first (values
+    /// already set win), then applying the environment.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let dotenv = base.join(".env");
+        if dotenv.is_file() {
+            dotenvy::from_path(&dotenv).map_err(|e| ConfigError::one(format!("{}: {e}", dotenv.display())))?;
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::one(format!("cannot read {}: {e}", path.display())))?;
+        Self::parse(&text, &base, &ProcessEnv).map_err(|mut e| {
+            e.source_name = Some(path.display().to_string());
+            e
+        })
+    }
+
+    /// Parses TOML text; relative paths resolve against `base`.
+    pub fn parse(text: &str, base: &Path, env: &dyn Env) -> Result<Self, ConfigError> {
+        let value: toml::Value = toml::from_str(text).map_err(|e| ConfigError::one(e.to_string().trim().to_string()))?;
+        let mut problems = Vec::new();
+        find_secrets(&value, "", &mut problems);
+        if !problems.is_empty() {
+            return Err(ConfigError {
+                source_name: None,
+                problems,
+            });
+        }
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::one(e.to_string().trim().to_string()))?;
+        Self::from_file(file, base, env)
+    }
+
+    /// Validates a parsed file.
+    pub fn from_file(file: ConfigFile, base: &Path, env: &dyn Env) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let data_dir = file
+            .engine
+            .as_ref()
+            .and_then(|e| e.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let data_dir = if data_dir.is_absolute() { data_dir } else { base.join(data_dir) };
+        let bind = file
+            .server
+            .as_ref()
+            .and_then(|s| s.bind.clone())
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        if bind.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!("server.bind: {bind:?} is not an address like 127.0.0.1:8080"));
+        }
+        if file.strategy.is_empty() {
+            problems.push("strategy: at least one [[strategy]] is required".into());
+        }
+        let mut strategies = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        for (i, s) in file.strategy.iter().enumerate() {
+            if let Some(settings) = strategy_settings(i, s, &mut problems) {
+                if !names.insert(settings.name.clone()) {
+                    problems.push(format!("strategy[{i}].name: {:?} is used twice", settings.name));
+                }
+                strategies.push(settings);
+            }
+        }
+        let mut alerts = file.alerts.unwrap_or_default();
+        alerts.apply_env(env);
+        alerts.validate(&mut problems);
+        if let Some(max) = alerts.max_per_breaker_per_hour {
+            for s in &mut strategies {
+                s.alerts.max_per_breaker_per_hour = max as usize;
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError {
+                source_name: None,
+                problems,
+            });
+        }
+        Ok(Self {
+            data_dir,
+            bind,
+            strategies,
+            alerts,
+            base_dir: base.to_path_buf(),
+        })
+    }
+
+    /// The strategy named `name`.
+    pub fn strategy(&self, name: &str) -> Option<&StrategySettings> {
+        self.strategies.iter().find(|s| s.name == name)
+    }
+}
+
+fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) -> Option<StrategySettings> {
+    let at = |field: &str| format!("strategy[{i}].{field}");
+    let before = problems.len();
+    let name = match &s.name {
+        Some(n) if is_valid_name(n) => n.clone(),
+        Some(n) => {
+            problems.push(format!("{}: {n:?} must be 1-64 letters, digits, '-' or '_'", at("name")));
+            String::new()
+        }
+        None => {
+            problems.push(format!("{}: missing", at("name")));
+            String::new()
+        }
+    };
+    let profile = s.profile.unwrap_or_default();
+    let (dd, dl, max_orders, max_errors) = profile.numbers();
+    let mut out = StrategySettings::moderate(name);
+    out.reduce_only_when_tripped = s.reduce_only_when_tripped.unwrap_or(false);
+    if let Some(ttl) = &s.reset_confirmation_ttl {
+        match ttl.to_duration(&at("reset_confirmation_ttl"), problems) {
+            Some(d) => out.reset_confirmation_ttl = d,
+            None => {}
+        }
+    }
+
+    // Market.
+    let m = s.market.clone().unwrap_or_default();
+    let tz_name = m.timezone.unwrap_or_else(|| "America/New_York".into());
+    let tz = match tz_name.parse::<chrono_tz::Tz>() {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            problems.push(format!("{}: {tz_name:?} is not an IANA time zone (e.g. \"America/New_York\")", at("market.timezone")));
+            None
+        }
+    };
+    let open_text = m.open.unwrap_or_else(|| "09:30".into());
+    let open = match NaiveTime::parse_from_str(&open_text, "%H:%M") {
+        Ok(t) => Some(t),
+        Err(_) => {
+            problems.push(format!("{}: {open_text:?} is not a time like \"09:30\"", at("market.open")));
+            None
+        }
+    };
+    let mut holidays = Vec::new();
+    for (j, h) in m.holidays.unwrap_or_default().iter().enumerate() {
+        match NaiveDate::parse_from_str(h, "%Y-%m-%d") {
+            Ok(d) => holidays.push(d),
+            Err(_) => problems.push(format!("{}: {h:?} is not a date like \"2026-12-25\"", at(&format!("market.holidays[{j}]")))),
+        }
+    }
+    if let (Some(tz), Some(open)) = (tz, open) {
+        out.market = MarketSession::new(tz, open, holidays);
+    }
+
+    let cb = s.circuit_breakers.clone().unwrap_or_default();
+    // Drawdown.
+    let d = cb.drawdown.unwrap_or_default();
+    let threshold = d
+        .threshold
+        .as_ref()
+        .and_then(|v| v.to_decimal(&at("circuit_breakers.drawdown.threshold"), problems))
+        .unwrap_or(dd);
+    if threshold <= Decimal::NEGATIVE_ONE || threshold >= Decimal::ZERO {
+        problems.push(format!(
+            "{}: {threshold} must be a ratio in (-1, 0), e.g. \"-0.10\" for a 10% drawdown",
+            at("circuit_breakers.drawdown.threshold")
+        ));
+    }
+    out.drawdown = d.enabled.unwrap_or(true).then_some(DrawdownSettings {
+        threshold,
+        reset: d.reset.unwrap_or(ResetPolicy::Manual),
+    });
+
+    // Daily loss.
+    let l = cb.daily_loss.unwrap_or_default();
+    let limit = match (&l.limit, &l.limit_amount) {
+        (Some(_), Some(_)) => {
+            problems.push(format!(
+                "{}: give either limit (a fraction) or limit_amount, not both",
+                at("circuit_breakers.daily_loss")
+            ));
+            None
+        }
+        (None, Some(a)) => a.to_decimal(&at("circuit_breakers.daily_loss.limit_amount"), problems).map(|a| {
+            if a >= Decimal::ZERO {
+                problems.push(format!(
+                    "{}: {a} must be below zero, e.g. \"-5000\"",
+                    at("circuit_breakers.daily_loss.limit_amount")
+                ));
+            }
+            DailyLossLimit::Amount(a)
+        }),
+        (f, None) => {
+            let f = f
+                .as_ref()
+                .and_then(|v| v.to_decimal(&at("circuit_breakers.daily_loss.limit"), problems))
+                .unwrap_or(dl);
+            if f <= Decimal::NEGATIVE_ONE || f >= Decimal::ZERO {
+                problems.push(format!(
+                    "{}: {f} must be a fraction in (-1, 0), e.g. \"-0.05\"; use limit_amount for an amount",
+                    at("circuit_breakers.daily_loss.limit")
+                ));
+            }
+            Some(DailyLossLimit::Fraction(f))
+        }
+    };
+    out.daily_loss = match (l.enabled.unwrap_or(true), limit) {
+        (true, Some(limit)) => Some(DailyLossSettings {
+            limit,
+            reset: l.reset.unwrap_or(ResetPolicy::Manual),
+        }),
+        _ => None,
+    };
+
+    // Order rate.
+    let o = cb.order_rate.unwrap_or_default();
+    let max = positive_count(o.max_orders, max_orders, &at("circuit_breakers.order_rate.max_orders"), problems);
+    let window = window_of(&o.window, &at("circuit_breakers.order_rate.window"), problems);
+    out.order_rate = o.enabled.unwrap_or(true).then_some(OrderRateSettings {
+        max_orders: max,
+        window,
+        reset: o.reset.unwrap_or(ResetPolicy::Auto),
+    });
+
+    // Error rate.
+    let e = cb.error_rate.unwrap_or_default();
+    let max = positive_count(e.max_errors, max_errors, &at("circuit_breakers.error_rate.max_errors"), problems);
+    let window = window_of(&e.window, &at("circuit_breakers.error_rate.window"), problems);
+    out.error_rate = e.enabled.unwrap_or(true).then_some(ErrorRateSettings {
+        max_errors: max,
+        window,
+        reset: e.reset.unwrap_or(ResetPolicy::Manual),
+    });
+
+    // Stale feed.
+    let f = cb.stale_feed.unwrap_or_default();
+    let age = window_of(&f.max_snapshot_age, &at("circuit_breakers.stale_feed.max_snapshot_age"), problems);
+    out.stale_feed = f.enabled.unwrap_or(true).then_some(StaleFeedSettings {
+        max_snapshot_age: age,
+        reset: f.reset.unwrap_or(ResetPolicy::Auto),
+    });
+
+    (problems.len() == before).then_some(out)
+}
+
+fn is_valid_name(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn positive_count(v: Option<i64>, default: usize, field: &str, problems: &mut Vec<String>) -> usize {
+    match v {
+        None => default,
+        Some(n) if n >= 1 && n <= 1_000_000 => n as usize,
+        Some(n) => {
+            problems.push(format!("{field}: {n} must be a whole number from 1 to 1000000"));
+            default
+        }
+    }
+}
+
+fn window_of(v: &Option<DurationValue>, field: &str, problems: &mut Vec<String>) -> chrono::Duration {
+    v.as_ref()
+        .and_then(|w| w.to_duration(field, problems))
+        .unwrap_or_else(|| chrono::Duration::seconds(60))
+}
+
+#[cfg(test)]
+mod tests;

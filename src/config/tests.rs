@@ -1,0 +1,145 @@
+use super::*;
+use rust_decimal_macros::dec;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("/etc/rustybt"), &HashMap::new())
+}
+
+fn problems(text: &str) -> String {
+    parse(text).unwrap_err().problems.join("\n")
+}
+
+#[test]
+fn test_parse_when_minimal_then_moderate_defaults() {
+    let c = parse("[[strategy]]\nname = \"m\"\n").unwrap();
+    let s = &c.strategies[0];
+    assert_eq!(s.drawdown.as_ref().unwrap().threshold, dec!(-0.10));
+    assert_eq!(s.daily_loss.as_ref().unwrap().limit, DailyLossLimit::Fraction(dec!(-0.05)));
+    assert_eq!(s.order_rate.as_ref().unwrap().max_orders, 100);
+    assert_eq!(s.order_rate.as_ref().unwrap().reset, ResetPolicy::Auto);
+    assert_eq!(s.error_rate.as_ref().unwrap().max_errors, 10);
+    assert_eq!(s.error_rate.as_ref().unwrap().reset, ResetPolicy::Manual);
+    assert_eq!(c.data_dir, PathBuf::from("/etc/rustybt/data"), "relative to the config's folder");
+    assert_eq!(c.bind, "127.0.0.1:8080");
+}
+
+#[test]
+fn test_parse_profiles_carry_the_story_numbers() {
+    for (p, dd, dl, o, e) in [
+        ("conservative", dec!(-0.05), dec!(-0.02), 50, 5),
+        ("moderate", dec!(-0.10), dec!(-0.05), 100, 10),
+        ("aggressive", dec!(-0.20), dec!(-0.10), 200, 20),
+    ] {
+        let c = parse(&format!("[[strategy]]\nname = \"s\"\nprofile = \"{p}\"\n")).unwrap();
+        let s = &c.strategies[0];
+        assert_eq!(s.drawdown.as_ref().unwrap().threshold, dd, "{p}");
+        assert_eq!(s.daily_loss.as_ref().unwrap().limit, DailyLossLimit::Fraction(dl), "{p}");
+        assert_eq!(s.order_rate.as_ref().unwrap().max_orders, o, "{p}");
+        assert_eq!(s.error_rate.as_ref().unwrap().max_errors, e, "{p}");
+    }
+}
+
+#[test]
+fn test_parse_when_fields_override_profile_then_fields_win() {
+    let c = parse(
+        r#"
+[[strategy]]
+name = "s"
+profile = "aggressive"
+[strategy.circuit_breakers]
+drawdown = { threshold = -0.07 }
+daily_loss = { limit_amount = "-5000" }
+order_rate = { max_orders = 3, window = "1m", reset = "manual" }
+error_rate = { enabled = false }
+stale_feed = { max_snapshot_age = "2m" }
+"#,
+    )
+    .unwrap();
+    let s = &c.strategies[0];
+    assert_eq!(s.drawdown.as_ref().unwrap().threshold, dec!(-0.07), "a TOML number reads as its shortest decimal");
+    assert_eq!(s.daily_loss.as_ref().unwrap().limit, DailyLossLimit::Amount(dec!(-5000)));
+    assert_eq!(s.order_rate.as_ref().unwrap().max_orders, 3);
+    assert_eq!(s.order_rate.as_ref().unwrap().reset, ResetPolicy::Manual);
+    assert!(s.error_rate.is_none());
+    assert_eq!(s.stale_feed.as_ref().unwrap().max_snapshot_age, chrono::Duration::seconds(120));
+}
+
+#[test]
+fn test_parse_when_threshold_out_of_range_then_names_field_and_value() {
+    let p = problems("[[strategy]]\nname = \"s\"\n[strategy.circuit_breakers]\ndrawdown = { threshold = \"-1.5\" }\n");
+    assert!(p.contains("strategy[0].circuit_breakers.drawdown.threshold: -1.5 must be a ratio in (-1, 0)"), "{p}");
+    let p = problems("[[strategy]]\nname = \"s\"\n[strategy.circuit_breakers]\ndrawdown = { threshold = \"0.1\" }\n");
+    assert!(p.contains("threshold: 0.1"), "{p}");
+}
+
+#[test]
+fn test_parse_when_zero_window_then_refused() {
+    let p = problems("[[strategy]]\nname = \"s\"\n[strategy.circuit_breakers]\norder_rate = { window = 0 }\n");
+    assert!(p.contains("strategy[0].circuit_breakers.order_rate.window: 0 s"), "{p}");
+}
+
+#[test]
+fn test_parse_when_unknown_time_zone_then_refused() {
+    let p = problems("[[strategy]]\nname = \"s\"\n[strategy.market]\ntimezone = \"Mars/Olympus\"\n");
+    assert!(p.contains("strategy[0].market.timezone: \"Mars/Olympus\""), "{p}");
+}
+
+#[test]
+fn test_parse_when_unknown_key_then_names_it() {
+    let p = problems("[[strategy]]\nname = \"s\"\n[strategy.circuit_breakers]\ndrawdwn = { threshold = \"-0.1\" }\n");
+    assert!(p.contains("drawdwn"), "{p}");
+}
+
+#[test]
+fn test_parse_when_several_problems_then_all_reported() {
+    let p = problems(
+        "[[strategy]]\nname = \"s\"\n[strategy.market]\nopen = \"9h\"\ntimezone = \"Nowhere\"\n[strategy.circuit_breakers]\nerror_rate = { max_errors = 0 }\n",
+    );
+    assert!(p.contains("market.open") && p.contains("market.timezone") && p.contains("max_errors: 0"), "{p}");
+}
+
+#[test]
+fn test_parse_when_secret_in_file_then_refused() {
+    let p = problems("[[strategy]]\nname = \"s\"\n[alerts.email]\nsmtp_host = \"h\"\nto = [\"a@b\"]\npassword = \"hunter2\"\n");
+    assert!(p.contains("alerts.email.password: secrets must not be written"), "{p}");
+    assert!(!p.contains("hunter2"), "the secret itself is never echoed");
+}
+
+#[test]
+fn test_parse_when_env_set_then_env_overrides_file() {
+    let env: HashMap<String, String> = [
+        ("SMTP_HOST", "127.0.0.1"),
+        ("SMTP_PORT", "2525"),
+        ("ALERT_EMAIL", "a@x.test, b@x.test"),
+        ("ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let c = Config::parse(
+        "[[strategy]]\nname = \"s\"\n[alerts.email]\nsmtp_host = \"smtp.example.com\"\nsmtp_port = 587\nto = [\"z@x.test\"]\n",
+        Path::new("."),
+        &env,
+    )
+    .unwrap();
+    let e = c.alerts.email.unwrap();
+    assert_eq!(e.smtp_host.as_deref(), Some("127.0.0.1"));
+    assert_eq!(e.smtp_port, Some(2525));
+    assert_eq!(e.to, vec!["a@x.test", "b@x.test"]);
+    assert_eq!(c.alerts.webhook[0].url.as_deref(), Some("http://127.0.0.1:9/hook"));
+}
+
+#[test]
+fn test_parse_when_duplicate_names_then_refused() {
+    let p = problems("[[strategy]]\nname = \"s\"\n[[strategy]]\nname = \"s\"\n");
+    assert!(p.contains("used twice"), "{p}");
+}
+
+#[test]
+fn test_example_profiles_parse() {
+    for p in ["conservative", "moderate", "aggressive"] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/config/{p}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        Config::parse(&text, Path::new("."), &HashMap::new()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}

@@ -1,0 +1,260 @@
+//! Embedding: start engines from a host that knows nothing of actix.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use rustybt::engine::EngineBuilder;
+//! use rustybt_actors::settings::StrategySettings;
+//! let engine = EngineBuilder::new(StrategySettings::moderate("momentum"))
+//!     .data_dir("./data")
+//!     .start()?;
+//! let status = engine.status().await?;
+//! println!("{}", status.state);
+//! # Ok(()) }
+//! ```
+//!
+//! The actors run on a thread of their own with an actix System, so the host may call the
+//! handle from any runtime or thread, and nothing the host does shares a thread with the gate.
+
+use crate::config::Config;
+use actix::prelude::*;
+use rustybt_actors::actors::messages::{CancelAllOrders, CancelSink};
+use rustybt_actors::alerts::AlertChannel;
+use rustybt_actors::checkpoint::{CheckpointError, CheckpointStore};
+use rustybt_actors::clock::{SharedClock, SystemClock};
+use rustybt_actors::engine::{spawn_engine, EngineHandle, EngineParts};
+use rustybt_actors::settings::StrategySettings;
+use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The thread the actors live on, with a second arbiter thread for alert delivery.
+pub struct EngineRuntime {
+    arbiter: ArbiterHandle,
+    alerts: ArbiterHandle,
+    system: actix_rt::System,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EngineRuntime {
+    /// Starts the threads.
+    pub fn start() -> Arc<Self> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("rustybt-engine".into())
+            .spawn(move || {
+                let sys = actix_rt::System::new();
+                let alerts = Arbiter::new();
+                tx.send((actix_rt::System::current(), Arbiter::current(), alerts.handle()))
+                    .expect("runtime handshake");
+                sys.run().expect("engine system");
+            })
+            .expect("spawn engine thread");
+        let (system, arbiter, alerts) = rx.recv().expect("engine thread started");
+        Arc::new(Self {
+            arbiter,
+            alerts,
+            system,
+            thread: Some(thread),
+        })
+    }
+
+    /// Spawns one strategy's engine on the runtime.
+    pub fn spawn(&self, mut parts: EngineParts) -> EngineHandle {
+        let (tx, rx) = std::sync::mpsc::channel();
+        parts.alert_arbiter.get_or_insert_with(|| self.alerts.clone());
+        self.arbiter.spawn_fn(move || {
+            let _ = tx.send(spawn_engine(parts));
+        });
+        rx.recv().expect("engine spawned")
+    }
+}
+
+impl Drop for EngineRuntime {
+    fn drop(&mut self) {
+        self.system.stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Where the checkpoint lives.
+#[derive(Debug, Clone)]
+enum Storage {
+    Dir(PathBuf),
+    Temporary,
+}
+
+/// Builds one or more engines.
+pub struct EngineBuilder {
+    strategies: Vec<StrategySettings>,
+    storage: Storage,
+    clock: SharedClock,
+    cancel: CancelSink,
+    channels: Vec<Arc<dyn AlertChannel>>,
+    store: Option<CheckpointStore>,
+}
+
+impl EngineBuilder {
+    /// One strategy, wall clock, sled in `./data`, no alert channels.
+    pub fn new(settings: StrategySettings) -> Self {
+        Self {
+            strategies: vec![settings],
+            storage: Storage::Dir(PathBuf::from("data")),
+            clock: Arc::new(SystemClock::new()),
+            cancel: CancelSink::Nobody,
+            channels: Vec::new(),
+            store: None,
+        }
+    }
+
+    /// Every strategy of a configuration, with its data directory.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            strategies: config.strategies.clone(),
+            storage: Storage::Dir(config.data_dir.clone()),
+            ..Self::new(StrategySettings::moderate("unused"))
+        }
+    }
+
+    /// The clock every actor reads (a `TestClock` in tests and replays).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Keeps the checkpoint in `dir`.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.storage = Storage::Dir(dir.into());
+        self
+    }
+
+    /// Keeps the checkpoint in a temporary database that vanishes at the end (replays).
+    pub fn temporary_checkpoint(mut self) -> Self {
+        self.storage = Storage::Temporary;
+        self
+    }
+
+    /// Uses an already open checkpoint store.
+    pub fn checkpoint_store(mut self, store: CheckpointStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Sends cancel-all orders to an actix actor of the host's.
+    pub fn cancel_orders_to(mut self, recipient: Recipient<CancelAllOrders>) -> Self {
+        self.cancel = CancelSink::Recipient(recipient);
+        self
+    }
+
+    /// Sends cancel-all orders down a channel; returns the end the host reads.
+    pub fn cancel_orders_channel(&mut self) -> tokio::sync::mpsc::UnboundedReceiver<CancelAllOrders> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.cancel = CancelSink::Channel(tx);
+        rx
+    }
+
+    /// Alert channels shared by every strategy.
+    pub fn alert_channels(mut self, channels: Vec<Arc<dyn AlertChannel>>) -> Self {
+        self.channels = channels;
+        self
+    }
+
+    fn open_store(&self) -> Result<CheckpointStore, CheckpointError> {
+        if let Some(s) = &self.store {
+            return Ok(s.clone());
+        }
+        Ok(match &self.storage {
+            Storage::Dir(dir) => CheckpointStore::open_or_degraded(dir),
+            Storage::Temporary => CheckpointStore::temporary()?,
+        })
+    }
+
+    /// Starts every strategy's engine on a new runtime.
+    pub fn start_all(self) -> Result<Engines, CheckpointError> {
+        let store = self.open_store()?;
+        let runtime = EngineRuntime::start();
+        let mut handles = BTreeMap::new();
+        for settings in self.strategies {
+            let checkpoint = store.strategy(&settings.name)?;
+            let name = settings.name.clone();
+            let handle = runtime.spawn(EngineParts {
+                settings,
+                clock: self.clock.clone(),
+                checkpoint,
+                channels: self.channels.clone(),
+                cancel: self.cancel.clone(),
+                alert_arbiter: None,
+            });
+            handles.insert(name, handle);
+        }
+        Ok(Engines { handles, store, runtime })
+    }
+
+    /// Starts the (first) strategy's engine.
+    pub fn start(self) -> Result<Engine, CheckpointError> {
+        let engines = self.start_all()?;
+        let handle = engines.handles.values().next().cloned().expect("one strategy");
+        Ok(Engine { handle, engines })
+    }
+}
+
+/// Every strategy's engine, on one runtime.
+pub struct Engines {
+    handles: BTreeMap<String, EngineHandle>,
+    store: CheckpointStore,
+    runtime: Arc<EngineRuntime>,
+}
+
+impl Engines {
+    /// The engine of `name`.
+    pub fn get(&self, name: &str) -> Option<&EngineHandle> {
+        self.handles.get(name)
+    }
+
+    /// Every engine, by name.
+    pub fn all(&self) -> &BTreeMap<String, EngineHandle> {
+        &self.handles
+    }
+
+    /// The checkpoint store.
+    pub fn store(&self) -> &CheckpointStore {
+        &self.store
+    }
+
+    /// Flushes the checkpoint, then stops the actors: graceful shutdown.
+    pub async fn shutdown(self) -> Result<(), CheckpointError> {
+        let r = self.store.flush().await;
+        drop(self.handles);
+        let runtime = self.runtime;
+        // Joining the engine thread blocks: do it off the async runtime.
+        let _ = tokio::task::spawn_blocking(move || drop(runtime)).await;
+        r
+    }
+}
+
+/// One engine: derefs to its [`EngineHandle`].
+pub struct Engine {
+    handle: EngineHandle,
+    engines: Engines,
+}
+
+impl Engine {
+    /// The handle, to clone into tasks.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
+    }
+
+    /// Flushes and stops.
+    pub async fn shutdown(self) -> Result<(), CheckpointError> {
+        self.engines.shutdown().await
+    }
+}
+
+impl Deref for Engine {
+    type Target = EngineHandle;
+    fn deref(&self) -> &EngineHandle {
+        &self.handle
+    }
+}
