@@ -48,6 +48,9 @@ impl EngineRuntime {
                 tx.send((actix_rt::System::current(), Arbiter::current(), alerts.handle()))
                     .expect("runtime handshake");
                 sys.run().expect("engine system");
+                // The alert arbiter holds the checkpoint too: wait for it so the folder is free.
+                alerts.stop();
+                let _ = alerts.join();
             })
             .expect("spawn engine thread");
         let (system, arbiter, alerts) = rx.recv().expect("engine thread started");

@@ -146,13 +146,19 @@ impl Writer {
     }
 }
 
-/// Closes the writer thread (after it drains) when the last handle goes.
-struct WriterHandle(Arc<Writer>);
+/// Closes the writer thread when the last handle goes, and waits for it to drain, flush and
+/// release the database, so the folder can be opened again at once.
+struct WriterHandle(Arc<Writer>, Mutex<Option<std::thread::JoinHandle<()>>>);
 
 impl Drop for WriterHandle {
     fn drop(&mut self) {
         self.0.queue.lock().expect("checkpoint queue poisoned").closed = true;
         self.0.wake.notify_one();
+        if let Some(t) = self.1.lock().expect("writer join poisoned").take() {
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
+        }
     }
 }
 
@@ -210,13 +216,13 @@ impl CheckpointStore {
         });
         let w = writer.clone();
         let d = db.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("rustybt-checkpoint".into())
             .spawn(move || w.run(d))
             .expect("spawn checkpoint writer");
         Self {
             db,
-            writer: Arc::new(WriterHandle(writer)),
+            writer: Arc::new(WriterHandle(writer, Mutex::new(Some(thread)))),
             degraded,
         }
     }
@@ -408,13 +414,8 @@ mod tests {
             cp.stage_breaker(BreakerKind::Drawdown, &DrawdownState { high_water_mark: dec!(2) });
             store.flush().await.unwrap();
         }
-        // sled releases its lock once every handle is gone; the writer thread holds one briefly.
-        let store = loop {
-            match CheckpointStore::open(dir.path()) {
-                Ok(s) => break s,
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        };
+        // Dropping the last handle joined the writer: the folder opens again at once.
+        let store = CheckpointStore::open(dir.path()).unwrap();
         let cp = store.strategy("s").unwrap();
         let rec = cp.load_state().unwrap().unwrap();
         assert_eq!(rec.state, crate::state_machine::EngineState::ManuallyHalted);
