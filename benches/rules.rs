@@ -1,0 +1,64 @@
+//! Pure rule costs against baselines measured in the same run:
+//! order-rate window record vs the `governor` crate's rate-limit check;
+//! drawdown + daily-loss judgement per snapshot vs a bare Decimal comparison.
+
+use chrono::{DateTime, Duration, Utc};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use governor::{Quota, RateLimiter};
+use rust_decimal::Decimal;
+use rustybt_actors::rules::{DailyLossLimit, DailyLossRule, DrawdownRule, MarketSession, OrderRateRule};
+use std::hint::black_box;
+use std::num::NonZeroU32;
+
+fn t0() -> DateTime<Utc> {
+    "2026-03-09T14:00:00Z".parse().unwrap()
+}
+
+fn order_rate(c: &mut Criterion) {
+    let mut g = c.benchmark_group("order_rate_check");
+    g.throughput(Throughput::Elements(1));
+    // Spaced so the window never exceeds: the steady-state path.
+    let mut rule = OrderRateRule::new(100, Duration::seconds(60));
+    let mut at = t0();
+    let step = Duration::milliseconds(601);
+    g.bench_function("rustybt_sliding_window", |b| {
+        b.iter(|| {
+            at += step;
+            black_box(rule.on_submission(black_box(at)).unwrap())
+        })
+    });
+    let limiter = RateLimiter::direct(Quota::per_minute(NonZeroU32::new(100).unwrap()));
+    g.bench_function("baseline_governor_check", |b| b.iter(|| black_box(limiter.check().is_ok())));
+    g.finish();
+}
+
+fn snapshots(c: &mut Criterion) {
+    let mut g = c.benchmark_group("snapshot_rules");
+    g.throughput(Throughput::Elements(1));
+    let market = MarketSession::new(chrono_tz::America::New_York, chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(), []);
+    let mut dd = DrawdownRule::new(Decimal::new(-10, 2));
+    let mut dl = DailyLossRule::new(DailyLossLimit::Fraction(Decimal::new(-5, 2)), market);
+    let mut at = t0();
+    let mut i: i64 = 0;
+    g.bench_function("drawdown_and_daily_loss", |b| {
+        b.iter(|| {
+            i += 1;
+            at += Duration::milliseconds(1);
+            let v = Decimal::new(100_000_00 + (i % 1000), 2);
+            black_box(dd.on_snapshot(v, at).unwrap());
+            black_box(dl.on_snapshot(v, at).unwrap());
+        })
+    });
+    let hwm = Decimal::new(100_000_00, 2);
+    g.bench_function("baseline_decimal_compare", |b| {
+        b.iter(|| {
+            i += 1;
+            let v = Decimal::new(100_000_00 + (i % 1000), 2);
+            black_box(v - hwm <= Decimal::new(-10, 2) * hwm)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, order_rate, snapshots);
+criterion_main!(benches);
