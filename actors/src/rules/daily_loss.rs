@@ -1,7 +1,7 @@
 //! Daily loss = value − value at the session's open (the first snapshot at or after the open);
 //! trips when the loss reaches the limit, as an amount or as a fraction of the open value.
 
-use super::market_session::MarketSession;
+use super::market_session::{MarketSession, SessionSpan};
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
 use crate::domain::InputError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -36,6 +36,9 @@ pub struct DailyLossRule {
     session: Option<DailyLossState>,
     last: Option<(Decimal, DateTime<Utc>)>,
     latched: bool,
+    // The span of time over which `session_of` is constant: time-zone arithmetic on every
+    // snapshot cost more than the rest of the rule.
+    span: Option<SessionSpan>,
 }
 
 impl DailyLossRule {
@@ -47,6 +50,19 @@ impl DailyLossRule {
             session: None,
             last: None,
             latched: false,
+            span: None,
+        }
+    }
+
+    /// The session `at` belongs to, from the cached span when `at` falls inside it.
+    fn session_of(&mut self, at: DateTime<Utc>) -> Option<NaiveDate> {
+        match self.span {
+            Some(s) if s.contains(at) => s.session,
+            _ => {
+                let s = self.market.session_span(at);
+                self.span = Some(s);
+                s.session
+            }
         }
     }
 
@@ -91,7 +107,7 @@ impl DailyLossRule {
             }
         }
         self.last = Some((value, at));
-        let Some(date) = self.market.session_of(at) else {
+        let Some(date) = self.session_of(at) else {
             return Ok(None);
         };
         if self.session.map(|s| s.session_date) != Some(date) {
@@ -119,7 +135,7 @@ impl DailyLossRule {
     pub fn evaluate(&mut self, at: DateTime<Utc>) -> Option<Trip> {
         let (value, last_at) = self.last?;
         let session = self.session?;
-        if self.market.session_of(last_at) != Some(session.session_date) || self.latched {
+        if self.latched || self.session_of(last_at) != Some(session.session_date) {
             return None;
         }
         let pnl = value - session.open_value;

@@ -7,6 +7,24 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use std::collections::BTreeSet;
 
+/// A stretch of time `[from, until)` that belongs to one session, or to none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSpan {
+    /// The session, if any.
+    pub session: Option<NaiveDate>,
+    /// Start, inclusive.
+    pub from: DateTime<Utc>,
+    /// End, exclusive.
+    pub until: DateTime<Utc>,
+}
+
+impl SessionSpan {
+    /// Whether `at` falls inside.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.from <= at && at < self.until
+    }
+}
+
 /// A market's session calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketSession {
@@ -66,6 +84,36 @@ impl MarketSession {
     pub fn session_of(&self, at: DateTime<Utc>) -> Option<NaiveDate> {
         let date = at.with_timezone(&self.timezone).date_naive();
         (self.is_trading_day(date) && at >= self.open_instant(date)).then_some(date)
+    }
+
+    /// The stretch of time around `at` over which [`Self::session_of`] gives the same answer.
+    pub fn session_span(&self, at: DateTime<Utc>) -> SessionSpan {
+        let date = at.with_timezone(&self.timezone).date_naive();
+        let day_start = self.local_midnight(date);
+        let day_end = self.local_midnight(date.succ_opt().expect("date in range"));
+        if !self.is_trading_day(date) {
+            return SessionSpan { session: None, from: day_start, until: day_end };
+        }
+        let open = self.open_instant(date);
+        if at < open {
+            SessionSpan { session: None, from: day_start, until: open }
+        } else {
+            SessionSpan { session: Some(date), from: open, until: day_end }
+        }
+    }
+
+    fn local_midnight(&self, date: NaiveDate) -> DateTime<Utc> {
+        let local = date.and_time(NaiveTime::MIN);
+        match self.timezone.from_local_datetime(&local).earliest() {
+            Some(t) => t.with_timezone(&Utc),
+            // A zone whose clocks skip midnight: the day starts an hour later.
+            None => self
+                .timezone
+                .from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+                .expect("an hour after a DST gap exists")
+                .with_timezone(&Utc),
+        }
     }
 
     /// The next session open strictly after `at`.
@@ -129,6 +177,21 @@ mod tests {
     #[test]
     fn test_next_open_after_when_friday_evening_then_monday() {
         assert_eq!(nyse().next_open_after(utc("2026-03-06T21:00:00Z")), utc("2026-03-09T13:30:00Z"));
+    }
+
+    proptest::proptest! {
+        /// The cached span agrees with the direct answer at every instant inside it.
+        #[test]
+        fn prop_session_span_agrees_with_session_of(secs in 0i64..(86_400 * 400), probe in 0i64..86_400) {
+            let m = nyse();
+            let at = utc("2026-01-01T00:00:00Z") + chrono::Duration::seconds(secs);
+            let span = m.session_span(at);
+            proptest::prop_assert!(span.contains(at));
+            proptest::prop_assert_eq!(span.session, m.session_of(at));
+            let inside = span.from + chrono::Duration::seconds(probe % ((span.until - span.from).num_seconds().max(1)));
+            proptest::prop_assert_eq!(span.session, m.session_of(inside));
+            proptest::prop_assert_eq!(m.session_of(span.until) == span.session && span.session.is_some(), false);
+        }
     }
 
     #[test]

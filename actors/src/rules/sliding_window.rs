@@ -2,7 +2,8 @@
 //! up to `max + 1`, which is all a breaker needs to know whether the count exceeds `max`.
 //!
 //! A ring of at most `max + 1` times: O(1) amortised per event, memory bounded by the
-//! maximum however fast events come. An event exactly `window` old is outside.
+//! maximum however fast events come. An event exactly `window` old is outside. Times are kept as
+//! integer nanoseconds: chrono's calendar arithmetic cost more than the rest of the window.
 
 use crate::domain::InputError;
 use chrono::{DateTime, Duration, Utc};
@@ -12,9 +13,15 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone)]
 pub struct SlidingWindow<T: Copy = ()> {
     window: Duration,
+    window_ns: i64,
     max: usize,
-    events: VecDeque<(DateTime<Utc>, T)>,
-    newest: Option<DateTime<Utc>>,
+    events: VecDeque<(i64, T)>,
+    newest: Option<i64>,
+}
+
+fn nanos(at: DateTime<Utc>) -> i64 {
+    // i64 nanoseconds reach the year 2262; clamp beyond rather than fail.
+    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() > 0 { i64::MAX } else { i64::MIN })
 }
 
 impl<T: Copy> SlidingWindow<T> {
@@ -25,6 +32,7 @@ impl<T: Copy> SlidingWindow<T> {
         assert!(max >= 1, "max must be at least 1");
         Self {
             window,
+            window_ns: window.num_nanoseconds().unwrap_or(i64::MAX),
             max,
             events: VecDeque::with_capacity(max + 1),
             newest: None,
@@ -45,29 +53,34 @@ impl<T: Copy> SlidingWindow<T> {
     /// because only `max + 1` are kept). Returns the count inside the window, capped at
     /// `max + 1`. Refuses a time older than the newest event, changing nothing.
     pub fn record(&mut self, at: DateTime<Utc>, tag: T, mut on_evict: impl FnMut(T)) -> Result<usize, InputError> {
+        let at_ns = nanos(at);
         if let Some(previous) = self.newest {
-            if at < previous {
+            if at_ns < previous {
                 return Err(InputError::OutOfOrder {
                     field: "timestamp",
                     value: at,
-                    previous,
+                    previous: DateTime::from_timestamp_nanos(previous),
                 });
             }
         }
-        self.expire(at, &mut on_evict);
+        self.expire_ns(at_ns, &mut on_evict);
         if self.events.len() == self.max + 1 {
             if let Some((_, old)) = self.events.pop_front() {
                 on_evict(old);
             }
         }
-        self.events.push_back((at, tag));
-        self.newest = Some(at);
+        self.events.push_back((at_ns, tag));
+        self.newest = Some(at_ns);
         Ok(self.events.len())
     }
 
     /// Drops events that are `window` old or older at `now`; returns the count left.
-    pub fn expire(&mut self, now: DateTime<Utc>, mut on_evict: impl FnMut(T)) -> usize {
-        let horizon = now - self.window;
+    pub fn expire(&mut self, now: DateTime<Utc>, on_evict: impl FnMut(T)) -> usize {
+        self.expire_ns(nanos(now), on_evict)
+    }
+
+    fn expire_ns(&mut self, now: i64, mut on_evict: impl FnMut(T)) -> usize {
+        let horizon = now.saturating_sub(self.window_ns);
         while let Some(&(t, tag)) = self.events.front() {
             if t > horizon {
                 break;
@@ -94,8 +107,8 @@ impl<T: Copy> SlidingWindow<T> {
     }
 
     /// The events kept, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &(DateTime<Utc>, T)> {
-        self.events.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (DateTime<Utc>, T)> + '_ {
+        self.events.iter().map(|&(t, tag)| (DateTime::from_timestamp_nanos(t), tag))
     }
 }
 

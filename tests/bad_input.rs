@@ -1,0 +1,146 @@
+//! Bad input never panics, is refused with an error naming the problem, and changes nothing:
+//! property tests over configuration files and the host's event bodies.
+
+mod engine_support;
+
+use chrono::Duration;
+use engine_support::*;
+use proptest::prelude::*;
+use rust_decimal_macros::dec;
+use rustybt::config::Config;
+use rustybt::{EngineState, ErrorReport, Fill, OrderRequest, PortfolioSnapshot};
+use std::collections::HashMap;
+use std::path::Path;
+
+const VALID: &str = r#"
+[engine]
+data_dir = "./data"
+[server]
+bind = "127.0.0.1:8080"
+[[strategy]]
+name = "momentum"
+profile = "moderate"
+[strategy.market]
+timezone = "America/New_York"
+open = "09:30"
+holidays = ["2026-12-25"]
+[strategy.circuit_breakers]
+drawdown = { threshold = "-0.10" }
+daily_loss = { limit = "-0.05" }
+order_rate = { max_orders = 100, window = 60 }
+error_rate = { max_errors = 10, window = "1m" }
+"#;
+
+/// Values an operator might mistype into any slot.
+fn nasty_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\"NaN\"".to_string()),
+        Just("\"inf\"".to_string()),
+        Just("\"-0.10000000000000000000000000000001\"".to_string()),
+        Just("\"99999999999999999999999999999999999\"".to_string()),
+        Just("1e400".to_string()),
+        Just("-0".to_string()),
+        Just("0".to_string()),
+        Just("-1".to_string()),
+        Just("\"\"".to_string()),
+        Just("true".to_string()),
+        Just("[1, 2]".to_string()),
+        Just("{ a = 1 }".to_string()),
+        Just("9223372036854775807".to_string()),
+        Just("\"1 fortnight\"".to_string()),
+        Just("\"25:99\"".to_string()),
+        "\"[a-zA-Z0-9/_ .:-]{0,20}\"",
+        any::<i64>().prop_map(|i| i.to_string()),
+        any::<f64>().prop_filter("toml float", |f| f.is_finite()).prop_map(|f| format!("{f:?}")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// Replacing any value of a valid file with a bad one: parse never panics, and when it
+    /// fails every message names a field.
+    #[test]
+    fn prop_config_with_a_bad_value_never_panics(line in 0usize..20, value in nasty_value()) {
+        let lines: Vec<&str> = VALID.lines().collect();
+        let mut text = String::new();
+        for (i, l) in lines.iter().enumerate() {
+            if i == line % lines.len() && l.contains(" = ") && !l.starts_with('[') {
+                let key = l.split(" = ").next().unwrap();
+                text.push_str(&format!("{key} = {value}\n"));
+            } else {
+                text.push_str(l);
+                text.push('\n');
+            }
+        }
+        if let Err(e) = Config::parse(&text, Path::new("."), &HashMap::new()) {
+            prop_assert!(!e.problems.is_empty());
+            for p in &e.problems {
+                prop_assert!(!p.trim().is_empty());
+            }
+        }
+    }
+
+    /// Arbitrary text as a configuration file: an error or a configuration, never a panic.
+    #[test]
+    fn prop_config_arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let _ = Config::parse(&text, Path::new("."), &HashMap::new());
+    }
+
+    /// Host event bodies with absurd values: they decode and validate or are refused; never a
+    /// panic, and a refusal names a field.
+    #[test]
+    fn prop_event_bodies_never_panic(value in nasty_value(), field in 0usize..4) {
+        let bodies = [
+            format!(r#"{{"timestamp":"2026-03-09T14:00:00Z","portfolio_value":{value}}}"#),
+            format!(r#"{{"order_id":"o","asset":"SPY","side":"buy","quantity":{value}}}"#),
+            format!(r#"{{"order_id":"o","asset":"SPY","side":"sell","quantity":"1","price":{value},"timestamp":"2026-03-09T14:00:00Z"}}"#),
+            format!(r#"{{"kind":{value},"message":"m"}}"#),
+        ];
+        let body = &bodies[field];
+        let refused = match field {
+            0 => serde_json::from_str::<PortfolioSnapshot>(body).map_err(|e| e.to_string()).and_then(|s| s.validate().map_err(|e| e.to_string())),
+            1 => serde_json::from_str::<OrderRequest>(body).map_err(|e| e.to_string()).and_then(|o| o.validate().map_err(|e| e.to_string())),
+            2 => serde_json::from_str::<Fill>(body).map_err(|e| e.to_string()).and_then(|f| f.validate().map_err(|e| e.to_string())),
+            _ => serde_json::from_str::<ErrorReport>(body).map(|_| ()).map_err(|e| e.to_string()),
+        };
+        if let Err(msg) = refused {
+            prop_assert!(!msg.is_empty());
+        }
+    }
+}
+
+#[tokio::test]
+async fn test_engine_when_fed_bad_events_then_refuses_each_and_state_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path(), settings(), monday_morning());
+    h.value(Duration::seconds(1), dec!(100000)).await;
+    let before = h.engine.status().await.unwrap();
+    let t = h.now();
+    let bad_snapshots = [
+        PortfolioSnapshot::valued(t, dec!(0)),
+        PortfolioSnapshot::valued(t, dec!(-100000)),
+        PortfolioSnapshot::valued(t - Duration::seconds(1), dec!(50000)),
+        PortfolioSnapshot::valued(t, rust_decimal::Decimal::MIN),
+    ];
+    for s in bad_snapshots {
+        let e = h.engine.submit_snapshot(s).await.unwrap_err();
+        assert!(e.to_string().contains("portfolio_value") || e.to_string().contains("timestamp"), "{e}");
+    }
+    for q in [dec!(0), dec!(-1)] {
+        let e = h
+            .engine
+            .check_order(OrderRequest::market("o", "SPY", rustybt::Side::Buy, q))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("quantity"), "{e}");
+    }
+    let e = h.engine.check_order(OrderRequest::market("", "SPY", rustybt::Side::Buy, dec!(1))).await.unwrap_err();
+    assert!(e.to_string().contains("order_id"), "{e}");
+    let after = h.engine.status().await.unwrap();
+    assert_eq!(after.state, EngineState::Normal);
+    assert_eq!(after.portfolio.value, before.portfolio.value);
+    assert_eq!(after.portfolio.high_water_mark, before.portfolio.high_water_mark);
+    assert_eq!(after.orders_accepted + after.orders_rejected.values().sum::<u64>(), 0, "refused input is not an order");
+    assert!(h.engine.audit().unwrap().is_empty());
+}
