@@ -77,6 +77,62 @@ fn gate(c: &mut Criterion) {
     g.finish();
 }
 
+/// The same gate with the engine on the caller's own actix System: no thread hop.
+fn gate_same_thread(c: &mut Criterion) {
+    let sys = actix_rt::System::new();
+    let clock = TestClock::new("2026-03-09T14:00:00Z".parse().unwrap());
+    let engines = sys.block_on(async {
+        let engines = EngineBuilder::new(bench_settings())
+            .clock(clock.clone())
+            .temporary_checkpoint()
+            .start_all_in_current_system()
+            .unwrap();
+        let e = engines.get("bench").unwrap().clone();
+        e.submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000))).await.unwrap();
+        engines
+    });
+    let eng = engines.get("bench").unwrap().clone();
+    let order = OrderRequest::market("o", "SPY", Side::Buy, Decimal::ONE);
+    let mut g = c.benchmark_group("order_gate_same_thread");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("check_order_through_actor", |b| {
+        b.iter_custom(|iters| {
+            sys.block_on(async {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    clock.advance(Duration::microseconds(10));
+                    black_box(eng.check_order(order.clone()).await.unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    g.bench_function("baseline_oneshot_round_trip_same_thread", |b| {
+        b.iter_custom(|iters| {
+            sys.block_on(async {
+                let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<bool>>();
+                let server = actix_rt::spawn(async move {
+                    while let Some(reply) = rx.recv().await {
+                        let _ = reply.send(true);
+                    }
+                });
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    let (rtx, rrx) = oneshot::channel();
+                    tx.send(rtx).unwrap();
+                    black_box(rrx.await.unwrap());
+                }
+                let elapsed = start.elapsed();
+                drop(tx);
+                let _ = server.await;
+                elapsed
+            })
+        })
+    });
+    g.finish();
+    drop(engines);
+}
+
 fn snapshots(c: &mut Criterion) {
     let rt = runtime();
     let clock = TestClock::new("2026-03-09T14:00:00Z".parse().unwrap());
@@ -85,23 +141,37 @@ fn snapshots(c: &mut Criterion) {
     const BATCH: u64 = 10_000;
     g.throughput(Throughput::Elements(BATCH));
     let mut i = 0i64;
-    g.bench_function("push_snapshot_batch_then_barrier", |b| {
+    let mut next = |clock: &TestClock| {
+        i += 1;
+        clock.advance(Duration::milliseconds(1));
+        PortfolioSnapshot::valued(clock.now(), Decimal::new(100_000_00 + (i % 1000), 2))
+    };
+    g.bench_function("push_snapshot_one_by_one_then_settle", |b| {
         b.to_async(&rt).iter(|| {
-            let mut last = None;
             for _ in 0..BATCH {
-                i += 1;
-                clock.advance(Duration::milliseconds(1));
-                let s = PortfolioSnapshot::valued(clock.now(), Decimal::new(100_000_00 + (i % 1000), 2));
-                last = Some(s.clone());
-                eng.push_snapshot(s);
+                eng.push_snapshot(next(&clock));
             }
             let e = &eng;
-            let last = last.unwrap();
+            async move { black_box(e.settle().await.unwrap()) }
+        })
+    });
+    g.bench_function("push_snapshots_batches_of_1000_then_settle", |b| {
+        b.to_async(&rt).iter(|| {
+            for _ in 0..BATCH / 1000 {
+                eng.push_snapshots((0..1000).map(|_| next(&clock)).collect());
+            }
+            let e = &eng;
+            async move { black_box(e.settle().await.unwrap()) }
+        })
+    });
+    g.bench_function("submit_snapshot_awaited_each", |b| {
+        b.to_async(&rt).iter(|| {
+            let batch: Vec<_> = (0..BATCH).map(|_| next(&clock)).collect();
+            let e = &eng;
             async move {
-                // One awaited snapshot: every pushed one before it has been judged.
-                let mut l = last;
-                l.portfolio_value += Decimal::ONE;
-                black_box(e.submit_snapshot(l).await.unwrap())
+                for s in batch {
+                    e.submit_snapshot(s).await.unwrap();
+                }
             }
         })
     });
@@ -144,5 +214,5 @@ fn config() -> Criterion {
         .measurement_time(std::time::Duration::from_secs(3))
 }
 
-criterion_group! { name = benches; config = config(); targets = gate, snapshots }
+criterion_group! { name = benches; config = config(); targets = gate, gate_same_thread, snapshots }
 criterion_main!(benches);

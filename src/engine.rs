@@ -174,15 +174,42 @@ impl EngineBuilder {
         })
     }
 
-    /// Starts every strategy's engine on a new runtime.
+    /// Starts every strategy's engine on a new runtime (a thread of its own).
     pub fn start_all(self) -> Result<Engines, CheckpointError> {
-        let store = self.open_store()?;
         let runtime = EngineRuntime::start();
+        self.spawn_with(|parts| runtime.spawn(parts), Some(runtime.clone()))
+    }
+
+    /// Starts every strategy's engine on the calling thread's actix System (a host that runs
+    /// on `actix_rt` itself): the gate is then a same-thread message away, the fastest path.
+    /// Alert delivery still gets an arbiter thread of its own. Panics outside an actix System.
+    pub fn start_all_in_current_system(self) -> Result<Engines, CheckpointError> {
+        let alerts = Arbiter::new();
+        let handle = alerts.handle();
+        let engines = self.spawn_with(
+            |mut parts| {
+                parts.alert_arbiter = Some(handle.clone());
+                rustybt_actors::engine::spawn_engine(parts)
+            },
+            None,
+        )?;
+        Ok(Engines {
+            alert_arbiter: Some(alerts),
+            ..engines
+        })
+    }
+
+    fn spawn_with(
+        self,
+        spawn: impl Fn(EngineParts) -> EngineHandle,
+        runtime: Option<Arc<EngineRuntime>>,
+    ) -> Result<Engines, CheckpointError> {
+        let store = self.open_store()?;
         let mut handles = BTreeMap::new();
         for settings in self.strategies {
             let checkpoint = store.strategy(&settings.name)?;
             let name = settings.name.clone();
-            let handle = runtime.spawn(EngineParts {
+            let handle = spawn(EngineParts {
                 settings,
                 clock: self.clock.clone(),
                 checkpoint,
@@ -192,7 +219,12 @@ impl EngineBuilder {
             });
             handles.insert(name, handle);
         }
-        Ok(Engines { handles, store, runtime })
+        Ok(Engines {
+            handles,
+            store,
+            runtime,
+            alert_arbiter: None,
+        })
     }
 
     /// Starts the (first) strategy's engine.
@@ -207,7 +239,8 @@ impl EngineBuilder {
 pub struct Engines {
     handles: BTreeMap<String, EngineHandle>,
     store: CheckpointStore,
-    runtime: Arc<EngineRuntime>,
+    runtime: Option<Arc<EngineRuntime>>,
+    alert_arbiter: Option<Arbiter>,
 }
 
 impl Engines {
@@ -230,9 +263,13 @@ impl Engines {
     pub async fn shutdown(self) -> Result<(), CheckpointError> {
         let r = self.store.flush().await;
         drop(self.handles);
-        let runtime = self.runtime;
-        // Joining the engine thread blocks: do it off the async runtime.
-        let _ = tokio::task::spawn_blocking(move || drop(runtime)).await;
+        if let Some(a) = self.alert_arbiter {
+            a.stop();
+        }
+        if let Some(runtime) = self.runtime {
+            // Joining the engine thread blocks: do it off the async runtime.
+            let _ = tokio::task::spawn_blocking(move || drop(runtime)).await;
+        }
         r
     }
 }

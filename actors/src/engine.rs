@@ -5,7 +5,7 @@ use crate::actors::alert_dispatcher::{ReadDeliveries, SendNow, WaitIdle};
 use crate::actors::daily_loss_breaker::ReadDailyPnl;
 use crate::actors::drawdown_breaker::ReadHighWaterMark;
 use crate::actors::error_rate_breaker::{LoggedError, ReadErrors, ReportError};
-use crate::actors::ledger_feed::{PushSnapshot, ReadPortfolio, ReadStaleFeed, SubmitSnapshot};
+use crate::actors::ledger_feed::{PushSnapshots, ReadPortfolio, ReadStaleFeed, SubmitSnapshot};
 use crate::actors::manual_breaker::{ConfirmReset, Halt, RequestReset};
 use crate::actors::messages::{CancelSink, ReadBreaker, Tick};
 use crate::actors::order_gate::{CheckOrder, GateActivity, GateSignal, OrderRecord, ReadActivity, ReportFill};
@@ -363,9 +363,32 @@ impl EngineHandle {
 
     /// Submits a snapshot without waiting (bulk feeds). Refusals are logged and counted.
     pub fn push_snapshot(&self, snapshot: PortfolioSnapshot) {
+        self.push_snapshots(vec![snapshot]);
+    }
+
+    /// Submits snapshots, in order, without waiting; the breakers judge the batch in one
+    /// message each, exactly as they would one by one. [`Self::settle`] waits until they are all
+    /// judged and any trip they caused is in force at the gate.
+    pub fn push_snapshots(&self, snapshots: Vec<PortfolioSnapshot>) {
         if let Some(feed) = &self.crew.feed {
-            feed.do_send(PushSnapshot(snapshot));
+            feed.do_send(PushSnapshots(snapshots));
         }
+    }
+
+    /// Waits until everything sent before has been judged and any trip it caused is in force at
+    /// the gate: a round trip through the feed, then each portfolio breaker, then the
+    /// Supervisor, each mailbox being first in, first out.
+    pub async fn settle(&self) -> Result<(), EngineError> {
+        let feed = self.crew.feed.as_ref().ok_or_else(|| unavailable("ledger feed"))?;
+        feed.send(ReadStaleFeed).await?;
+        if let Some(a) = &self.crew.drawdown {
+            a.send(ReadBreaker).await?;
+        }
+        if let Some(a) = &self.crew.daily_loss {
+            a.send(ReadBreaker).await?;
+        }
+        self.supervisor.send(ReadState).await?;
+        Ok(())
     }
 
     /// Asks the gate whether an order may be sent. An engine that cannot answer refuses.

@@ -2,7 +2,7 @@
 //! session at each open.
 
 use super::health::HealthBoard;
-use super::messages::{BreakerFailed, EvaluateSnapshot, ReadBreaker, Rearm, Tick, TripReport};
+use super::messages::{BreakerFailed, EvaluateSnapshots, ReadBreaker, Rearm, Tick, TripReport};
 use super::{guard, Supervisor};
 use crate::breaker::{BreakerKind, Trip};
 use crate::checkpoint::StrategyCheckpoint;
@@ -81,10 +81,10 @@ impl Supervised for DailyLossBreaker {
     }
 }
 
-impl Handler<EvaluateSnapshot> for DailyLossBreaker {
+impl Handler<EvaluateSnapshots> for DailyLossBreaker {
     type Result = ResponseFuture<Result<(), BreakerFailed>>;
 
-    fn handle(&mut self, msg: EvaluateSnapshot, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: EvaluateSnapshots, ctx: &mut Context<Self>) -> Self::Result {
         let health = self.health.clone();
         let verdict = guard(
             self,
@@ -92,25 +92,32 @@ impl Handler<EvaluateSnapshot> for DailyLossBreaker {
             "daily_loss_breaker",
             |_| health.set_ready(KIND, false),
             |act| {
-                let r = act.rule.on_snapshot(msg.0.portfolio_value, msg.0.timestamp);
+                let mut first_trip = None;
+                for v in msg.0.iter() {
+                    match act.rule.on_snapshot(v.value, v.at) {
+                        Ok(Some(trip)) if first_trip.is_none() => first_trip = Some(trip),
+                        Ok(_) => {}
+                        // The feed validated it; a rule that disagrees keeps its state and says so.
+                        Err(e) => tracing::warn!(error = %e, "breaker refused a snapshot"),
+                    }
+                }
                 act.persist();
-                r
+                first_trip
             },
         );
         let Some(verdict) = verdict else {
             return Box::pin(async { Err(BreakerFailed { breaker: KIND }) });
         };
-        let trip = verdict.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "daily loss breaker refused a snapshot");
-            None
-        });
+        let trip = verdict;
         if self.rule.has_input() {
             self.health.set_ready(KIND, true);
         }
-        let supervisor = self.supervisor.clone();
+        // Sent now, not when the future is first polled: the trip is queued at the Supervisor
+        // before this breaker handles anything else.
+        let reported = trip.map(|trip| self.supervisor.send(TripReport(trip)));
         Box::pin(async move {
-            if let Some(trip) = trip {
-                let _ = supervisor.send(TripReport(trip)).await;
+            if let Some(r) = reported {
+                let _ = r.await;
             }
             Ok(())
         })

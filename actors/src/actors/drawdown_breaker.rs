@@ -1,7 +1,7 @@
 //! DrawdownBreaker: owns the high-water mark; judges each snapshot.
 
 use super::health::HealthBoard;
-use super::messages::{BreakerFailed, EvaluateSnapshot, ReadBreaker, Rearm, TripReport};
+use super::messages::{BreakerFailed, EvaluateSnapshots, ReadBreaker, Rearm, TripReport};
 use super::{guard, Supervisor};
 use crate::breaker::BreakerKind;
 use crate::checkpoint::StrategyCheckpoint;
@@ -73,10 +73,10 @@ impl Supervised for DrawdownBreaker {
     }
 }
 
-impl Handler<EvaluateSnapshot> for DrawdownBreaker {
+impl Handler<EvaluateSnapshots> for DrawdownBreaker {
     type Result = ResponseFuture<Result<(), BreakerFailed>>;
 
-    fn handle(&mut self, msg: EvaluateSnapshot, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: EvaluateSnapshots, ctx: &mut Context<Self>) -> Self::Result {
         let health = self.health.clone();
         let verdict = guard(
             self,
@@ -84,29 +84,32 @@ impl Handler<EvaluateSnapshot> for DrawdownBreaker {
             "drawdown_breaker",
             |_| health.set_ready(KIND, false),
             |act| {
-                let r = act.rule.on_snapshot(msg.0.portfolio_value, msg.0.timestamp);
+                let mut first_trip = None;
+                for v in msg.0.iter() {
+                    match act.rule.on_snapshot(v.value, v.at) {
+                        Ok(Some(trip)) if first_trip.is_none() => first_trip = Some(trip),
+                        Ok(_) => {}
+                        // The feed validated it; a rule that disagrees keeps its state and says so.
+                        Err(e) => tracing::warn!(error = %e, "breaker refused a snapshot"),
+                    }
+                }
                 act.persist();
-                r
+                first_trip
             },
         );
         let Some(verdict) = verdict else {
             return Box::pin(async { Err(BreakerFailed { breaker: KIND }) });
         };
-        let trip = match verdict {
-            Ok(trip) => trip,
-            Err(e) => {
-                // The feed validated it; a rule that disagrees keeps its state and says so.
-                tracing::warn!(error = %e, "drawdown breaker refused a snapshot");
-                None
-            }
-        };
+        let trip = verdict;
         if self.rule.has_input() {
             self.health.set_ready(KIND, true);
         }
-        let supervisor = self.supervisor.clone();
+        // Sent now, not when the future is first polled: the trip is queued at the Supervisor
+        // before this breaker handles anything else.
+        let reported = trip.map(|trip| self.supervisor.send(TripReport(trip)));
         Box::pin(async move {
-            if let Some(trip) = trip {
-                let _ = supervisor.send(TripReport(trip)).await;
+            if let Some(r) = reported {
+                let _ = r.await;
             }
             Ok(())
         })

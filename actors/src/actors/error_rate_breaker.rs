@@ -106,20 +106,21 @@ impl Handler<ReportError> for ErrorRateBreaker {
                 act.rule.as_mut().map(|r| r.on_error(kind, now))
             },
         );
-        let supervisor = self.supervisor.clone();
-        Box::pin(async move {
-            match verdict {
-                None => Err(BreakerFailed { breaker: KIND }),
-                Some(Some(Ok(Some(trip)))) => {
-                    let _ = supervisor.send(TripReport(trip)).await;
-                    Ok(())
-                }
-                Some(Some(Err(e))) => {
-                    tracing::warn!(error = %e, "error rate breaker refused an error time");
-                    Ok(())
-                }
-                Some(_) => Ok(()),
+        let (answer, reported) = match verdict {
+            None => (Err(BreakerFailed { breaker: KIND }), None),
+            // Sent now so the trip is queued at the Supervisor before anything else happens.
+            Some(Some(Ok(Some(trip)))) => (Ok(()), Some(self.supervisor.send(TripReport(trip)))),
+            Some(Some(Err(e))) => {
+                tracing::warn!(error = %e, "error rate breaker refused an error time");
+                (Ok(()), None)
             }
+            Some(_) => (Ok(()), None),
+        };
+        Box::pin(async move {
+            if let Some(r) = reported {
+                let _ = r.await;
+            }
+            answer
         })
     }
 }

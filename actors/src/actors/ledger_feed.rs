@@ -3,7 +3,7 @@
 
 use super::daily_loss_breaker::DailyLossBreaker;
 use super::drawdown_breaker::DrawdownBreaker;
-use super::messages::{ClearReport, EvaluateSnapshot, Rearm, Tick, TripReport};
+use super::messages::{ClearReport, EvaluateSnapshots, Rearm, Tick, TripReport, Valuation};
 use super::order_gate::{OrderGate, PositionsUpdate};
 use super::{guard, Supervisor};
 use crate::breaker::{BreakerKind, BreakerReading, ResetPolicy, Trip};
@@ -27,11 +27,12 @@ const HISTORY: usize = 2000;
 #[rtype(result = "Result<(), EngineError>")]
 pub struct SubmitSnapshot(pub PortfolioSnapshot);
 
-/// Submits a snapshot without waiting for the breakers (bulk feeds); a refused snapshot is
-/// logged and counted.
+/// Submits snapshots, in order, without waiting for the breakers (bulk feeds, replays): the
+/// breakers judge the whole batch in one message each. A refused snapshot is logged and
+/// counted; the others go on.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
-pub struct PushSnapshot(pub PortfolioSnapshot);
+pub struct PushSnapshots(pub Vec<PortfolioSnapshot>);
 
 /// What the feed knows of the portfolio.
 #[derive(Debug, Clone, Default)]
@@ -161,8 +162,9 @@ impl Handler<SubmitSnapshot> for LedgerFeed {
             Some(Err(e)) => return Box::pin(async move { Err(e.into()) }),
             Some(Ok(s)) => s,
         };
-        let drawdown = self.drawdown.as_ref().map(|a| a.send(EvaluateSnapshot(accepted.clone())));
-        let daily = self.daily_loss.as_ref().map(|a| a.send(EvaluateSnapshot(accepted)));
+        let batch: Arc<[Valuation]> = Arc::new([Valuation::from(&*accepted)]);
+        let drawdown = self.drawdown.as_ref().map(|a| a.send(EvaluateSnapshots(batch.clone())));
+        let daily = self.daily_loss.as_ref().map(|a| a.send(EvaluateSnapshots(batch)));
         Box::pin(async move {
             // Both breakers judge the snapshot at once; a failed one has already marked itself
             // not ready, so the gate is closed: the snapshot itself was accepted.
@@ -188,21 +190,29 @@ impl Handler<SubmitSnapshot> for LedgerFeed {
     }
 }
 
-impl Handler<PushSnapshot> for LedgerFeed {
+impl Handler<PushSnapshots> for LedgerFeed {
     type Result = ();
 
-    fn handle(&mut self, msg: PushSnapshot, ctx: &mut Context<Self>) {
-        match guard(self, ctx, "ledger_feed", |_| {}, |act| act.accept(msg.0)) {
-            Some(Ok(s)) => {
-                if let Some(a) = &self.drawdown {
-                    a.do_send(EvaluateSnapshot(s.clone()));
-                }
-                if let Some(a) = &self.daily_loss {
-                    a.do_send(EvaluateSnapshot(s));
+    fn handle(&mut self, msg: PushSnapshots, ctx: &mut Context<Self>) {
+        let accepted = guard(self, ctx, "ledger_feed", |_| {}, |act| {
+            let mut batch = Vec::with_capacity(msg.0.len());
+            for s in msg.0 {
+                match act.accept(s) {
+                    Ok(s) => batch.push(Valuation::from(&*s)),
+                    Err(e) => tracing::warn!(error = %e, "snapshot refused"),
                 }
             }
-            Some(Err(e)) => tracing::warn!(error = %e, "snapshot refused"),
-            None => {}
+            batch
+        });
+        let Some(batch) = accepted.filter(|b| !b.is_empty()) else {
+            return;
+        };
+        let batch: Arc<[Valuation]> = batch.into();
+        if let Some(a) = &self.drawdown {
+            a.do_send(EvaluateSnapshots(batch.clone()));
+        }
+        if let Some(a) = &self.daily_loss {
+            a.do_send(EvaluateSnapshots(batch));
         }
     }
 }
@@ -212,10 +222,10 @@ impl Handler<Tick> for LedgerFeed {
 
     fn handle(&mut self, msg: Tick, _: &mut Context<Self>) -> Self::Result {
         let trip = self.stale.as_mut().and_then(|(rule, _)| rule.on_tick(msg.now));
-        let supervisor = self.supervisor.clone();
+        let reported = trip.map(|trip| self.supervisor.send(TripReport(trip)));
         Box::pin(async move {
-            if let Some(trip) = trip {
-                let _ = supervisor.send(TripReport(trip)).await;
+            if let Some(r) = reported {
+                let _ = r.await;
             }
         })
     }

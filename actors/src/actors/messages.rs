@@ -2,6 +2,7 @@
 
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
 use crate::domain::{InputError, PortfolioSnapshot};
+use rust_decimal::Decimal;
 use crate::state_machine::EngineState;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
@@ -15,11 +16,29 @@ pub struct BreakerFailed {
     pub breaker: BreakerKind,
 }
 
-/// A snapshot for a portfolio breaker to judge. Resolves once any trip it caused is in force
-/// at the order gate.
+/// A portfolio value at an instant: what the portfolio breakers judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Valuation {
+    /// Portfolio value.
+    pub value: Decimal,
+    /// The snapshot's time.
+    pub at: DateTime<Utc>,
+}
+
+impl From<&PortfolioSnapshot> for Valuation {
+    fn from(s: &PortfolioSnapshot) -> Self {
+        Self {
+            value: s.portfolio_value,
+            at: s.timestamp,
+        }
+    }
+}
+
+/// Snapshots for a portfolio breaker to judge, in order (one, or a batch from a bulk feed).
+/// Resolves once any trip they caused is in force at the order gate.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<(), BreakerFailed>")]
-pub struct EvaluateSnapshot(pub Arc<PortfolioSnapshot>);
+pub struct EvaluateSnapshots(pub Arc<[Valuation]>);
 
 /// Time passed: run time-driven checks as of `now`.
 #[derive(Message, Debug, Clone, Copy)]

@@ -69,22 +69,21 @@ impl Handler<RecordSubmission> for OrderRateBreaker {
             |_| health.set_ready(KIND, false),
             |act| act.rule.on_submission(msg.at),
         );
-        let supervisor = self.supervisor.clone();
-        Box::pin(async move {
-            match verdict {
-                None => Err(BreakerFailed { breaker: KIND }),
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "order rate breaker refused a submission time");
-                    Ok(false)
-                }
-                Some(Ok(OrderVerdict::WithinLimit)) => Ok(true),
-                Some(Ok(OrderVerdict::OverLimit(trip))) => {
-                    if let Some(trip) = trip {
-                        let _ = supervisor.send(TripReport(trip)).await;
-                    }
-                    Ok(false)
-                }
+        let (answer, reported) = match verdict {
+            None => (Err(BreakerFailed { breaker: KIND }), None),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "order rate breaker refused a submission time");
+                (Ok(false), None)
             }
+            Some(Ok(OrderVerdict::WithinLimit)) => (Ok(true), None),
+            // Sent now so the trip is queued at the Supervisor before anything else happens.
+            Some(Ok(OrderVerdict::OverLimit(trip))) => (Ok(false), trip.map(|t| self.supervisor.send(TripReport(t)))),
+        };
+        Box::pin(async move {
+            if let Some(r) = reported {
+                let _ = r.await;
+            }
+            answer
         })
     }
 }

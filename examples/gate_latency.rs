@@ -1,0 +1,129 @@
+//! Order-gate latency percentiles, each beside a baseline measured in the same run:
+//! the gate through the actor with the engine on its own thread (as `EngineBuilder::start`
+//! gives) against a bare cross-thread request/reply, and with the engine on the caller's own
+//! actix System against a same-thread oneshot round trip.
+//!
+//! Run: `cargo run --release --example gate_latency -- 200000`
+
+use chrono::Duration;
+use rust_decimal::Decimal;
+use rustybt::engine::EngineBuilder;
+use rustybt::{Clock, OrderRequest, PortfolioSnapshot, Side, StrategySettings, TestClock};
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+fn settings() -> StrategySettings {
+    let mut s = StrategySettings::moderate("latency");
+    s.tick_interval = None;
+    s.stale_feed = None;
+    s.order_rate.as_mut().expect("on").max_orders = 1_000_000;
+    s
+}
+
+fn report(name: &str, mut ns: Vec<u64>) -> (u64, u64) {
+    ns.sort_unstable();
+    let p = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)];
+    println!(
+        "{name:<48} p50 {:>7.2} µs  p99 {:>7.2} µs  p99.9 {:>7.2} µs  max {:>8.2} µs",
+        p(0.5) as f64 / 1e3,
+        p(0.99) as f64 / 1e3,
+        p(0.999) as f64 / 1e3,
+        ns[ns.len() - 1] as f64 / 1e3
+    );
+    (p(0.5), p(0.99))
+}
+
+fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
+    let order = OrderRequest::market("o", "SPY", Side::Buy, Decimal::ONE);
+
+    // 1. Engine on its own thread; the host on a current-thread tokio runtime.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let clock = TestClock::new("2026-03-09T14:00:00Z".parse()?);
+    let engine = EngineBuilder::new(settings()).clock(clock.clone()).temporary_checkpoint().start()?;
+    let (own_thread, baseline_cross) = rt.block_on(async {
+        engine
+            .submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000)))
+            .await?;
+        let mut gate = Vec::with_capacity(n);
+        for _ in 0..n {
+            clock.advance(Duration::microseconds(10));
+            let t = Instant::now();
+            let d = engine.check_order(order.clone()).await?;
+            gate.push(t.elapsed().as_nanos() as u64);
+            assert!(d.is_accepted());
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<bool>>();
+        let server = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async move {
+                while let Some(reply) = rx.recv().await {
+                    let _ = reply.send(true);
+                }
+            })
+        });
+        let mut base = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            let (rtx, rrx) = oneshot::channel();
+            tx.send(rtx).unwrap();
+            rrx.await.unwrap();
+            base.push(t.elapsed().as_nanos() as u64);
+        }
+        drop(tx);
+        server.join().unwrap();
+        anyhow::Ok((gate, base))
+    })?;
+    rt.block_on(engine.shutdown())?;
+
+    // 2. Engine on the caller's own actix System.
+    let sys = actix_rt::System::new();
+    let (same_thread, baseline_same) = sys.block_on(async {
+        let clock = TestClock::new("2026-03-09T14:00:00Z".parse()?);
+        let engines = EngineBuilder::new(settings())
+            .clock(clock.clone())
+            .temporary_checkpoint()
+            .start_all_in_current_system()?;
+        let engine = engines.get("latency").expect("started").clone();
+        engine
+            .submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000)))
+            .await?;
+        let mut gate = Vec::with_capacity(n);
+        for _ in 0..n {
+            clock.advance(Duration::microseconds(10));
+            let t = Instant::now();
+            let d = engine.check_order(order.clone()).await?;
+            gate.push(t.elapsed().as_nanos() as u64);
+            assert!(d.is_accepted());
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<bool>>();
+        let server = actix_rt::spawn(async move {
+            while let Some(reply) = rx.recv().await {
+                let _ = reply.send(true);
+            }
+        });
+        let mut base = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            let (rtx, rrx) = oneshot::channel();
+            tx.send(rtx).unwrap();
+            rrx.await.unwrap();
+            base.push(t.elapsed().as_nanos() as u64);
+        }
+        drop(tx);
+        let _ = server.await;
+        engines.shutdown().await?;
+        anyhow::Ok((gate, base))
+    })?;
+
+    println!("{n} orders per line");
+    let (_, a99) = report("gate, engine on its own thread", own_thread);
+    let (_, b99) = report("baseline: cross-thread mpsc+oneshot round trip", baseline_cross);
+    let (_, c99) = report("gate, engine on the caller's actix System", same_thread);
+    let (_, d99) = report("baseline: same-thread mpsc+oneshot round trip", baseline_same);
+    println!(
+        "p99 ratio gate/baseline: own thread {:.2}, same thread {:.2}",
+        a99 as f64 / b99 as f64,
+        c99 as f64 / d99 as f64
+    );
+    Ok(())
+}
