@@ -13,11 +13,18 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn engine(settings: StrategySettings, clock: Arc<TestClock>) -> rustybt::engine::Engine {
-    EngineBuilder::new(settings).clock(clock).temporary_checkpoint().start().unwrap()
+    EngineBuilder::new(settings)
+        .clock(clock)
+        .temporary_checkpoint()
+        .start()
+        .unwrap()
 }
 
 fn bench_settings() -> StrategySettings {
@@ -35,7 +42,11 @@ fn gate(c: &mut Criterion) {
     let rt = runtime();
     let clock = TestClock::new("2026-03-09T14:00:00Z".parse().unwrap());
     let eng = engine(bench_settings(), clock.clone());
-    rt.block_on(eng.submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000)))).unwrap();
+    rt.block_on(eng.submit_snapshot(PortfolioSnapshot::valued(
+        clock.now(),
+        Decimal::from(100_000),
+    )))
+    .unwrap();
     let order = OrderRequest::market("o", "SPY", Side::Buy, Decimal::ONE);
 
     // Baseline: a request/reply to another thread with the same primitives actix uses.
@@ -71,9 +82,13 @@ fn gate(c: &mut Criterion) {
             }
         })
     });
-    g.bench_function("trading_allowed_fast_path", |b| b.iter(|| black_box(eng.trading_allowed())));
+    g.bench_function("trading_allowed_fast_path", |b| {
+        b.iter(|| black_box(eng.trading_allowed()))
+    });
     let atomic = AtomicU8::new(0);
-    g.bench_function("baseline_atomic_load", |b| b.iter(|| black_box(atomic.load(Ordering::Acquire))));
+    g.bench_function("baseline_atomic_load", |b| {
+        b.iter(|| black_box(atomic.load(Ordering::Acquire)))
+    });
     g.finish();
 }
 
@@ -88,7 +103,12 @@ fn gate_same_thread(c: &mut Criterion) {
             .start_all_in_current_system()
             .unwrap();
         let e = engines.get("bench").unwrap().clone();
-        e.submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000))).await.unwrap();
+        e.submit_snapshot(PortfolioSnapshot::valued(
+            clock.now(),
+            Decimal::from(100_000),
+        ))
+        .await
+        .unwrap();
         engines
     });
     let eng = engines.get("bench").unwrap().clone();
@@ -144,7 +164,7 @@ fn snapshots(c: &mut Criterion) {
     let mut next = |clock: &TestClock| {
         i += 1;
         clock.advance(Duration::milliseconds(1));
-        PortfolioSnapshot::valued(clock.now(), Decimal::new(100_000_00 + (i % 1000), 2))
+        PortfolioSnapshot::valued(clock.now(), Decimal::new(10_000_000 + (i % 1000), 2))
     };
     g.bench_function("push_snapshot_one_by_one_then_settle", |b| {
         b.to_async(&rt).iter(|| {
@@ -152,7 +172,7 @@ fn snapshots(c: &mut Criterion) {
                 eng.push_snapshot(next(&clock));
             }
             let e = &eng;
-            async move { black_box(e.settle().await.unwrap()) }
+            async move { e.settle().await.unwrap() }
         })
     });
     g.bench_function("push_snapshots_batches_of_1000_then_settle", |b| {
@@ -161,7 +181,7 @@ fn snapshots(c: &mut Criterion) {
                 eng.push_snapshots((0..1000).map(|_| next(&clock)).collect());
             }
             let e = &eng;
-            async move { black_box(e.settle().await.unwrap()) }
+            async move { e.settle().await.unwrap() }
         })
     });
     g.bench_function("submit_snapshot_awaited_each", |b| {
@@ -190,12 +210,20 @@ fn snapshots(c: &mut Criterion) {
                     s.daily_loss = None;
                     let eng = engine(s, clock.clone());
                     clock.advance(Duration::milliseconds(1));
-                    eng.submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000))).await.unwrap();
+                    eng.submit_snapshot(PortfolioSnapshot::valued(
+                        clock.now(),
+                        Decimal::from(100_000),
+                    ))
+                    .await
+                    .unwrap();
                     clock.advance(Duration::milliseconds(1));
                     let breach = PortfolioSnapshot::valued(clock.now(), Decimal::from(80_000));
                     let start = std::time::Instant::now();
                     eng.submit_snapshot(breach).await.unwrap();
-                    let d = eng.check_order(OrderRequest::market("x", "SPY", Side::Buy, Decimal::ONE)).await.unwrap();
+                    let d = eng
+                        .check_order(OrderRequest::market("x", "SPY", Side::Buy, Decimal::ONE))
+                        .await
+                        .unwrap();
                     total += start.elapsed();
                     assert!(!d.is_accepted());
                     eng.shutdown().await.unwrap();

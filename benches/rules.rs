@@ -6,7 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use governor::{Quota, RateLimiter};
 use rust_decimal::Decimal;
-use rustybt_actors::rules::{DailyLossLimit, DailyLossRule, DrawdownRule, MarketSession, OrderRateRule};
+use rustybt_actors::rules::{
+    DailyLossLimit, DailyLossRule, DrawdownRule, MarketSession, OrderRateRule,
+};
 use std::hint::black_box;
 use std::num::NonZeroU32;
 
@@ -28,14 +30,20 @@ fn order_rate(c: &mut Criterion) {
         })
     });
     let limiter = RateLimiter::direct(Quota::per_minute(NonZeroU32::new(100).unwrap()));
-    g.bench_function("baseline_governor_check", |b| b.iter(|| black_box(limiter.check().is_ok())));
+    g.bench_function("baseline_governor_check", |b| {
+        b.iter(|| black_box(limiter.check().is_ok()))
+    });
     g.finish();
 }
 
 fn snapshots(c: &mut Criterion) {
     let mut g = c.benchmark_group("snapshot_rules");
     g.throughput(Throughput::Elements(1));
-    let market = MarketSession::new(chrono_tz::America::New_York, chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(), []);
+    let market = MarketSession::new(
+        chrono_tz::America::New_York,
+        chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+        [],
+    );
     let mut dd = DrawdownRule::new(Decimal::new(-10, 2));
     let mut dl = DailyLossRule::new(DailyLossLimit::Fraction(Decimal::new(-5, 2)), market);
     let mut at = t0();
@@ -44,16 +52,16 @@ fn snapshots(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             at += Duration::milliseconds(1);
-            let v = Decimal::new(100_000_00 + (i % 1000), 2);
+            let v = Decimal::new(10_000_000 + (i % 1000), 2);
             black_box(dd.on_snapshot(v, at).unwrap());
             black_box(dl.on_snapshot(v, at).unwrap());
         })
     });
-    let hwm = Decimal::new(100_000_00, 2);
+    let hwm = Decimal::new(10_000_000, 2);
     g.bench_function("baseline_decimal_compare", |b| {
         b.iter(|| {
             i += 1;
-            let v = Decimal::new(100_000_00 + (i % 1000), 2);
+            let v = Decimal::new(10_000_000 + (i % 1000), 2);
             black_box(v - hwm <= Decimal::new(-10, 2) * hwm)
         })
     });

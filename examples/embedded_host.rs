@@ -7,7 +7,9 @@ use chrono::{Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use rustybt::engine::EngineBuilder;
-use rustybt::{EngineEvent, OrderRequest, PortfolioSnapshot, Position, Side, StrategySettings, TestClock};
+use rustybt::{
+    EngineEvent, OrderRequest, PortfolioSnapshot, Position, Side, StrategySettings, TestClock,
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -26,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
 
     // A random walk with a downward drift: sooner or later a breaker trips.
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let mut value = Decimal::new(100_000_00, 2);
+    let mut value = Decimal::new(10_000_000, 2);
     let mut shares = Decimal::from(100);
     let mut accepted = 0;
     let mut refused = 0;
@@ -48,12 +50,20 @@ async fn main() -> anyhow::Result<()> {
                 }],
             })
             .await?;
-        let side = if rng.gen_bool(0.5) { Side::Buy } else { Side::Sell };
+        let side = if rng.gen_bool(0.5) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         let order = OrderRequest::market(format!("o{step}"), "SPY", side, Decimal::ONE);
         let decision = engine.check_order(order).await?;
         if decision.is_accepted() {
             accepted += 1;
-            shares += if side == Side::Buy { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+            shares += if side == Side::Buy {
+                Decimal::ONE
+            } else {
+                Decimal::NEGATIVE_ONE
+            };
         } else {
             refused += 1;
             if refused == 1 {
@@ -68,29 +78,53 @@ async fn main() -> anyhow::Result<()> {
 
     while let Ok(event) = events.try_recv() {
         match event {
-            EngineEvent::CircuitBreakerTripped(e) => println!("TRIPPED: {} — {}", e.trip.breaker, e.trip.summary),
-            EngineEvent::StateChanged(e) => println!("state {} -> {} ({})", e.transition.from, e.transition.to, e.transition.cause),
+            EngineEvent::CircuitBreakerTripped(e) => {
+                println!("TRIPPED: {} — {}", e.trip.breaker, e.trip.summary)
+            }
+            EngineEvent::StateChanged(e) => println!(
+                "state {} -> {} ({})",
+                e.transition.from, e.transition.to, e.transition.cause
+            ),
             _ => {}
         }
     }
     if let Ok(cancel) = cancels.try_recv() {
-        println!("host told to cancel all open orders: {} ({})", cancel.state, cancel.reason);
+        println!(
+            "host told to cancel all open orders: {} ({})",
+            cancel.state, cancel.reason
+        );
     }
 
     // An operator resets: a request, then its confirmation, rebasing the high-water mark.
     let status = engine.status().await?;
-    println!("state now: {} — {}", status.state, status.reason.unwrap_or_default());
-    let ticket = engine.request_reset("alice", Some("reviewed the losses")).await?;
+    println!(
+        "state now: {} — {}",
+        status.state,
+        status.reason.unwrap_or_default()
+    );
+    let ticket = engine
+        .request_reset("alice", Some("reviewed the losses"))
+        .await?;
     println!("reset requested; token expires at {}", ticket.expires_at);
-    let record = engine.confirm_reset("alice", &ticket.confirmation_token, true).await?;
+    let record = engine
+        .confirm_reset("alice", &ticket.confirmation_token, true)
+        .await?;
     println!("after the confirmed reset: {}", record.state);
     let decision = engine
-        .check_order(OrderRequest::market("after-reset", "SPY", Side::Sell, Decimal::ONE))
+        .check_order(OrderRequest::market(
+            "after-reset",
+            "SPY",
+            Side::Sell,
+            Decimal::ONE,
+        ))
         .await?;
     println!("next order: {decision:?}");
     println!("audit trail:");
     for entry in engine.audit()? {
-        println!("  #{} {} {} -> {} ({})", entry.seq, entry.at, entry.from, entry.to, entry.cause);
+        println!(
+            "  #{} {} {} -> {} ({})",
+            entry.seq, entry.at, entry.from, entry.to, entry.cause
+        );
     }
     engine.shutdown().await?;
     let _ = std::fs::remove_dir_all(&data_dir);

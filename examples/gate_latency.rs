@@ -34,16 +34,27 @@ fn report(name: &str, mut ns: Vec<u64>) -> (u64, u64) {
 }
 
 fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200_000);
     let order = OrderRequest::market("o", "SPY", Side::Buy, Decimal::ONE);
 
     // 1. Engine on its own thread; the host on a current-thread tokio runtime.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let clock = TestClock::new("2026-03-09T14:00:00Z".parse()?);
-    let engine = EngineBuilder::new(settings()).clock(clock.clone()).temporary_checkpoint().start()?;
+    let engine = EngineBuilder::new(settings())
+        .clock(clock.clone())
+        .temporary_checkpoint()
+        .start()?;
     let (own_thread, baseline_cross) = rt.block_on(async {
         engine
-            .submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000)))
+            .submit_snapshot(PortfolioSnapshot::valued(
+                clock.now(),
+                Decimal::from(100_000),
+            ))
             .await?;
         let mut gate = Vec::with_capacity(n);
         for _ in 0..n {
@@ -55,11 +66,15 @@ fn main() -> anyhow::Result<()> {
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<bool>>();
         let server = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async move {
-                while let Some(reply) = rx.recv().await {
-                    let _ = reply.send(true);
-                }
-            })
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    while let Some(reply) = rx.recv().await {
+                        let _ = reply.send(true);
+                    }
+                })
         });
         let mut base = Vec::with_capacity(n);
         for _ in 0..n {
@@ -85,7 +100,10 @@ fn main() -> anyhow::Result<()> {
             .start_all_in_current_system()?;
         let engine = engines.get("latency").expect("started").clone();
         engine
-            .submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000)))
+            .submit_snapshot(PortfolioSnapshot::valued(
+                clock.now(),
+                Decimal::from(100_000),
+            ))
             .await?;
         let mut gate = Vec::with_capacity(n);
         for _ in 0..n {
@@ -117,9 +135,15 @@ fn main() -> anyhow::Result<()> {
 
     println!("{n} orders per line");
     let (_, a99) = report("gate, engine on its own thread", own_thread);
-    let (_, b99) = report("baseline: cross-thread mpsc+oneshot round trip", baseline_cross);
+    let (_, b99) = report(
+        "baseline: cross-thread mpsc+oneshot round trip",
+        baseline_cross,
+    );
     let (_, c99) = report("gate, engine on the caller's actix System", same_thread);
-    let (_, d99) = report("baseline: same-thread mpsc+oneshot round trip", baseline_same);
+    let (_, d99) = report(
+        "baseline: same-thread mpsc+oneshot round trip",
+        baseline_same,
+    );
     println!(
         "p99 ratio gate/baseline: own thread {:.2}, same thread {:.2}",
         a99 as f64 / b99 as f64,

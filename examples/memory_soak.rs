@@ -7,27 +7,44 @@
 use chrono::Duration;
 use rust_decimal::Decimal;
 use rustybt::engine::EngineBuilder;
-use rustybt::{Clock, ErrorKind, ErrorReport, OrderRequest, PortfolioSnapshot, Side, StrategySettings, TestClock};
+use rustybt::{
+    Clock, ErrorKind, ErrorReport, OrderRequest, PortfolioSnapshot, Side, StrategySettings,
+    TestClock,
+};
 
 fn rss_mib() -> f64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: f64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0.0);
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0.0);
     pages * 4096.0 / (1024.0 * 1024.0)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let total: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
+    let total: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
     let clock = TestClock::new("2026-03-09T14:00:00Z".parse()?);
     let mut settings = StrategySettings::moderate("soak");
     settings.tick_interval = None;
     settings.stale_feed = None;
-    // Limits the soak never reaches, so every event takes the full path.
-    settings.order_rate.as_mut().expect("on").max_orders = 1_000_000;
-    settings.error_rate.as_mut().expect("on").max_errors = 1_000_000;
-    let engine = EngineBuilder::new(settings).clock(clock.clone()).temporary_checkpoint().start()?;
+    // Limits the soak never reaches (one order and one error per 10 ms of simulated time is
+    // 6000 a minute), so every event takes the full path and the windows hold 6000 entries.
+    settings.order_rate.as_mut().expect("on").max_orders = 10_000;
+    settings.error_rate.as_mut().expect("on").max_errors = 10_000;
+    let engine = EngineBuilder::new(settings)
+        .clock(clock.clone())
+        .temporary_checkpoint()
+        .start()?;
     engine
-        .submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000)))
+        .submit_snapshot(PortfolioSnapshot::valued(
+            clock.now(),
+            Decimal::from(100_000),
+        ))
         .await?;
     let start_rss = rss_mib();
     println!("events,rss_mib");
@@ -35,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let step = total / 10;
     for i in 1..=total {
-        clock.advance(Duration::microseconds(100));
+        clock.advance(Duration::milliseconds(1));
         match i % 10 {
             0 => {
                 let order = OrderRequest::market(format!("o{i}"), "SPY", Side::Buy, Decimal::ONE);
@@ -52,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
                     .await?;
             }
             _ => {
-                let v = Decimal::new(100_000_00 + (i % 5000) as i64, 2);
+                let v = Decimal::new(10_000_000 + (i % 5000) as i64, 2);
                 let s = PortfolioSnapshot::valued(clock.now(), v);
                 if i % 1000 == 1 {
                     engine.submit_snapshot(s).await?; // a barrier now and then bounds the mailbox

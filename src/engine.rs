@@ -45,8 +45,12 @@ impl EngineRuntime {
             .spawn(move || {
                 let sys = actix_rt::System::new();
                 let alerts = Arbiter::new();
-                tx.send((actix_rt::System::current(), Arbiter::current(), alerts.handle()))
-                    .expect("runtime handshake");
+                tx.send((
+                    actix_rt::System::current(),
+                    Arbiter::current(),
+                    alerts.handle(),
+                ))
+                .expect("runtime handshake");
                 sys.run().expect("engine system");
                 // The alert arbiter holds the checkpoint too: wait for it so the folder is free.
                 alerts.stop();
@@ -65,7 +69,9 @@ impl EngineRuntime {
     /// Spawns one strategy's engine on the runtime.
     pub fn spawn(&self, mut parts: EngineParts) -> EngineHandle {
         let (tx, rx) = std::sync::mpsc::channel();
-        parts.alert_arbiter.get_or_insert_with(|| self.alerts.clone());
+        parts
+            .alert_arbiter
+            .get_or_insert_with(|| self.alerts.clone());
         self.arbiter.spawn_fn(move || {
             let _ = tx.send(spawn_engine(parts));
         });
@@ -152,7 +158,9 @@ impl EngineBuilder {
     }
 
     /// Sends cancel-all orders down a channel; returns the end the host reads.
-    pub fn cancel_orders_channel(&mut self) -> tokio::sync::mpsc::UnboundedReceiver<CancelAllOrders> {
+    pub fn cancel_orders_channel(
+        &mut self,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<CancelAllOrders> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         self.cancel = CancelSink::Channel(tx);
         rx
@@ -230,7 +238,12 @@ impl EngineBuilder {
     /// Starts the (first) strategy's engine.
     pub fn start(self) -> Result<Engine, CheckpointError> {
         let engines = self.start_all()?;
-        let handle = engines.handles.values().next().cloned().expect("one strategy");
+        let handle = engines
+            .handles
+            .values()
+            .next()
+            .cloned()
+            .expect("one strategy");
         Ok(Engine { handle, engines })
     }
 }

@@ -51,7 +51,9 @@ fn nasty_value() -> impl Strategy<Value = String> {
         Just("\"25:99\"".to_string()),
         "\"[a-zA-Z0-9/_ .:-]{0,20}\"",
         any::<i64>().prop_map(|i| i.to_string()),
-        any::<f64>().prop_filter("toml float", |f| f.is_finite()).prop_map(|f| format!("{f:?}")),
+        any::<f64>()
+            .prop_filter("toml float", |f| f.is_finite())
+            .prop_map(|f| format!("{f:?}")),
     ]
 }
 
@@ -125,7 +127,10 @@ async fn test_engine_when_fed_bad_events_then_refuses_each_and_state_is_unchange
     ];
     for s in bad_snapshots {
         let e = h.engine.submit_snapshot(s).await.unwrap_err();
-        assert!(e.to_string().contains("portfolio_value") || e.to_string().contains("timestamp"), "{e}");
+        assert!(
+            e.to_string().contains("portfolio_value") || e.to_string().contains("timestamp"),
+            "{e}"
+        );
     }
     for q in [dec!(0), dec!(-1)] {
         let e = h
@@ -135,12 +140,23 @@ async fn test_engine_when_fed_bad_events_then_refuses_each_and_state_is_unchange
             .unwrap_err();
         assert!(e.to_string().contains("quantity"), "{e}");
     }
-    let e = h.engine.check_order(OrderRequest::market("", "SPY", rustybt::Side::Buy, dec!(1))).await.unwrap_err();
+    let e = h
+        .engine
+        .check_order(OrderRequest::market("", "SPY", rustybt::Side::Buy, dec!(1)))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("order_id"), "{e}");
     let after = h.engine.status().await.unwrap();
     assert_eq!(after.state, EngineState::Normal);
     assert_eq!(after.portfolio.value, before.portfolio.value);
-    assert_eq!(after.portfolio.high_water_mark, before.portfolio.high_water_mark);
-    assert_eq!(after.orders_accepted + after.orders_rejected.values().sum::<u64>(), 0, "refused input is not an order");
+    assert_eq!(
+        after.portfolio.high_water_mark,
+        before.portfolio.high_water_mark
+    );
+    assert_eq!(
+        after.orders_accepted + after.orders_rejected.values().sum::<u64>(),
+        0,
+        "refused input is not an order"
+    );
     assert!(h.engine.audit().unwrap().is_empty());
 }

@@ -24,20 +24,37 @@ async fn test_drawdown_when_portfolio_falls_10_percent_then_trips_and_refuses_or
     h.value(Duration::seconds(1), dec!(100000)).await;
     assert!(h.order("o1").await.is_accepted());
     h.value(Duration::seconds(1), dec!(90000.01)).await;
-    assert!(h.order("o2").await.is_accepted(), "one cent short of -10% does not trip");
+    assert!(
+        h.order("o2").await.is_accepted(),
+        "one cent short of -10% does not trip"
+    );
     h.value(Duration::seconds(1), dec!(90000.00)).await;
     // submit_snapshot returned: the trip is already in force at the gate.
     let d = h.order("o3").await;
-    assert_eq!(rejected_by(&d), Some((EngineState::Tripped, Some(BreakerKind::Drawdown))), "{d:?}");
+    assert_eq!(
+        rejected_by(&d),
+        Some((EngineState::Tripped, Some(BreakerKind::Drawdown))),
+        "{d:?}"
+    );
     if let OrderDecision::Rejected { reason, .. } = &d {
-        assert!(reason.contains("TRIPPED") && reason.contains("drawdown"), "{reason}");
+        assert!(
+            reason.contains("TRIPPED") && reason.contains("drawdown"),
+            "{reason}"
+        );
     }
     let status = h.engine.status().await.unwrap();
     assert_eq!(status.state, EngineState::Tripped);
-    let dd = status.breakers.iter().find(|b| b.kind == BreakerKind::Drawdown).unwrap();
+    let dd = status
+        .breakers
+        .iter()
+        .find(|b| b.kind == BreakerKind::Drawdown)
+        .unwrap();
     assert_eq!(dd.status, "tripped");
     assert_eq!(dd.value, Some(dec!(-0.1)));
-    let cancel = h.cancels.try_recv().expect("the host is told to cancel open orders");
+    let cancel = h
+        .cancels
+        .try_recv()
+        .expect("the host is told to cancel open orders");
     assert_eq!(cancel.state, EngineState::Tripped);
     let mut saw_trip = false;
     while let Ok(e) = events.try_recv() {
@@ -64,7 +81,10 @@ async fn test_daily_loss_when_limit_reached_then_trips() {
     h.value(Duration::minutes(5), dec!(195000.01)).await;
     assert!(h.order("o1").await.is_accepted());
     h.value(Duration::minutes(5), dec!(195000.00)).await;
-    assert_eq!(rejected_by(&h.order("o2").await), Some((EngineState::Tripped, Some(BreakerKind::DailyLoss))));
+    assert_eq!(
+        rejected_by(&h.order("o2").await),
+        Some((EngineState::Tripped, Some(BreakerKind::DailyLoss)))
+    );
 }
 
 #[tokio::test]
@@ -100,11 +120,19 @@ async fn test_order_rate_when_window_clears_then_auto_reset_to_normal() {
     assert_eq!(h.engine.status().await.unwrap().state, EngineState::Tripped);
     h.clock.advance(Duration::seconds(30));
     h.engine.tick().await;
-    assert_eq!(h.engine.status().await.unwrap().state, EngineState::Tripped, "still 101 in the window");
+    assert_eq!(
+        h.engine.status().await.unwrap().state,
+        EngineState::Tripped,
+        "still 101 in the window"
+    );
     h.clock.advance(Duration::seconds(31));
     h.value(Duration::zero(), dec!(100000)).await; // keep the feed fresh
     h.engine.tick().await;
-    assert_eq!(h.engine.status().await.unwrap().state, EngineState::Normal, "order rate resets itself");
+    assert_eq!(
+        h.engine.status().await.unwrap().state,
+        EngineState::Normal,
+        "order rate resets itself"
+    );
     assert!(h.order("after").await.is_accepted());
     let audit = h.engine.audit().unwrap();
     assert_eq!(audit.last().unwrap().cause, "cleared:order_rate");
@@ -115,7 +143,11 @@ async fn test_error_rate_when_15_errors_in_a_minute_then_11th_trips() {
     let dir = tempfile::tempdir().unwrap();
     let h = start(dir.path(), settings(), monday_morning());
     h.value(Duration::seconds(1), dec!(100000)).await;
-    let kinds = [ErrorKind::OrderRejected, ErrorKind::BrokerError, ErrorKind::DataError];
+    let kinds = [
+        ErrorKind::OrderRejected,
+        ErrorKind::BrokerError,
+        ErrorKind::DataError,
+    ];
     for i in 1..=15 {
         h.clock.advance(Duration::seconds(3));
         h.engine
@@ -135,7 +167,11 @@ async fn test_error_rate_when_15_errors_in_a_minute_then_11th_trips() {
         }
     }
     let status = h.engine.status().await.unwrap();
-    let er = status.breakers.iter().find(|b| b.kind == BreakerKind::ErrorRate).unwrap();
+    let er = status
+        .breakers
+        .iter()
+        .find(|b| b.kind == BreakerKind::ErrorRate)
+        .unwrap();
     assert_eq!(er.status, "tripped");
     assert_eq!(status.error_totals["broker_error"], 5);
     let audit = h.engine.audit().unwrap();
@@ -154,7 +190,10 @@ async fn test_stale_feed_when_silent_during_session_then_trips_and_clears_on_sna
     h.clock.advance(Duration::seconds(1));
     h.engine.tick().await;
     assert_eq!(h.engine.status().await.unwrap().state, EngineState::Tripped);
-    assert_eq!(rejected_by(&h.order("o").await).unwrap().1, Some(BreakerKind::StaleFeed));
+    assert_eq!(
+        rejected_by(&h.order("o").await).unwrap().1,
+        Some(BreakerKind::StaleFeed)
+    );
     h.value(Duration::seconds(1), dec!(100000)).await;
     h.engine.tick().await;
     assert_eq!(h.engine.status().await.unwrap().state, EngineState::Normal);
@@ -165,7 +204,11 @@ async fn test_gate_when_no_snapshot_yet_then_fails_closed() {
     let dir = tempfile::tempdir().unwrap();
     let h = start(dir.path(), settings(), monday_morning());
     let d = h.order("early").await;
-    assert_eq!(rejected_by(&d), Some((EngineState::Normal, Some(BreakerKind::Drawdown))), "{d:?}");
+    assert_eq!(
+        rejected_by(&d),
+        Some((EngineState::Normal, Some(BreakerKind::Drawdown))),
+        "{d:?}"
+    );
     assert!(!h.engine.trading_allowed());
     h.value(Duration::seconds(1), dec!(1000)).await;
     assert!(h.engine.trading_allowed());
@@ -204,25 +247,47 @@ async fn test_daily_loss_resets_at_0930_new_york_on_both_sides_of_dst() {
     let h = start(dir.path(), s, start_at);
     h.value(Duration::zero(), dec!(1000)).await; // 09:29 EST: before the open, no session
     let st = h.engine.status().await.unwrap();
-    let dl = st.breakers.iter().find(|b| b.kind == BreakerKind::DailyLoss).unwrap();
-    assert!(!dl.details.contains_key("session_date"), "pre-open snapshots count toward no session");
+    let dl = st
+        .breakers
+        .iter()
+        .find(|b| b.kind == BreakerKind::DailyLoss)
+        .unwrap();
+    assert!(
+        !dl.details.contains_key("session_date"),
+        "pre-open snapshots count toward no session"
+    );
     h.value(Duration::minutes(1), dec!(1000)).await; // 09:30 EST = 14:30Z: the open value
     let st = h.engine.status().await.unwrap();
-    let dl = st.breakers.iter().find(|b| b.kind == BreakerKind::DailyLoss).unwrap();
+    let dl = st
+        .breakers
+        .iter()
+        .find(|b| b.kind == BreakerKind::DailyLoss)
+        .unwrap();
     assert_eq!(dl.details["session_date"], "2026-03-06");
     assert_eq!(dl.details["open_value"], "1000");
     h.value(Duration::hours(6), dec!(950)).await; // Friday afternoon: -50
-    // Monday 13:29Z is 09:29 EDT: before the open; 13:30Z is the open.
+                                                  // Monday 13:29Z is 09:29 EDT: before the open; 13:30Z is the open.
     h.clock.set("2026-03-09T13:29:00Z".parse().unwrap());
     h.engine.tick().await;
     h.value(Duration::zero(), dec!(850)).await;
-    assert_eq!(h.engine.status().await.unwrap().state, EngineState::Normal, "before Monday's open nothing counts");
+    assert_eq!(
+        h.engine.status().await.unwrap().state,
+        EngineState::Normal,
+        "before Monday's open nothing counts"
+    );
     h.clock.set("2026-03-09T13:30:00Z".parse().unwrap());
     h.engine.tick().await;
     h.value(Duration::zero(), dec!(850)).await;
     let st = h.engine.status().await.unwrap();
-    let dl = st.breakers.iter().find(|b| b.kind == BreakerKind::DailyLoss).unwrap();
-    assert_eq!(dl.details["session_date"], "2026-03-09", "the session rolled at 09:30 EDT = 13:30Z");
+    let dl = st
+        .breakers
+        .iter()
+        .find(|b| b.kind == BreakerKind::DailyLoss)
+        .unwrap();
+    assert_eq!(
+        dl.details["session_date"], "2026-03-09",
+        "the session rolled at 09:30 EDT = 13:30Z"
+    );
     assert_eq!(dl.details["open_value"], "850");
     h.value(Duration::minutes(1), dec!(750)).await;
     assert_eq!(h.engine.status().await.unwrap().state, EngineState::Tripped);

@@ -17,13 +17,23 @@ async fn test_manual_halt_when_requested_then_next_order_refused_and_cancel_sent
     let record = h.engine.halt("alice", "fat finger").await.unwrap();
     assert_eq!(record.state, EngineState::ManuallyHalted);
     match h.order("o2").await {
-        OrderDecision::Rejected { state, breaker, reason } => {
-            assert_eq!((state, breaker), (EngineState::ManuallyHalted, Some(BreakerKind::Manual)));
+        OrderDecision::Rejected {
+            state,
+            breaker,
+            reason,
+        } => {
+            assert_eq!(
+                (state, breaker),
+                (EngineState::ManuallyHalted, Some(BreakerKind::Manual))
+            );
             assert!(reason.contains("fat finger"), "{reason}");
         }
         d => panic!("{d:?}"),
     }
-    assert_eq!(h.cancels.try_recv().unwrap().state, EngineState::ManuallyHalted);
+    assert_eq!(
+        h.cancels.try_recv().unwrap().state,
+        EngineState::ManuallyHalted
+    );
     let audit = h.engine.audit().unwrap();
     assert_eq!(audit[0].operator.as_deref(), Some("alice"));
     assert_eq!(audit[0].cause, "manual_halt");
@@ -47,19 +57,53 @@ async fn test_reset_needs_request_and_confirmation() {
     let h = start(dir.path(), settings(), monday_morning());
     h.value(Duration::seconds(1), dec!(100000)).await;
     let e = h.engine.request_reset("bob", None).await.unwrap_err();
-    assert!(matches!(e, EngineError::Transition(TransitionError::NothingToReset)), "{e}");
+    assert!(
+        matches!(e, EngineError::Transition(TransitionError::NothingToReset)),
+        "{e}"
+    );
     h.engine.halt("alice", "drill").await.unwrap();
-    let ticket = h.engine.request_reset("bob", Some("drill over")).await.unwrap();
+    let ticket = h
+        .engine
+        .request_reset("bob", Some("drill over"))
+        .await
+        .unwrap();
     assert_eq!(ticket.state, EngineState::Resetting);
-    assert!(!h.order("during").await.is_accepted(), "no order passes while RESETTING");
-    let e = h.engine.confirm_reset("bob", "not-the-token", false).await.unwrap_err();
-    assert!(matches!(e, EngineError::Transition(TransitionError::WrongToken)));
-    assert_eq!(h.engine.status().await.unwrap().state, EngineState::Resetting, "a wrong token leaves it pending");
-    let rec = h.engine.confirm_reset("carol", &ticket.confirmation_token, false).await.unwrap();
+    assert!(
+        !h.order("during").await.is_accepted(),
+        "no order passes while RESETTING"
+    );
+    let e = h
+        .engine
+        .confirm_reset("bob", "not-the-token", false)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        EngineError::Transition(TransitionError::WrongToken)
+    ));
+    assert_eq!(
+        h.engine.status().await.unwrap().state,
+        EngineState::Resetting,
+        "a wrong token leaves it pending"
+    );
+    let rec = h
+        .engine
+        .confirm_reset("carol", &ticket.confirmation_token, false)
+        .await
+        .unwrap();
     assert_eq!(rec.state, EngineState::Normal);
     assert!(h.order("after").await.is_accepted());
-    let causes: Vec<_> = h.engine.audit().unwrap().into_iter().map(|a| a.cause).collect();
-    assert_eq!(causes, ["manual_halt", "reset_requested", "reset_confirmed"]);
+    let causes: Vec<_> = h
+        .engine
+        .audit()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.cause)
+        .collect();
+    assert_eq!(
+        causes,
+        ["manual_halt", "reset_requested", "reset_confirmed"]
+    );
 }
 
 #[tokio::test]
@@ -70,10 +114,23 @@ async fn test_reset_when_confirmation_expires_then_back_to_tripped() {
     h.value(Duration::seconds(1), dec!(80000)).await;
     let ticket = h.engine.request_reset("bob", None).await.unwrap();
     h.clock.advance(Duration::seconds(301));
-    let e = h.engine.confirm_reset("bob", &ticket.confirmation_token, false).await.unwrap_err();
-    assert!(matches!(e, EngineError::Transition(TransitionError::ResetExpired { .. })), "{e}");
+    let e = h
+        .engine
+        .confirm_reset("bob", &ticket.confirmation_token, false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            EngineError::Transition(TransitionError::ResetExpired { .. })
+        ),
+        "{e}"
+    );
     assert_eq!(h.engine.status().await.unwrap().state, EngineState::Tripped);
-    assert_eq!(h.engine.audit().unwrap().last().unwrap().cause, "reset_expired");
+    assert_eq!(
+        h.engine.audit().unwrap().last().unwrap().cause,
+        "reset_expired"
+    );
 }
 
 #[tokio::test]
@@ -85,12 +142,28 @@ async fn test_reset_when_condition_still_holds_then_trips_again_unless_rebased()
     h.value(Duration::seconds(1), dec!(100000)).await;
     h.value(Duration::seconds(1), dec!(85000)).await;
     let t = h.engine.request_reset("bob", None).await.unwrap();
-    let rec = h.engine.confirm_reset("bob", &t.confirmation_token, false).await.unwrap();
-    assert_eq!(rec.state, EngineState::Tripped, "the drawdown still holds: it trips again at once");
+    let rec = h
+        .engine
+        .confirm_reset("bob", &t.confirmation_token, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        rec.state,
+        EngineState::Tripped,
+        "the drawdown still holds: it trips again at once"
+    );
     assert!(!h.order("o").await.is_accepted());
     let t = h.engine.request_reset("bob", None).await.unwrap();
-    let rec = h.engine.confirm_reset("bob", &t.confirmation_token, true).await.unwrap();
-    assert_eq!(rec.state, EngineState::Normal, "rebasing the high-water mark clears it");
+    let rec = h
+        .engine
+        .confirm_reset("bob", &t.confirmation_token, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        rec.state,
+        EngineState::Normal,
+        "rebasing the high-water mark clears it"
+    );
     let st = h.engine.status().await.unwrap();
     assert_eq!(st.portfolio.high_water_mark, Some(dec!(85000)));
     assert!(h.order("o2").await.is_accepted());
@@ -108,12 +181,24 @@ async fn test_restart_when_tripped_then_resumes_tripped_with_high_water_mark() {
         // the state read TRIPPED).
         drop(h);
     }
-    let h = start(dir.path(), settings(), monday_morning() + Duration::minutes(1));
+    let h = start(
+        dir.path(),
+        settings(),
+        monday_morning() + Duration::minutes(1),
+    );
     let st = h.engine.status().await.unwrap();
-    assert_eq!(st.state, EngineState::Tripped, "a crash while TRIPPED comes back TRIPPED");
+    assert_eq!(
+        st.state,
+        EngineState::Tripped,
+        "a crash while TRIPPED comes back TRIPPED"
+    );
     assert!(st.reason.unwrap().contains("drawdown"));
     h.value(Duration::seconds(1), dec!(110000)).await;
-    assert_eq!(h.engine.status().await.unwrap().portfolio.high_water_mark, Some(dec!(120000)), "high-water mark restored");
+    assert_eq!(
+        h.engine.status().await.unwrap().portfolio.high_water_mark,
+        Some(dec!(120000)),
+        "high-water mark restored"
+    );
     assert!(!h.order("o").await.is_accepted());
     assert_eq!(h.engine.audit().unwrap().len(), 1);
 }
@@ -123,13 +208,20 @@ async fn test_restart_when_checkpoint_corrupt_then_starts_manually_halted_with_r
     let dir = tempfile::tempdir().unwrap();
     {
         let store = rustybt_actors::checkpoint::CheckpointStore::open(dir.path()).unwrap();
-        store.strategy("momentum").unwrap().corrupt_state_for_test().unwrap();
+        store
+            .strategy("momentum")
+            .unwrap()
+            .corrupt_state_for_test()
+            .unwrap();
     }
     let h = start(dir.path(), settings(), monday_morning());
     let st = h.engine.status().await.unwrap();
     assert_eq!(st.state, EngineState::ManuallyHalted);
     let reason = st.reason.unwrap();
-    assert!(reason.contains("checkpoint unreadable") && reason.contains("corrupt"), "{reason}");
+    assert!(
+        reason.contains("checkpoint unreadable") && reason.contains("corrupt"),
+        "{reason}"
+    );
     h.value(Duration::seconds(1), dec!(100)).await;
     assert!(!h.order("o").await.is_accepted());
 }
@@ -164,12 +256,22 @@ async fn test_breaker_panic_when_injected_then_restarted_and_no_order_passes_mea
     h.value(Duration::seconds(1), dec!(95000)).await;
     assert!(h.order("after").await.is_accepted());
     h.value(Duration::seconds(1), dec!(90000)).await;
-    assert_eq!(h.engine.status().await.unwrap().state, EngineState::Tripped, "HWM 100000 survived the restart");
+    assert_eq!(
+        h.engine.status().await.unwrap().state,
+        EngineState::Tripped,
+        "HWM 100000 survived the restart"
+    );
 }
 
 #[tokio::test]
 async fn test_each_actor_when_panicking_then_restarted_and_engine_keeps_working() {
-    for actor in ["daily_loss", "order_rate", "error_rate", "ledger_feed", "order_gate"] {
+    for actor in [
+        "daily_loss",
+        "order_rate",
+        "error_rate",
+        "ledger_feed",
+        "order_gate",
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let h = start(dir.path(), settings(), monday_morning());
         h.value(Duration::seconds(1), dec!(100000)).await;
@@ -178,15 +280,25 @@ async fn test_each_actor_when_panicking_then_restarted_and_engine_keeps_working(
         // A breaker that needs input stays closed until its next snapshot; the rate breakers
         // need none and are back at once with an empty window.
         if actor == "daily_loss" {
-            assert!(!d.is_accepted(), "{actor}: an order passed while it was down");
+            assert!(
+                !d.is_accepted(),
+                "{actor}: an order passed while it was down"
+            );
         }
         h.value(Duration::seconds(1), dec!(100001)).await;
-        assert!(h.order("after").await.is_accepted(), "{actor}: engine works after the restart");
+        assert!(
+            h.order("after").await.is_accepted(),
+            "{actor}: engine works after the restart"
+        );
         if actor == "order_rate" {
             for i in 0..100 {
                 h.order(&format!("burst{i}")).await;
             }
-            assert_eq!(h.engine.status().await.unwrap().state, EngineState::Tripped, "the restarted breaker still counts");
+            assert_eq!(
+                h.engine.status().await.unwrap().state,
+                EngineState::Tripped,
+                "the restarted breaker still counts"
+            );
         }
     }
 }
@@ -208,13 +320,34 @@ async fn test_reduce_only_when_tripped_then_only_shrinking_orders_pass() {
         }],
     };
     h.clock.advance(Duration::seconds(1));
-    h.engine.submit_snapshot(snap(dec!(100000), h.now())).await.unwrap();
+    h.engine
+        .submit_snapshot(snap(dec!(100000), h.now()))
+        .await
+        .unwrap();
     h.clock.advance(Duration::seconds(1));
-    h.engine.submit_snapshot(snap(dec!(80000), h.now())).await.unwrap();
-    let check = |side, qty| h.engine.check_order(OrderRequest::market("x", "SPY", side, qty));
-    assert!(check(Side::Sell, dec!(10)).await.unwrap().is_accepted(), "selling the long down passes");
-    assert!(!check(Side::Sell, dec!(11)).await.unwrap().is_accepted(), "crossing to short does not");
-    assert!(!check(Side::Buy, dec!(1)).await.unwrap().is_accepted(), "adding does not");
+    h.engine
+        .submit_snapshot(snap(dec!(80000), h.now()))
+        .await
+        .unwrap();
+    let check = |side, qty| {
+        h.engine
+            .check_order(OrderRequest::market("x", "SPY", side, qty))
+    };
+    assert!(
+        check(Side::Sell, dec!(10)).await.unwrap().is_accepted(),
+        "selling the long down passes"
+    );
+    assert!(
+        !check(Side::Sell, dec!(11)).await.unwrap().is_accepted(),
+        "crossing to short does not"
+    );
+    assert!(
+        !check(Side::Buy, dec!(1)).await.unwrap().is_accepted(),
+        "adding does not"
+    );
     h.engine.halt("alice", "stop everything").await.unwrap();
-    assert!(!check(Side::Sell, dec!(1)).await.unwrap().is_accepted(), "never while MANUALLY_HALTED");
+    assert!(
+        !check(Side::Sell, dec!(1)).await.unwrap().is_accepted(),
+        "never while MANUALLY_HALTED"
+    );
 }

@@ -6,7 +6,9 @@
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use rustybt::engine::{Engine, EngineBuilder};
-use rustybt::{CancelAllOrders, Clock, OrderRequest, PortfolioSnapshot, Side, StrategySettings, TestClock};
+use rustybt::{
+    CancelAllOrders, Clock, OrderRequest, PortfolioSnapshot, Side, StrategySettings, TestClock,
+};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -29,10 +31,16 @@ pub fn settings() -> StrategySettings {
 
 pub fn start(dir: &Path, settings: StrategySettings, at: DateTime<Utc>) -> Harness {
     let clock = TestClock::new(at);
-    let mut builder = EngineBuilder::new(settings).clock(clock.clone()).data_dir(dir);
+    let mut builder = EngineBuilder::new(settings)
+        .clock(clock.clone())
+        .data_dir(dir);
     let cancels = builder.cancel_orders_channel();
     let engine = builder.start().expect("engine starts");
-    Harness { engine, clock, cancels }
+    Harness {
+        engine,
+        clock,
+        cancels,
+    }
 }
 
 impl Harness {

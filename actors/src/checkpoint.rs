@@ -65,16 +65,33 @@ pub struct AuditEntry {
 }
 
 enum Job {
-    Stage { tree: sled::Tree, key: Vec<u8>, value: Vec<u8> },
-    Append { tree: sled::Tree, key: Vec<u8>, value: Vec<u8> },
-    Commit { tree: sled::Tree, batch: sled::Batch, done: oneshot::Sender<Result<(), CheckpointError>> },
-    Flush { done: oneshot::Sender<Result<(), CheckpointError>> },
+    Stage {
+        tree: sled::Tree,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Append {
+        tree: sled::Tree,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Commit {
+        tree: sled::Tree,
+        batch: sled::Batch,
+        done: oneshot::Sender<Result<(), CheckpointError>>,
+    },
+    Flush {
+        done: oneshot::Sender<Result<(), CheckpointError>>,
+    },
 }
+
+/// (tree name, key) → (tree, newest value).
+type StagedValues = HashMap<(Vec<u8>, Vec<u8>), (sled::Tree, Vec<u8>)>;
 
 #[derive(Default)]
 struct Queue {
     // Staged values coalesce: only the newest per (tree, key) is written.
-    staged: HashMap<(Vec<u8>, Vec<u8>), (sled::Tree, Vec<u8>)>,
+    staged: StagedValues,
     jobs: Vec<Job>,
     closed: bool,
 }
@@ -152,7 +169,11 @@ struct WriterHandle(Arc<Writer>, Mutex<Option<std::thread::JoinHandle<()>>>);
 
 impl Drop for WriterHandle {
     fn drop(&mut self) {
-        self.0.queue.lock().expect("checkpoint queue poisoned").closed = true;
+        self.0
+            .queue
+            .lock()
+            .expect("checkpoint queue poisoned")
+            .closed = true;
         self.0.wake.notify_one();
         if let Some(t) = self.1.lock().expect("writer join poisoned").take() {
             if t.thread().id() != std::thread::current().id() {
@@ -180,8 +201,9 @@ pub struct CheckpointStore {
 impl CheckpointStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, CheckpointError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| CheckpointError::Storage(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CheckpointError::Storage(format!("cannot create {}: {e}", dir.display()))
+        })?;
         let db = sled::Config::new()
             .path(dir.join("checkpoint.sled"))
             .flush_every_ms(Some(500))
@@ -203,7 +225,10 @@ impl CheckpointStore {
             Ok(store) => store,
             Err(e) => {
                 tracing::error!(error = %e, "checkpoint unreadable: running halted");
-                let db = sled::Config::new().temporary(true).open().expect("temporary sled database");
+                let db = sled::Config::new()
+                    .temporary(true)
+                    .open()
+                    .expect("temporary sled database");
                 Self::start(db, Some(e.to_string()))
             }
         }
@@ -283,17 +308,24 @@ impl StrategyCheckpoint {
     }
 
     /// A breaker's durable state, if any was saved. A corrupt record reads as an error.
-    pub fn load_breaker<T: DeserializeOwned>(&self, kind: BreakerKind) -> Result<Option<T>, CheckpointError> {
+    pub fn load_breaker<T: DeserializeOwned>(
+        &self,
+        kind: BreakerKind,
+    ) -> Result<Option<T>, CheckpointError> {
         self.read(&breaker_key(kind))
     }
 
     fn read<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, CheckpointError> {
         match self.tree.get(key)? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| CheckpointError::Corrupt {
-                key: String::from_utf8_lossy(key).into_owned(),
-                why: e.to_string(),
-            }),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| CheckpointError::Corrupt {
+                        key: String::from_utf8_lossy(key).into_owned(),
+                        why: e.to_string(),
+                    })
+            }
         }
     }
 
@@ -309,9 +341,16 @@ impl StrategyCheckpoint {
 
     /// Writes the new state and its transitions to the audit trail in one atomic batch and
     /// flushes it; resolves once it is on disk.
-    pub async fn commit(&self, record: &StateRecord, transitions: &[Transition]) -> Result<(), CheckpointError> {
+    pub async fn commit(
+        &self,
+        record: &StateRecord,
+        transitions: &[Transition],
+    ) -> Result<(), CheckpointError> {
         let mut batch = sled::Batch::default();
-        batch.insert(STATE_KEY, serde_json::to_vec(record).expect("state serialises"));
+        batch.insert(
+            STATE_KEY,
+            serde_json::to_vec(record).expect("state serialises"),
+        );
         for t in transitions {
             let seq = self.db.generate_id()?;
             let entry = AuditEntry {
@@ -325,7 +364,10 @@ impl StrategyCheckpoint {
             };
             let mut key = AUDIT_PREFIX.to_vec();
             key.extend_from_slice(&seq.to_be_bytes());
-            batch.insert(key, serde_json::to_vec(&entry).expect("audit entry serialises"));
+            batch.insert(
+                key,
+                serde_json::to_vec(&entry).expect("audit entry serialises"),
+            );
         }
         let (done, rx) = oneshot::channel();
         self.writer.push(Job::Commit {
@@ -359,10 +401,12 @@ impl StrategyCheckpoint {
         let mut out: Vec<T> = Vec::new();
         for item in self.tree.scan_prefix(DELIVERY_PREFIX).rev().take(limit) {
             let (key, bytes) = item?;
-            out.push(serde_json::from_slice(&bytes).map_err(|e| CheckpointError::Corrupt {
-                key: String::from_utf8_lossy(&key).into_owned(),
-                why: e.to_string(),
-            })?);
+            out.push(
+                serde_json::from_slice(&bytes).map_err(|e| CheckpointError::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    why: e.to_string(),
+                })?,
+            );
         }
         out.reverse();
         Ok(out)
@@ -406,12 +450,28 @@ mod tests {
             let cp = store.strategy("s").unwrap();
             let mut m = StateMachine::new(now);
             let t = m
-                .apply(Trigger::Halt { operator: "op".into(), reason: "why".into() }, now)
+                .apply(
+                    Trigger::Halt {
+                        operator: "op".into(),
+                        reason: "why".into(),
+                    },
+                    now,
+                )
                 .unwrap()
                 .unwrap();
             cp.commit(m.record(), &[t]).await.unwrap();
-            cp.stage_breaker(BreakerKind::Drawdown, &DrawdownState { high_water_mark: dec!(1) });
-            cp.stage_breaker(BreakerKind::Drawdown, &DrawdownState { high_water_mark: dec!(2) });
+            cp.stage_breaker(
+                BreakerKind::Drawdown,
+                &DrawdownState {
+                    high_water_mark: dec!(1),
+                },
+            );
+            cp.stage_breaker(
+                BreakerKind::Drawdown,
+                &DrawdownState {
+                    high_water_mark: dec!(2),
+                },
+            );
             store.flush().await.unwrap();
         }
         // Dropping the last handle joined the writer: the folder opens again at once.
@@ -423,7 +483,11 @@ mod tests {
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].operator.as_deref(), Some("op"));
         let dd: DrawdownState = cp.load_breaker(BreakerKind::Drawdown).unwrap().unwrap();
-        assert_eq!(dd.high_water_mark, dec!(2), "staged values coalesce to the newest");
+        assert_eq!(
+            dd.high_water_mark,
+            dec!(2),
+            "staged values coalesce to the newest"
+        );
     }
 
     #[tokio::test]

@@ -147,7 +147,12 @@ pub struct OrderRequest {
 
 impl OrderRequest {
     /// A market order.
-    pub fn market(order_id: impl Into<String>, asset: impl Into<String>, side: Side, quantity: Decimal) -> Self {
+    pub fn market(
+        order_id: impl Into<String>,
+        asset: impl Into<String>,
+        side: Side,
+        quantity: Decimal,
+    ) -> Self {
         Self {
             order_id: order_id.into(),
             asset: asset.into(),
@@ -249,7 +254,11 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in reporting order.
-    pub const ALL: [ErrorKind; 3] = [ErrorKind::OrderRejected, ErrorKind::BrokerError, ErrorKind::DataError];
+    pub const ALL: [ErrorKind; 3] = [
+        ErrorKind::OrderRejected,
+        ErrorKind::BrokerError,
+        ErrorKind::DataError,
+    ];
 
     /// The name used in the API and in metrics.
     pub fn as_str(self) -> &'static str {
@@ -305,13 +314,22 @@ mod tests {
     fn test_validate_when_value_zero_then_names_field() {
         let s = PortfolioSnapshot::valued(Utc::now(), dec!(0));
         let err = s.validate().unwrap_err();
-        assert_eq!(err.to_string(), "portfolio_value: 0 must be greater than zero");
+        assert_eq!(
+            err.to_string(),
+            "portfolio_value: 0 must be greater than zero"
+        );
     }
 
     #[test]
     fn test_validate_when_negative_quantity_then_refused() {
         let o = OrderRequest::market("o1", "AAPL", Side::Buy, dec!(-1));
-        assert!(matches!(o.validate(), Err(InputError::NotPositive { field: "quantity", .. })));
+        assert!(matches!(
+            o.validate(),
+            Err(InputError::NotPositive {
+                field: "quantity",
+                ..
+            })
+        ));
     }
 
     #[test]

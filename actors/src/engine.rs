@@ -8,11 +8,13 @@ use crate::actors::error_rate_breaker::{LoggedError, ReadErrors, ReportError};
 use crate::actors::ledger_feed::{PushSnapshots, ReadPortfolio, ReadStaleFeed, SubmitSnapshot};
 use crate::actors::manual_breaker::{ConfirmReset, Halt, RequestReset};
 use crate::actors::messages::{CancelSink, ReadBreaker, Tick};
-use crate::actors::order_gate::{CheckOrder, GateActivity, GateSignal, OrderRecord, ReadActivity, ReportFill};
+use crate::actors::order_gate::{
+    CheckOrder, GateActivity, GateSignal, OrderRecord, ReadActivity, ReportFill,
+};
 use crate::actors::supervisor::{Crew, ReadState, ResetTicket};
 use crate::actors::{
-    AlertDispatcher, DailyLossBreaker, DrawdownBreaker, ErrorRateBreaker, HealthBoard, LedgerFeed, ManualBreaker, OrderGate,
-    OrderRateBreaker, Supervisor,
+    AlertDispatcher, DailyLossBreaker, DrawdownBreaker, ErrorRateBreaker, HealthBoard, LedgerFeed,
+    ManualBreaker, OrderGate, OrderRateBreaker, Supervisor,
 };
 use crate::alerts::{Alert, AlertChannel, DeliveryRecord};
 use crate::breaker::{BreakerKind, BreakerReading};
@@ -87,7 +89,11 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
     let breaker_problem = checkpoint
         .load_breaker::<DrawdownState>(BreakerKind::Drawdown)
         .err()
-        .or_else(|| checkpoint.load_breaker::<DailyLossState>(BreakerKind::DailyLoss).err());
+        .or_else(|| {
+            checkpoint
+                .load_breaker::<DailyLossState>(BreakerKind::DailyLoss)
+                .err()
+        });
     if let Some(e) = breaker_problem {
         startup.extend(halt_at_start(&mut machine, now, &e.to_string()));
     }
@@ -125,7 +131,12 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             actix::Supervisor::start(move |_| DrawdownBreaker::new(s.threshold, cp, sa, h))
         });
         let daily_loss = settings.daily_loss.clone().map(|s| {
-            let (cp, sa, h, m) = (checkpoint.clone(), sup_addr.clone(), health.clone(), settings.market.clone());
+            let (cp, sa, h, m) = (
+                checkpoint.clone(),
+                sup_addr.clone(),
+                health.clone(),
+                settings.market.clone(),
+            );
             actix::Supervisor::start(move |_| DailyLossBreaker::new(s.limit, m, cp, sa, h))
         });
         let order_rate = settings.order_rate.clone().map(|s| {
@@ -133,7 +144,12 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             actix::Supervisor::start(move |_| OrderRateBreaker::new(s, sa, h))
         });
         let error_rate = {
-            let (s, c, sa, h) = (settings.error_rate.clone(), clock.clone(), sup_addr.clone(), health.clone());
+            let (s, c, sa, h) = (
+                settings.error_rate.clone(),
+                clock.clone(),
+                sup_addr.clone(),
+                health.clone(),
+            );
             actix::Supervisor::start(move |_| ErrorRateBreaker::new(s, c, sa, h))
         };
         let gate = {
@@ -149,7 +165,10 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
         };
         let feed = {
             let stale = settings.stale_feed.clone().map(|s| {
-                (StaleFeedRule::new(s.max_snapshot_age, settings.market.clone(), now), s.reset)
+                (
+                    StaleFeedRule::new(s.max_snapshot_age, settings.market.clone(), now),
+                    s.reset,
+                )
             });
             let (n, dd, dl, g, sa, ev, c) = (
                 name.clone(),
@@ -161,10 +180,17 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
                 clock.clone(),
             );
             let reduce = settings.reduce_only_when_tripped;
-            actix::Supervisor::start(move |_| LedgerFeed::new(n, dd, dl, stale, g, reduce, sa, ev, c))
+            actix::Supervisor::start(move |_| {
+                LedgerFeed::new(n, dd, dl, stale, g, reduce, sa, ev, c)
+            })
         };
         let dispatcher = {
-            let (ch, al, c, cp) = (channels, settings.alerts.clone(), clock.clone(), checkpoint.clone());
+            let (ch, al, c, cp) = (
+                channels,
+                settings.alerts.clone(),
+                clock.clone(),
+                checkpoint.clone(),
+            );
             let make = move |_: &mut Context<AlertDispatcher>| AlertDispatcher::new(ch, al, c, cp);
             match &alert_arbiter {
                 Some(arb) => actix::Supervisor::start_in_arbiter(arb, make),
@@ -203,12 +229,18 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
     }
 }
 
-fn halt_at_start(m: &mut StateMachine, now: DateTime<Utc>, why: &str) -> Option<crate::state_machine::Transition> {
+fn halt_at_start(
+    m: &mut StateMachine,
+    now: DateTime<Utc>,
+    why: &str,
+) -> Option<crate::state_machine::Transition> {
     tracing::error!(reason = %why, "checkpoint unreadable: starting MANUALLY_HALTED");
     m.apply(
         Trigger::Halt {
             operator: ENGINE_OPERATOR.into(),
-            reason: format!("checkpoint unreadable at start, trading halted until an operator resets: {why}"),
+            reason: format!(
+                "checkpoint unreadable at start, trading halted until an operator resets: {why}"
+            ),
         },
         now,
     )
@@ -357,7 +389,11 @@ impl EngineHandle {
     /// Submits a portfolio snapshot and waits until every breaker has judged it: when this
     /// returns, any trip it caused is already refusing orders.
     pub async fn submit_snapshot(&self, snapshot: PortfolioSnapshot) -> Result<(), EngineError> {
-        let feed = self.crew.feed.as_ref().ok_or_else(|| unavailable("ledger feed"))?;
+        let feed = self
+            .crew
+            .feed
+            .as_ref()
+            .ok_or_else(|| unavailable("ledger feed"))?;
         feed.send(SubmitSnapshot(snapshot)).await?
     }
 
@@ -379,7 +415,11 @@ impl EngineHandle {
     /// the gate: a round trip through the feed, then each portfolio breaker, then the
     /// Supervisor, each mailbox being first in, first out.
     pub async fn settle(&self) -> Result<(), EngineError> {
-        let feed = self.crew.feed.as_ref().ok_or_else(|| unavailable("ledger feed"))?;
+        let feed = self
+            .crew
+            .feed
+            .as_ref()
+            .ok_or_else(|| unavailable("ledger feed"))?;
         feed.send(ReadStaleFeed).await?;
         if let Some(a) = &self.crew.drawdown {
             a.send(ReadBreaker).await?;
@@ -393,7 +433,11 @@ impl EngineHandle {
 
     /// Asks the gate whether an order may be sent. An engine that cannot answer refuses.
     pub async fn check_order(&self, order: OrderRequest) -> Result<OrderDecision, EngineError> {
-        let gate = self.crew.gate.as_ref().ok_or_else(|| unavailable("order gate"))?;
+        let gate = self
+            .crew
+            .gate
+            .as_ref()
+            .ok_or_else(|| unavailable("order gate"))?;
         match gate.send(CheckOrder(order)).await {
             Ok(r) => r.map_err(Into::into),
             Err(e) => Ok(OrderDecision::Rejected {
@@ -417,13 +461,21 @@ impl EngineHandle {
 
     /// Reports a fill.
     pub async fn report_fill(&self, fill: Fill) -> Result<(), EngineError> {
-        let gate = self.crew.gate.as_ref().ok_or_else(|| unavailable("order gate"))?;
+        let gate = self
+            .crew
+            .gate
+            .as_ref()
+            .ok_or_else(|| unavailable("order gate"))?;
         gate.send(ReportFill(fill)).await?.map_err(Into::into)
     }
 
     /// Reports an error; waits until any trip it caused is in force.
     pub async fn report_error(&self, error: ErrorReport) -> Result<(), EngineError> {
-        let breaker = self.crew.error_rate.as_ref().ok_or_else(|| unavailable("error rate breaker"))?;
+        let breaker = self
+            .crew
+            .error_rate
+            .as_ref()
+            .ok_or_else(|| unavailable("error rate breaker"))?;
         breaker
             .send(ReportError(error))
             .await?
@@ -431,7 +483,11 @@ impl EngineHandle {
     }
 
     /// Emergency stop. Durable when it returns.
-    pub async fn halt(&self, operator: &str, reason: &str) -> Result<crate::state_machine::StateRecord, EngineError> {
+    pub async fn halt(
+        &self,
+        operator: &str,
+        reason: &str,
+    ) -> Result<crate::state_machine::StateRecord, EngineError> {
         self.manual
             .send(Halt {
                 operator: operator.into(),
@@ -441,7 +497,11 @@ impl EngineHandle {
     }
 
     /// First step of a reset.
-    pub async fn request_reset(&self, operator: &str, reason: Option<&str>) -> Result<ResetTicket, EngineError> {
+    pub async fn request_reset(
+        &self,
+        operator: &str,
+        reason: Option<&str>,
+    ) -> Result<ResetTicket, EngineError> {
         self.manual
             .send(RequestReset {
                 operator: operator.into(),
@@ -474,7 +534,9 @@ impl EngineHandle {
     /// Runs every time-driven check now, as of the clock's time, and waits for them: tests and
     /// replays drive time this way.
     pub async fn tick(&self) {
-        let tick = Tick { now: self.clock.now() };
+        let tick = Tick {
+            now: self.clock.now(),
+        };
         if let Some(a) = &self.crew.feed {
             let _ = a.send(tick).await;
         }
@@ -509,19 +571,31 @@ impl EngineHandle {
         read!(self.crew.daily_loss);
         read!(self.crew.order_rate);
         read!(self.crew.error_rate);
-        let feed = self.crew.feed.as_ref().ok_or_else(|| unavailable("ledger feed"))?;
+        let feed = self
+            .crew
+            .feed
+            .as_ref()
+            .ok_or_else(|| unavailable("ledger feed"))?;
         readings.push(feed.send(ReadStaleFeed).await?);
         readings.push(self.manual.send(ReadBreaker).await?);
-        let tripped: BTreeMap<BreakerKind, DateTime<Utc>> = record.tripped.iter().copied().collect();
+        let tripped: BTreeMap<BreakerKind, DateTime<Utc>> =
+            record.tripped.iter().copied().collect();
         let mut breakers: Vec<BreakerStatus> = readings
             .into_iter()
             .map(|r| {
                 let tripped_at = tripped.get(&r.breaker).copied();
                 BreakerStatus {
                     kind: r.breaker,
-                    status: if tripped_at.is_some() { "tripped" } else { "ok" },
+                    status: if tripped_at.is_some() {
+                        "tripped"
+                    } else {
+                        "ok"
+                    },
                     enabled: r.enabled,
-                    ready: r.ready && (!r.enabled || self.health.is_ready(r.breaker) || !self.health.is_enabled(r.breaker)),
+                    ready: r.ready
+                        && (!r.enabled
+                            || self.health.is_ready(r.breaker)
+                            || !self.health.is_enabled(r.breaker)),
                     value: r.value,
                     limit: r.limit,
                     tripped_at,
@@ -529,7 +603,11 @@ impl EngineHandle {
                 }
             })
             .collect();
-        for kind in [BreakerKind::Drawdown, BreakerKind::DailyLoss, BreakerKind::OrderRate] {
+        for kind in [
+            BreakerKind::Drawdown,
+            BreakerKind::DailyLoss,
+            BreakerKind::OrderRate,
+        ] {
             if !breakers.iter().any(|b| b.kind == kind) {
                 breakers.push(BreakerStatus {
                     kind,
@@ -639,7 +717,11 @@ impl EngineHandle {
 
     /// Sends `alert` through every channel now, bypassing the rate limit; answers per channel.
     pub async fn send_alert_now(&self, alert: Alert) -> Result<Vec<DeliveryRecord>, EngineError> {
-        let d = self.crew.dispatcher.as_ref().ok_or_else(|| unavailable("alert dispatcher"))?;
+        let d = self
+            .crew
+            .dispatcher
+            .as_ref()
+            .ok_or_else(|| unavailable("alert dispatcher"))?;
         Ok(d.send(SendNow(alert)).await?)
     }
 

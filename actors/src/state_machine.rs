@@ -207,7 +207,11 @@ impl StateMachine {
     /// Applies a trigger. `Ok(Some(_))` is a change of state, `Ok(None)` a trigger absorbed
     /// without one (a second trip while TRIPPED, a halt while halted); `Err` is refused and
     /// changes nothing.
-    pub fn apply(&mut self, trigger: Trigger, now: DateTime<Utc>) -> Result<Option<Transition>, TransitionError> {
+    pub fn apply(
+        &mut self,
+        trigger: Trigger,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Transition>, TransitionError> {
         use EngineState::*;
         let state = self.record.state;
         match (state, trigger) {
@@ -256,10 +260,23 @@ impl StateMachine {
                 )))
             }
             (Normal, Trigger::RequestReset { .. }) => Err(TransitionError::NothingToReset),
-            (Resetting, Trigger::RequestReset { .. }) => Err(TransitionError::ResetAlreadyPending {
-                expires_at: self.record.pending_reset.as_ref().map_or(now, |p| p.expires_at),
-            }),
-            (Tripped | ManuallyHalted, Trigger::RequestReset { operator, token, expires_at }) => {
+            (Resetting, Trigger::RequestReset { .. }) => {
+                Err(TransitionError::ResetAlreadyPending {
+                    expires_at: self
+                        .record
+                        .pending_reset
+                        .as_ref()
+                        .map_or(now, |p| p.expires_at),
+                })
+            }
+            (
+                Tripped | ManuallyHalted,
+                Trigger::RequestReset {
+                    operator,
+                    token,
+                    expires_at,
+                },
+            ) => {
                 self.record.pending_reset = Some(PendingReset {
                     token,
                     expires_at,
@@ -275,7 +292,11 @@ impl StateMachine {
                 )))
             }
             (Resetting, Trigger::ConfirmReset { operator, token }) => {
-                let pending = self.record.pending_reset.as_ref().expect("RESETTING has a pending reset");
+                let pending = self
+                    .record
+                    .pending_reset
+                    .as_ref()
+                    .expect("RESETTING has a pending reset");
                 if now >= pending.expires_at {
                     return Err(TransitionError::ResetExpired {
                         expired_at: pending.expires_at,
@@ -310,7 +331,13 @@ impl StateMachine {
         let (back, expired_at) = (pending.from, pending.expires_at);
         self.record.pending_reset = None;
         self.record.reason = Some(format!("reset request expired at {expired_at}"));
-        Some(self.enter(back, now, "reset_expired", None, serde_json::json!({"expired_at": expired_at})))
+        Some(self.enter(
+            back,
+            now,
+            "reset_expired",
+            None,
+            serde_json::json!({"expired_at": expired_at}),
+        ))
     }
 
     fn note_trip(&mut self, trip: &Trip) {
@@ -428,26 +455,64 @@ mod tests {
         let cases: Vec<(EngineState, Trigger, Result<EngineState, TransitionError>)> = vec![
             (Normal, trip(BreakerKind::Drawdown), Ok(Tripped)),
             (Normal, halt(), Ok(ManuallyHalted)),
-            (Normal, request("x", 100), Err(TransitionError::NothingToReset)),
-            (Normal, confirm("x"), Err(TransitionError::NoResetPending { state: Normal })),
+            (
+                Normal,
+                request("x", 100),
+                Err(TransitionError::NothingToReset),
+            ),
+            (
+                Normal,
+                confirm("x"),
+                Err(TransitionError::NoResetPending { state: Normal }),
+            ),
             (Normal, Trigger::Clear(BreakerKind::OrderRate), Ok(Normal)),
             (Tripped, trip(BreakerKind::ErrorRate), Ok(Tripped)),
             (Tripped, halt(), Ok(ManuallyHalted)),
             (Tripped, request("x", 100), Ok(Resetting)),
-            (Tripped, confirm("x"), Err(TransitionError::NoResetPending { state: Tripped })),
+            (
+                Tripped,
+                confirm("x"),
+                Err(TransitionError::NoResetPending { state: Tripped }),
+            ),
             (Tripped, Trigger::Clear(BreakerKind::Drawdown), Ok(Normal)),
             (Tripped, Trigger::Clear(BreakerKind::OrderRate), Ok(Tripped)),
-            (ManuallyHalted, trip(BreakerKind::Drawdown), Ok(ManuallyHalted)),
+            (
+                ManuallyHalted,
+                trip(BreakerKind::Drawdown),
+                Ok(ManuallyHalted),
+            ),
             (ManuallyHalted, halt(), Ok(ManuallyHalted)),
             (ManuallyHalted, request("x", 100), Ok(Resetting)),
-            (ManuallyHalted, confirm("x"), Err(TransitionError::NoResetPending { state: ManuallyHalted })),
-            (ManuallyHalted, Trigger::Clear(BreakerKind::OrderRate), Ok(ManuallyHalted)),
+            (
+                ManuallyHalted,
+                confirm("x"),
+                Err(TransitionError::NoResetPending {
+                    state: ManuallyHalted,
+                }),
+            ),
+            (
+                ManuallyHalted,
+                Trigger::Clear(BreakerKind::OrderRate),
+                Ok(ManuallyHalted),
+            ),
             (Resetting, trip(BreakerKind::OrderRate), Ok(Tripped)),
             (Resetting, halt(), Ok(ManuallyHalted)),
-            (Resetting, request("y", 100), Err(TransitionError::ResetAlreadyPending { expires_at: t(100) })),
+            (
+                Resetting,
+                request("y", 100),
+                Err(TransitionError::ResetAlreadyPending { expires_at: t(100) }),
+            ),
             (Resetting, confirm("tok"), Ok(Normal)),
-            (Resetting, confirm("wrong"), Err(TransitionError::WrongToken)),
-            (Resetting, Trigger::Clear(BreakerKind::Drawdown), Ok(Resetting)),
+            (
+                Resetting,
+                confirm("wrong"),
+                Err(TransitionError::WrongToken),
+            ),
+            (
+                Resetting,
+                Trigger::Clear(BreakerKind::Drawdown),
+                Ok(Resetting),
+            ),
             (Resetting, Trigger::Tick, Ok(Resetting)),
         ];
         for (from, trigger, expected) in cases {
@@ -474,10 +539,16 @@ mod tests {
     fn test_confirm_when_expired_then_refused_and_expire_returns_to_origin() {
         let mut m = machine_in(Resetting);
         let before = m.clone();
-        assert_eq!(m.apply(confirm("tok"), t(100)), Err(TransitionError::ResetExpired { expired_at: t(100) }));
+        assert_eq!(
+            m.apply(confirm("tok"), t(100)),
+            Err(TransitionError::ResetExpired { expired_at: t(100) })
+        );
         assert_eq!(m, before);
         let lapse = m.expire(t(100)).expect("lapses");
-        assert_eq!((lapse.from, lapse.to, lapse.cause.as_str()), (Resetting, Tripped, "reset_expired"));
+        assert_eq!(
+            (lapse.from, lapse.to, lapse.cause.as_str()),
+            (Resetting, Tripped, "reset_expired")
+        );
         assert_eq!(m.state(), Tripped);
         assert!(m.record().pending_reset.is_none());
     }
@@ -494,7 +565,10 @@ mod tests {
     #[test]
     fn test_confirm_when_wrong_token_then_reset_stays_pending() {
         let mut m = machine_in(Resetting);
-        assert_eq!(m.apply(confirm("nope"), t(5)), Err(TransitionError::WrongToken));
+        assert_eq!(
+            m.apply(confirm("nope"), t(5)),
+            Err(TransitionError::WrongToken)
+        );
         assert_eq!(m.state(), Resetting);
         assert_eq!(m.apply(confirm("tok"), t(6)).unwrap().unwrap().to, Normal);
         assert!(m.tripped_breakers().is_empty());
@@ -505,9 +579,16 @@ mod tests {
         let mut m = machine_in(Normal);
         m.apply(trip(BreakerKind::OrderRate), t(1)).unwrap();
         m.apply(trip(BreakerKind::StaleFeed), t(2)).unwrap();
-        assert_eq!(m.apply(Trigger::Clear(BreakerKind::OrderRate), t(3)).unwrap(), None);
+        assert_eq!(
+            m.apply(Trigger::Clear(BreakerKind::OrderRate), t(3))
+                .unwrap(),
+            None
+        );
         assert_eq!(m.state(), Tripped);
-        let tr = m.apply(Trigger::Clear(BreakerKind::StaleFeed), t(4)).unwrap().unwrap();
+        let tr = m
+            .apply(Trigger::Clear(BreakerKind::StaleFeed), t(4))
+            .unwrap()
+            .unwrap();
         assert_eq!((tr.to, tr.cause.as_str()), (Normal, "cleared:stale_feed"));
     }
 

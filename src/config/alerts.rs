@@ -122,7 +122,11 @@ impl AlertsSection {
                 e.username = Some(v);
             }
             if let Some(v) = env.var("ALERT_EMAIL") {
-                e.to = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                e.to = v
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
             }
         }
         let sms_vars = ["TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER", "ALERT_PHONE"];
@@ -135,7 +139,11 @@ impl AlertsSection {
                 s.from = Some(v);
             }
             if let Some(v) = env.var("ALERT_PHONE") {
-                s.to = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                s.to = v
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
             }
         }
         if let Some(urls) = env.var("ALERT_WEBHOOK_URL") {

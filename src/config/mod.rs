@@ -265,7 +265,11 @@ fn find_secrets(value: &toml::Value, path: &str, out: &mut Vec<String>) {
     match value {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 if SECRET_KEYS.contains(&k.as_str()) {
                     out.push(format!(
                         "{p}: secrets must not be written in the configuration file; set them in the environment or a .env file beside it"
@@ -303,10 +307,14 @@ impl Config {
     /// Reads `path`, loading a `.env` beside it into the process environment first (values
     /// already set win), then applying the environment.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
         let dotenv = base.join(".env");
         if dotenv.is_file() {
-            dotenvy::from_path(&dotenv).map_err(|e| ConfigError::one(format!("{}: {e}", dotenv.display())))?;
+            dotenvy::from_path(&dotenv)
+                .map_err(|e| ConfigError::one(format!("{}: {e}", dotenv.display())))?;
         }
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::one(format!("cannot read {}: {e}", path.display())))?;
@@ -318,7 +326,8 @@ impl Config {
 
     /// Parses TOML text; relative paths resolve against `base`.
     pub fn parse(text: &str, base: &Path, env: &dyn Env) -> Result<Self, ConfigError> {
-        let value: toml::Value = toml::from_str(text).map_err(|e| ConfigError::one(e.to_string().trim().to_string()))?;
+        let value: toml::Value =
+            toml::from_str(text).map_err(|e| ConfigError::one(e.to_string().trim().to_string()))?;
         let mut problems = Vec::new();
         find_secrets(&value, "", &mut problems);
         if !problems.is_empty() {
@@ -327,7 +336,8 @@ impl Config {
                 problems,
             });
         }
-        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::one(e.to_string().trim().to_string()))?;
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| ConfigError::one(e.to_string().trim().to_string()))?;
         Self::from_file(file, base, env)
     }
 
@@ -339,14 +349,20 @@ impl Config {
             .as_ref()
             .and_then(|e| e.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("data"));
-        let data_dir = if data_dir.is_absolute() { data_dir } else { base.join(data_dir) };
+        let data_dir = if data_dir.is_absolute() {
+            data_dir
+        } else {
+            base.join(data_dir)
+        };
         let bind = file
             .server
             .as_ref()
             .and_then(|s| s.bind.clone())
             .unwrap_or_else(|| "127.0.0.1:8080".into());
         if bind.parse::<std::net::SocketAddr>().is_err() {
-            problems.push(format!("server.bind: {bind:?} is not an address like 127.0.0.1:8080"));
+            problems.push(format!(
+                "server.bind: {bind:?} is not an address like 127.0.0.1:8080"
+            ));
         }
         if file.strategy.is_empty() {
             problems.push("strategy: at least one [[strategy]] is required".into());
@@ -356,7 +372,10 @@ impl Config {
         for (i, s) in file.strategy.iter().enumerate() {
             if let Some(settings) = strategy_settings(i, s, &mut problems) {
                 if !names.insert(settings.name.clone()) {
-                    problems.push(format!("strategy[{i}].name: {:?} is used twice", settings.name));
+                    problems.push(format!(
+                        "strategy[{i}].name: {:?} is used twice",
+                        settings.name
+                    ));
                 }
                 strategies.push(settings);
             }
@@ -390,13 +409,20 @@ impl Config {
     }
 }
 
-fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) -> Option<StrategySettings> {
+fn strategy_settings(
+    i: usize,
+    s: &StrategySection,
+    problems: &mut Vec<String>,
+) -> Option<StrategySettings> {
     let at = |field: &str| format!("strategy[{i}].{field}");
     let before = problems.len();
     let name = match &s.name {
         Some(n) if is_valid_name(n) => n.clone(),
         Some(n) => {
-            problems.push(format!("{}: {n:?} must be 1-64 letters, digits, '-' or '_'", at("name")));
+            problems.push(format!(
+                "{}: {n:?} must be 1-64 letters, digits, '-' or '_'",
+                at("name")
+            ));
             String::new()
         }
         None => {
@@ -409,9 +435,8 @@ fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) 
     let mut out = StrategySettings::moderate(name);
     out.reduce_only_when_tripped = s.reduce_only_when_tripped.unwrap_or(false);
     if let Some(ttl) = &s.reset_confirmation_ttl {
-        match ttl.to_duration(&at("reset_confirmation_ttl"), problems) {
-            Some(d) => out.reset_confirmation_ttl = d,
-            None => {}
+        if let Some(d) = ttl.to_duration(&at("reset_confirmation_ttl"), problems) {
+            out.reset_confirmation_ttl = d;
         }
     }
 
@@ -421,7 +446,10 @@ fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) 
     let tz = match tz_name.parse::<chrono_tz::Tz>() {
         Ok(tz) => Some(tz),
         Err(_) => {
-            problems.push(format!("{}: {tz_name:?} is not an IANA time zone (e.g. \"America/New_York\")", at("market.timezone")));
+            problems.push(format!(
+                "{}: {tz_name:?} is not an IANA time zone (e.g. \"America/New_York\")",
+                at("market.timezone")
+            ));
             None
         }
     };
@@ -429,7 +457,10 @@ fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) 
     let open = match NaiveTime::parse_from_str(&open_text, "%H:%M") {
         Ok(t) => Some(t),
         Err(_) => {
-            problems.push(format!("{}: {open_text:?} is not a time like \"09:30\"", at("market.open")));
+            problems.push(format!(
+                "{}: {open_text:?} is not a time like \"09:30\"",
+                at("market.open")
+            ));
             None
         }
     };
@@ -437,7 +468,10 @@ fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) 
     for (j, h) in m.holidays.unwrap_or_default().iter().enumerate() {
         match NaiveDate::parse_from_str(h, "%Y-%m-%d") {
             Ok(d) => holidays.push(d),
-            Err(_) => problems.push(format!("{}: {h:?} is not a date like \"2026-12-25\"", at(&format!("market.holidays[{j}]")))),
+            Err(_) => problems.push(format!(
+                "{}: {h:?} is not a date like \"2026-12-25\"",
+                at(&format!("market.holidays[{j}]"))
+            )),
         }
     }
     if let (Some(tz), Some(open)) = (tz, open) {
@@ -473,15 +507,17 @@ fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) 
             ));
             None
         }
-        (None, Some(a)) => a.to_decimal(&at("circuit_breakers.daily_loss.limit_amount"), problems).map(|a| {
-            if a >= Decimal::ZERO {
-                problems.push(format!(
-                    "{}: {a} must be below zero, e.g. \"-5000\"",
-                    at("circuit_breakers.daily_loss.limit_amount")
-                ));
-            }
-            DailyLossLimit::Amount(a)
-        }),
+        (None, Some(a)) => a
+            .to_decimal(&at("circuit_breakers.daily_loss.limit_amount"), problems)
+            .map(|a| {
+                if a >= Decimal::ZERO {
+                    problems.push(format!(
+                        "{}: {a} must be below zero, e.g. \"-5000\"",
+                        at("circuit_breakers.daily_loss.limit_amount")
+                    ));
+                }
+                DailyLossLimit::Amount(a)
+            }),
         (f, None) => {
             let f = f
                 .as_ref()
@@ -506,8 +542,17 @@ fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) 
 
     // Order rate.
     let o = cb.order_rate.unwrap_or_default();
-    let max = positive_count(o.max_orders, max_orders, &at("circuit_breakers.order_rate.max_orders"), problems);
-    let window = window_of(&o.window, &at("circuit_breakers.order_rate.window"), problems);
+    let max = positive_count(
+        o.max_orders,
+        max_orders,
+        &at("circuit_breakers.order_rate.max_orders"),
+        problems,
+    );
+    let window = window_of(
+        &o.window,
+        &at("circuit_breakers.order_rate.window"),
+        problems,
+    );
     out.order_rate = o.enabled.unwrap_or(true).then_some(OrderRateSettings {
         max_orders: max,
         window,
@@ -516,8 +561,17 @@ fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) 
 
     // Error rate.
     let e = cb.error_rate.unwrap_or_default();
-    let max = positive_count(e.max_errors, max_errors, &at("circuit_breakers.error_rate.max_errors"), problems);
-    let window = window_of(&e.window, &at("circuit_breakers.error_rate.window"), problems);
+    let max = positive_count(
+        e.max_errors,
+        max_errors,
+        &at("circuit_breakers.error_rate.max_errors"),
+        problems,
+    );
+    let window = window_of(
+        &e.window,
+        &at("circuit_breakers.error_rate.window"),
+        problems,
+    );
     out.error_rate = e.enabled.unwrap_or(true).then_some(ErrorRateSettings {
         max_errors: max,
         window,
@@ -526,7 +580,11 @@ fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) 
 
     // Stale feed.
     let f = cb.stale_feed.unwrap_or_default();
-    let age = window_of(&f.max_snapshot_age, &at("circuit_breakers.stale_feed.max_snapshot_age"), problems);
+    let age = window_of(
+        &f.max_snapshot_age,
+        &at("circuit_breakers.stale_feed.max_snapshot_age"),
+        problems,
+    );
     out.stale_feed = f.enabled.unwrap_or(true).then_some(StaleFeedSettings {
         max_snapshot_age: age,
         reset: f.reset.unwrap_or(ResetPolicy::Auto),
@@ -536,21 +594,35 @@ fn strategy_settings(i: usize, s: &StrategySection, problems: &mut Vec<String>) 
 }
 
 fn is_valid_name(n: &str) -> bool {
-    !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !n.is_empty()
+        && n.len() <= 64
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn positive_count(v: Option<i64>, default: usize, field: &str, problems: &mut Vec<String>) -> usize {
+fn positive_count(
+    v: Option<i64>,
+    default: usize,
+    field: &str,
+    problems: &mut Vec<String>,
+) -> usize {
     match v {
         None => default,
-        Some(n) if n >= 1 && n <= 1_000_000 => n as usize,
+        Some(n) if (1..=1_000_000).contains(&n) => n as usize,
         Some(n) => {
-            problems.push(format!("{field}: {n} must be a whole number from 1 to 1000000"));
+            problems.push(format!(
+                "{field}: {n} must be a whole number from 1 to 1000000"
+            ));
             default
         }
     }
 }
 
-fn window_of(v: &Option<DurationValue>, field: &str, problems: &mut Vec<String>) -> chrono::Duration {
+fn window_of(
+    v: &Option<DurationValue>,
+    field: &str,
+    problems: &mut Vec<String>,
+) -> chrono::Duration {
     v.as_ref()
         .and_then(|w| w.to_duration(field, problems))
         .unwrap_or_else(|| chrono::Duration::seconds(60))

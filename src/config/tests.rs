@@ -14,12 +14,19 @@ fn test_parse_when_minimal_then_moderate_defaults() {
     let c = parse("[[strategy]]\nname = \"m\"\n").unwrap();
     let s = &c.strategies[0];
     assert_eq!(s.drawdown.as_ref().unwrap().threshold, dec!(-0.10));
-    assert_eq!(s.daily_loss.as_ref().unwrap().limit, DailyLossLimit::Fraction(dec!(-0.05)));
+    assert_eq!(
+        s.daily_loss.as_ref().unwrap().limit,
+        DailyLossLimit::Fraction(dec!(-0.05))
+    );
     assert_eq!(s.order_rate.as_ref().unwrap().max_orders, 100);
     assert_eq!(s.order_rate.as_ref().unwrap().reset, ResetPolicy::Auto);
     assert_eq!(s.error_rate.as_ref().unwrap().max_errors, 10);
     assert_eq!(s.error_rate.as_ref().unwrap().reset, ResetPolicy::Manual);
-    assert_eq!(c.data_dir, PathBuf::from("/etc/rustybt/data"), "relative to the config's folder");
+    assert_eq!(
+        c.data_dir,
+        PathBuf::from("/etc/rustybt/data"),
+        "relative to the config's folder"
+    );
     assert_eq!(c.bind, "127.0.0.1:8080");
 }
 
@@ -33,7 +40,11 @@ fn test_parse_profiles_carry_the_story_numbers() {
         let c = parse(&format!("[[strategy]]\nname = \"s\"\nprofile = \"{p}\"\n")).unwrap();
         let s = &c.strategies[0];
         assert_eq!(s.drawdown.as_ref().unwrap().threshold, dd, "{p}");
-        assert_eq!(s.daily_loss.as_ref().unwrap().limit, DailyLossLimit::Fraction(dl), "{p}");
+        assert_eq!(
+            s.daily_loss.as_ref().unwrap().limit,
+            DailyLossLimit::Fraction(dl),
+            "{p}"
+        );
         assert_eq!(s.order_rate.as_ref().unwrap().max_orders, o, "{p}");
         assert_eq!(s.error_rate.as_ref().unwrap().max_errors, e, "{p}");
     }
@@ -56,32 +67,56 @@ stale_feed = { max_snapshot_age = "2m" }
     )
     .unwrap();
     let s = &c.strategies[0];
-    assert_eq!(s.drawdown.as_ref().unwrap().threshold, dec!(-0.07), "a TOML number reads as its shortest decimal");
-    assert_eq!(s.daily_loss.as_ref().unwrap().limit, DailyLossLimit::Amount(dec!(-5000)));
+    assert_eq!(
+        s.drawdown.as_ref().unwrap().threshold,
+        dec!(-0.07),
+        "a TOML number reads as its shortest decimal"
+    );
+    assert_eq!(
+        s.daily_loss.as_ref().unwrap().limit,
+        DailyLossLimit::Amount(dec!(-5000))
+    );
     assert_eq!(s.order_rate.as_ref().unwrap().max_orders, 3);
     assert_eq!(s.order_rate.as_ref().unwrap().reset, ResetPolicy::Manual);
     assert!(s.error_rate.is_none());
-    assert_eq!(s.stale_feed.as_ref().unwrap().max_snapshot_age, chrono::Duration::seconds(120));
+    assert_eq!(
+        s.stale_feed.as_ref().unwrap().max_snapshot_age,
+        chrono::Duration::seconds(120)
+    );
 }
 
 #[test]
 fn test_parse_when_threshold_out_of_range_then_names_field_and_value() {
     let p = problems("[[strategy]]\nname = \"s\"\n[strategy.circuit_breakers]\ndrawdown = { threshold = \"-1.5\" }\n");
-    assert!(p.contains("strategy[0].circuit_breakers.drawdown.threshold: -1.5 must be a ratio in (-1, 0)"), "{p}");
+    assert!(
+        p.contains(
+            "strategy[0].circuit_breakers.drawdown.threshold: -1.5 must be a ratio in (-1, 0)"
+        ),
+        "{p}"
+    );
     let p = problems("[[strategy]]\nname = \"s\"\n[strategy.circuit_breakers]\ndrawdown = { threshold = \"0.1\" }\n");
     assert!(p.contains("threshold: 0.1"), "{p}");
 }
 
 #[test]
 fn test_parse_when_zero_window_then_refused() {
-    let p = problems("[[strategy]]\nname = \"s\"\n[strategy.circuit_breakers]\norder_rate = { window = 0 }\n");
-    assert!(p.contains("strategy[0].circuit_breakers.order_rate.window: 0 s"), "{p}");
+    let p = problems(
+        "[[strategy]]\nname = \"s\"\n[strategy.circuit_breakers]\norder_rate = { window = 0 }\n",
+    );
+    assert!(
+        p.contains("strategy[0].circuit_breakers.order_rate.window: 0 s"),
+        "{p}"
+    );
 }
 
 #[test]
 fn test_parse_when_unknown_time_zone_then_refused() {
-    let p = problems("[[strategy]]\nname = \"s\"\n[strategy.market]\ntimezone = \"Mars/Olympus\"\n");
-    assert!(p.contains("strategy[0].market.timezone: \"Mars/Olympus\""), "{p}");
+    let p =
+        problems("[[strategy]]\nname = \"s\"\n[strategy.market]\ntimezone = \"Mars/Olympus\"\n");
+    assert!(
+        p.contains("strategy[0].market.timezone: \"Mars/Olympus\""),
+        "{p}"
+    );
 }
 
 #[test]
@@ -95,13 +130,19 @@ fn test_parse_when_several_problems_then_all_reported() {
     let p = problems(
         "[[strategy]]\nname = \"s\"\n[strategy.market]\nopen = \"9h\"\ntimezone = \"Nowhere\"\n[strategy.circuit_breakers]\nerror_rate = { max_errors = 0 }\n",
     );
-    assert!(p.contains("market.open") && p.contains("market.timezone") && p.contains("max_errors: 0"), "{p}");
+    assert!(
+        p.contains("market.open") && p.contains("market.timezone") && p.contains("max_errors: 0"),
+        "{p}"
+    );
 }
 
 #[test]
 fn test_parse_when_secret_in_file_then_refused() {
     let p = problems("[[strategy]]\nname = \"s\"\n[alerts.email]\nsmtp_host = \"h\"\nto = [\"a@b\"]\npassword = \"hunter2\"\n");
-    assert!(p.contains("alerts.email.password: secrets must not be written"), "{p}");
+    assert!(
+        p.contains("alerts.email.password: secrets must not be written"),
+        "{p}"
+    );
     assert!(!p.contains("hunter2"), "the secret itself is never echoed");
 }
 
@@ -126,7 +167,10 @@ fn test_parse_when_env_set_then_env_overrides_file() {
     assert_eq!(e.smtp_host.as_deref(), Some("127.0.0.1"));
     assert_eq!(e.smtp_port, Some(2525));
     assert_eq!(e.to, vec!["a@x.test", "b@x.test"]);
-    assert_eq!(c.alerts.webhook[0].url.as_deref(), Some("http://127.0.0.1:9/hook"));
+    assert_eq!(
+        c.alerts.webhook[0].url.as_deref(),
+        Some("http://127.0.0.1:9/hook")
+    );
 }
 
 #[test]
@@ -138,8 +182,10 @@ fn test_parse_when_duplicate_names_then_refused() {
 #[test]
 fn test_example_profiles_parse() {
     for p in ["conservative", "moderate", "aggressive"] {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/config/{p}.toml"));
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/config/{p}.toml"));
         let text = std::fs::read_to_string(&path).unwrap();
-        Config::parse(&text, Path::new("."), &HashMap::new()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Config::parse(&text, Path::new("."), &HashMap::new())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }

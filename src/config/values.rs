@@ -52,13 +52,17 @@ impl DurationValue {
             DurationValue::Text(t) => match humantime::parse_duration(t.trim()) {
                 Ok(d) if d.subsec_nanos() == 0 => d.as_secs() as i64,
                 _ => {
-                    problems.push(format!("{field}: {t:?} is not a duration like 60, \"60s\", \"1m\" or \"1h\""));
+                    problems.push(format!(
+                        "{field}: {t:?} is not a duration like 60, \"60s\", \"1m\" or \"1h\""
+                    ));
                     return None;
                 }
             },
         };
         if secs <= 0 || secs > 86_400 * 7 {
-            problems.push(format!("{field}: {secs} s must be between 1 second and 7 days"));
+            problems.push(format!(
+                "{field}: {secs} s must be between 1 second and 7 days"
+            ));
             return None;
         }
         Some(chrono::Duration::seconds(secs))

@@ -4,7 +4,9 @@
 //! shares a thread with the order gate.
 
 use crate::alerts::rate_limit::RateDecision;
-use crate::alerts::{Alert, AlertChannel, AlertRateLimiter, DeliveryError, DeliveryRecord, DeliveryStatus};
+use crate::alerts::{
+    Alert, AlertChannel, AlertRateLimiter, DeliveryError, DeliveryRecord, DeliveryStatus,
+};
 use crate::checkpoint::StrategyCheckpoint;
 use crate::clock::SharedClock;
 use crate::settings::AlertSettings;
@@ -91,9 +93,15 @@ impl AlertDispatcher {
 
     fn log(&mut self, record: DeliveryRecord) {
         match record.status {
-            DeliveryStatus::Sent => tracing::info!(alert = %record.alert_id, channel = %record.channel, attempts = record.attempts, latency_ms = record.latency_ms, "alert sent"),
-            DeliveryStatus::Failed => tracing::error!(alert = %record.alert_id, channel = %record.channel, attempts = record.attempts, error = ?record.error, "alert delivery failed"),
-            _ => tracing::warn!(alert = %record.alert_id, status = record.status.as_str(), breaker = %record.breaker, "alert not sent"),
+            DeliveryStatus::Sent => {
+                tracing::info!(alert = %record.alert_id, channel = %record.channel, attempts = record.attempts, latency_ms = record.latency_ms, "alert sent")
+            }
+            DeliveryStatus::Failed => {
+                tracing::error!(alert = %record.alert_id, channel = %record.channel, attempts = record.attempts, error = ?record.error, "alert delivery failed")
+            }
+            _ => {
+                tracing::warn!(alert = %record.alert_id, status = record.status.as_str(), breaker = %record.breaker, "alert not sent")
+            }
         }
         *self
             .view
@@ -125,11 +133,20 @@ impl AlertDispatcher {
         }
     }
 
-    fn launch(&mut self, alert: Alert, ctx: &mut Context<Self>) -> Vec<ResponseFuture<DeliveryRecord>> {
+    fn launch(
+        &mut self,
+        alert: Alert,
+        ctx: &mut Context<Self>,
+    ) -> Vec<ResponseFuture<DeliveryRecord>> {
         self.channels
             .iter()
             .map(|ch| {
-                let fut = deliver_with_retries(ch.clone(), alert.clone(), self.settings.clone(), self.clock.clone());
+                let fut = deliver_with_retries(
+                    ch.clone(),
+                    alert.clone(),
+                    self.settings.clone(),
+                    self.clock.clone(),
+                );
                 let _ = ctx;
                 Box::pin(fut) as ResponseFuture<DeliveryRecord>
             })
@@ -159,10 +176,11 @@ async fn deliver_with_retries(
     let mut status = DeliveryStatus::Failed;
     while attempts < settings.max_attempts.max(1) {
         attempts += 1;
-        let outcome = match tokio::time::timeout(settings.attempt_timeout, channel.deliver(&alert)).await {
-            Ok(r) => r,
-            Err(_) => Err(DeliveryError::TimedOut(settings.attempt_timeout)),
-        };
+        let outcome =
+            match tokio::time::timeout(settings.attempt_timeout, channel.deliver(&alert)).await {
+                Ok(r) => r,
+                Err(_) => Err(DeliveryError::TimedOut(settings.attempt_timeout)),
+            };
         match outcome {
             Ok(()) => {
                 status = DeliveryStatus::Sent;
@@ -176,7 +194,8 @@ async fn deliver_with_retries(
             Err(e) => {
                 last_error = Some(e.to_string());
                 if attempts < settings.max_attempts {
-                    tokio::time::sleep(settings.retry_backoff * 2u32.saturating_pow(attempts - 1)).await;
+                    tokio::time::sleep(settings.retry_backoff * 2u32.saturating_pow(attempts - 1))
+                        .await;
                 }
             }
         }
@@ -205,13 +224,22 @@ impl Handler<Dispatch> for AlertDispatcher {
 
     fn handle(&mut self, msg: Dispatch, ctx: &mut Context<Self>) {
         let mut alert = msg.0;
-        match self.limiter.decide(alert.circuit_breaker_type, self.clock.now()) {
+        match self
+            .limiter
+            .decide(alert.circuit_breaker_type, self.clock.now())
+        {
             RateDecision::Suppress => {
-                let record = self.skipped(&alert, DeliveryStatus::Suppressed, "over the per-breaker hourly alert limit");
+                let record = self.skipped(
+                    &alert,
+                    DeliveryStatus::Suppressed,
+                    "over the per-breaker hourly alert limit",
+                );
                 self.log(record);
                 return;
             }
-            RateDecision::Send { suppressed_since_last } => alert.suppressed_since_last = suppressed_since_last,
+            RateDecision::Send {
+                suppressed_since_last,
+            } => alert.suppressed_since_last = suppressed_since_last,
         }
         if self.channels.is_empty() {
             return;
@@ -224,7 +252,10 @@ impl Handler<Dispatch> for AlertDispatcher {
         }
         for fut in self.launch(alert, ctx) {
             self.in_flight += 1;
-            ctx.spawn(fut.into_actor(self).map(|record, act, _| act.finished(record)));
+            ctx.spawn(
+                fut.into_actor(self)
+                    .map(|record, act, _| act.finished(record)),
+            );
         }
     }
 }
@@ -235,12 +266,16 @@ impl Handler<SendNow> for AlertDispatcher {
     fn handle(&mut self, msg: SendNow, ctx: &mut Context<Self>) -> Self::Result {
         let futs = self.launch(msg.0, ctx);
         self.in_flight += futs.len();
-        Box::pin(futures::future::join_all(futs).into_actor(self).map(|records, act, _| {
-            for r in &records {
-                act.finished(r.clone());
-            }
-            records
-        }))
+        Box::pin(
+            futures::future::join_all(futs)
+                .into_actor(self)
+                .map(|records, act, _| {
+                    for r in &records {
+                        act.finished(r.clone());
+                    }
+                    records
+                }),
+        )
     }
 }
 

@@ -170,8 +170,12 @@ impl Handler<super::messages::InjectPanic> for DailyLossBreaker {
 
     fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
         let health = self.health.clone();
-        guard(self, ctx, "daily_loss_breaker", |_| health.set_ready(KIND, false), |_| {
-            panic!("injected fault")
-        });
+        guard(
+            self,
+            ctx,
+            "daily_loss_breaker",
+            |_| health.set_ready(KIND, false),
+            |_| panic!("injected fault"),
+        );
     }
 }

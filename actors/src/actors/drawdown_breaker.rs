@@ -153,9 +153,12 @@ impl Handler<super::messages::InjectPanic> for DrawdownBreaker {
 
     fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
         let health = self.health.clone();
-        guard(self, ctx, "drawdown_breaker", |_| health.set_ready(KIND, false), |_| {
-            panic!("injected fault")
-        });
+        guard(
+            self,
+            ctx,
+            "drawdown_breaker",
+            |_| health.set_ready(KIND, false),
+            |_| panic!("injected fault"),
+        );
     }
 }
-

@@ -57,7 +57,9 @@ impl ErrorRateBreaker {
         health: Arc<HealthBoard>,
     ) -> Self {
         Self {
-            rule: settings.as_ref().map(|s| ErrorRateRule::new(s.max_errors, s.window)),
+            rule: settings
+                .as_ref()
+                .map(|s| ErrorRateRule::new(s.max_errors, s.window)),
             settings,
             recent: VecDeque::with_capacity(RECENT),
             totals: BTreeMap::new(),
@@ -78,7 +80,10 @@ impl Actor for ErrorRateBreaker {
 
 impl Supervised for ErrorRateBreaker {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        self.rule = self.settings.as_ref().map(|s| ErrorRateRule::new(s.max_errors, s.window));
+        self.rule = self
+            .settings
+            .as_ref()
+            .map(|s| ErrorRateRule::new(s.max_errors, s.window));
     }
 }
 
@@ -129,10 +134,16 @@ impl Handler<Tick> for ErrorRateBreaker {
     type Result = ();
 
     fn handle(&mut self, msg: Tick, _: &mut Context<Self>) {
-        let auto = self.settings.as_ref().is_some_and(|s| s.reset == ResetPolicy::Auto);
+        let auto = self
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.reset == ResetPolicy::Auto);
         if let Some(rule) = self.rule.as_mut() {
             if auto && rule.cleared(msg.now) {
-                self.supervisor.do_send(ClearReport { breaker: KIND, at: msg.now });
+                self.supervisor.do_send(ClearReport {
+                    breaker: KIND,
+                    at: msg.now,
+                });
             }
         }
     }
@@ -178,8 +189,12 @@ impl Handler<super::messages::InjectPanic> for ErrorRateBreaker {
 
     fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
         let health = self.health.clone();
-        guard(self, ctx, "error_rate_breaker", |_| health.set_ready(KIND, false), |_| {
-            panic!("injected fault")
-        });
+        guard(
+            self,
+            ctx,
+            "error_rate_breaker",
+            |_| health.set_ready(KIND, false),
+            |_| panic!("injected fault"),
+        );
     }
 }

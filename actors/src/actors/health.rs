@@ -6,7 +6,10 @@ use crate::breaker::BreakerKind;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 fn slot(kind: BreakerKind) -> usize {
-    BreakerKind::ALL.iter().position(|&k| k == kind).expect("every kind has a slot")
+    BreakerKind::ALL
+        .iter()
+        .position(|&k| k == kind)
+        .expect("every kind has a slot")
 }
 
 /// Readiness flags, one per breaker kind.

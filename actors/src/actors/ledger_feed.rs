@@ -106,7 +106,10 @@ impl LedgerFeed {
     }
 
     /// Validates and records a snapshot; on success returns it shared, ready to fan out.
-    fn accept(&mut self, snapshot: PortfolioSnapshot) -> Result<Arc<PortfolioSnapshot>, InputError> {
+    fn accept(
+        &mut self,
+        snapshot: PortfolioSnapshot,
+    ) -> Result<Arc<PortfolioSnapshot>, InputError> {
         let checked = snapshot.validate().and_then(|_| match &self.last {
             Some(prev) if snapshot.timestamp < prev.timestamp => Err(InputError::OutOfOrder {
                 field: "timestamp",
@@ -124,7 +127,8 @@ impl LedgerFeed {
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
-        self.history.push_back((snapshot.timestamp, snapshot.portfolio_value));
+        self.history
+            .push_back((snapshot.timestamp, snapshot.portfolio_value));
         self.last = Some(snapshot.clone());
         if let Some((rule, policy)) = self.stale.as_mut() {
             if rule.on_snapshot(self.clock.now()) && *policy == ResetPolicy::Auto {
@@ -135,7 +139,8 @@ impl LedgerFeed {
             }
         }
         if self.forward_positions && !snapshot.positions.is_empty() {
-            self.gate.do_send(PositionsUpdate(snapshot.positions.clone()));
+            self.gate
+                .do_send(PositionsUpdate(snapshot.positions.clone()));
         }
         if self.events.receiver_count() > 0 {
             let _ = self.events.send(EngineEvent::Snapshot {
@@ -158,13 +163,23 @@ impl Handler<SubmitSnapshot> for LedgerFeed {
 
     fn handle(&mut self, msg: SubmitSnapshot, ctx: &mut Context<Self>) -> Self::Result {
         let accepted = match guard(self, ctx, "ledger_feed", |_| {}, |act| act.accept(msg.0)) {
-            None => return Box::pin(async { Err(EngineError::Unavailable("ledger feed restarting".into())) }),
+            None => {
+                return Box::pin(async {
+                    Err(EngineError::Unavailable("ledger feed restarting".into()))
+                })
+            }
             Some(Err(e)) => return Box::pin(async move { Err(e.into()) }),
             Some(Ok(s)) => s,
         };
         let batch: Arc<[Valuation]> = Arc::new([Valuation::from(&*accepted)]);
-        let drawdown = self.drawdown.as_ref().map(|a| a.send(EvaluateSnapshots(batch.clone())));
-        let daily = self.daily_loss.as_ref().map(|a| a.send(EvaluateSnapshots(batch)));
+        let drawdown = self
+            .drawdown
+            .as_ref()
+            .map(|a| a.send(EvaluateSnapshots(batch.clone())));
+        let daily = self
+            .daily_loss
+            .as_ref()
+            .map(|a| a.send(EvaluateSnapshots(batch)));
         Box::pin(async move {
             // Both breakers judge the snapshot at once; a failed one has already marked itself
             // not ready, so the gate is closed: the snapshot itself was accepted.
@@ -194,16 +209,22 @@ impl Handler<PushSnapshots> for LedgerFeed {
     type Result = ();
 
     fn handle(&mut self, msg: PushSnapshots, ctx: &mut Context<Self>) {
-        let accepted = guard(self, ctx, "ledger_feed", |_| {}, |act| {
-            let mut batch = Vec::with_capacity(msg.0.len());
-            for s in msg.0 {
-                match act.accept(s) {
-                    Ok(s) => batch.push(Valuation::from(&*s)),
-                    Err(e) => tracing::warn!(error = %e, "snapshot refused"),
+        let accepted = guard(
+            self,
+            ctx,
+            "ledger_feed",
+            |_| {},
+            |act| {
+                let mut batch = Vec::with_capacity(msg.0.len());
+                for s in msg.0 {
+                    match act.accept(s) {
+                        Ok(s) => batch.push(Valuation::from(&*s)),
+                        Err(e) => tracing::warn!(error = %e, "snapshot refused"),
+                    }
                 }
-            }
-            batch
-        });
+                batch
+            },
+        );
         let Some(batch) = accepted.filter(|b| !b.is_empty()) else {
             return;
         };
@@ -221,7 +242,10 @@ impl Handler<Tick> for LedgerFeed {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, msg: Tick, _: &mut Context<Self>) -> Self::Result {
-        let trip = self.stale.as_mut().and_then(|(rule, _)| rule.on_tick(msg.now));
+        let trip = self
+            .stale
+            .as_mut()
+            .and_then(|(rule, _)| rule.on_tick(msg.now));
         let reported = trip.map(|trip| self.supervisor.send(TripReport(trip)));
         Box::pin(async move {
             if let Some(r) = reported {
@@ -278,6 +302,12 @@ impl Handler<super::messages::InjectPanic> for LedgerFeed {
     type Result = ();
 
     fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
-        guard(self, ctx, "ledger_feed", |_| {}, |_| panic!("injected fault"));
+        guard(
+            self,
+            ctx,
+            "ledger_feed",
+            |_| {},
+            |_| panic!("injected fault"),
+        );
     }
 }

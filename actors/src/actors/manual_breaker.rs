@@ -117,7 +117,9 @@ impl Handler<ConfirmReset> for ManualBreaker {
     type Result = ResponseFuture<Result<StateRecord, EngineError>>;
 
     fn handle(&mut self, msg: ConfirmReset, _: &mut Context<Self>) -> Self::Result {
-        if let Err(e) = required("operator", &msg.operator).and(required("confirmation_token", &msg.confirmation_token)) {
+        if let Err(e) = required("operator", &msg.operator)
+            .and(required("confirmation_token", &msg.confirmation_token))
+        {
             return Box::pin(async move { Err(e.into()) });
         }
         let sup = self.supervisor.clone();

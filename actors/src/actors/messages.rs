@@ -2,10 +2,10 @@
 
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
 use crate::domain::{InputError, PortfolioSnapshot};
-use rust_decimal::Decimal;
 use crate::state_machine::EngineState;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use std::sync::Arc;
 
 /// A breaker failed while handling a message (it panicked and is being restarted).

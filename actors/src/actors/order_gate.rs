@@ -2,10 +2,10 @@
 //! while every enabled breaker is up and has seen its first input, and only inside the order
 //! rate; optionally, orders that shrink a position pass while TRIPPED (never while halted).
 
+use super::guard;
 use super::health::HealthBoard;
 use super::messages::GateUpdate;
 use super::order_rate_breaker::{OrderRateBreaker, RecordSubmission};
-use super::guard;
 use crate::breaker::BreakerKind;
 use crate::clock::SharedClock;
 use crate::domain::{Fill, InputError, OrderRequest, Position, Side};
@@ -154,7 +154,11 @@ impl OrderGate {
 
     /// Whether the order shrinks an existing position without crossing through zero.
     fn reduces_position(&self, order: &OrderRequest) -> bool {
-        let held = self.positions.get(&order.asset).copied().unwrap_or_default();
+        let held = self
+            .positions
+            .get(&order.asset)
+            .copied()
+            .unwrap_or_default();
         match order.side {
             Side::Sell => held > Decimal::ZERO && order.quantity <= held,
             Side::Buy => held < Decimal::ZERO && order.quantity <= -held,
@@ -173,7 +177,8 @@ impl OrderGate {
         let why = self.reason.as_deref().unwrap_or("no reason given");
         match self.state {
             EngineState::Normal => {}
-            EngineState::Tripped if self.reduce_only_when_tripped && self.reduces_position(order) => {}
+            EngineState::Tripped
+                if self.reduce_only_when_tripped && self.reduces_position(order) => {}
             EngineState::Tripped => {
                 let by = self.breaker.map_or("a".to_string(), |b| b.to_string());
                 return reject(
@@ -182,7 +187,10 @@ impl OrderGate {
                 );
             }
             EngineState::ManuallyHalted => {
-                return reject(format!("trading is MANUALLY_HALTED: {why}"), Some(BreakerKind::Manual))
+                return reject(
+                    format!("trading is MANUALLY_HALTED: {why}"),
+                    Some(BreakerKind::Manual),
+                )
             }
             EngineState::Resetting => {
                 return reject(
@@ -193,7 +201,9 @@ impl OrderGate {
         }
         if let Some(kind) = self.health.first_not_ready() {
             return reject(
-                format!("the {kind} breaker is not ready (restarting, or no input yet): failing closed"),
+                format!(
+                    "the {kind} breaker is not ready (restarting, or no input yet): failing closed"
+                ),
                 Some(kind),
             );
         }
@@ -230,9 +240,13 @@ impl Handler<CheckOrder> for OrderGate {
 
     fn handle(&mut self, msg: CheckOrder, ctx: &mut Context<Self>) -> Self::Result {
         let order = msg.0;
-        let refusal = match guard(self, ctx, "order_gate", |_| {}, |act| {
-            order.validate().map(|_| act.refusal(&order))
-        }) {
+        let refusal = match guard(
+            self,
+            ctx,
+            "order_gate",
+            |_| {},
+            |act| order.validate().map(|_| act.refusal(&order)),
+        ) {
             Some(Ok(r)) => r,
             Some(Err(e)) => return Box::pin(fut::ready(Err(e))),
             None => {
@@ -244,7 +258,10 @@ impl Handler<CheckOrder> for OrderGate {
             }
         };
         let at = self.clock.now();
-        let rate = self.order_rate.as_ref().map(|a| a.send(RecordSubmission { at }));
+        let rate = self
+            .order_rate
+            .as_ref()
+            .map(|a| a.send(RecordSubmission { at }));
         Box::pin(
             async move {
                 match rate {
@@ -323,6 +340,12 @@ impl Handler<super::messages::InjectPanic> for OrderGate {
     type Result = ();
 
     fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
-        guard(self, ctx, "order_gate", |_| {}, |_| panic!("injected fault"));
+        guard(
+            self,
+            ctx,
+            "order_gate",
+            |_| {},
+            |_| panic!("injected fault"),
+        );
     }
 }

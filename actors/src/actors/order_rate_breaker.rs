@@ -32,7 +32,11 @@ impl OrderRateBreaker {
     /// A breaker with these settings. Its window is not checkpointed: it is at most a few
     /// minutes long, and a restart that forgets it errs on the side of the gate being closed
     /// only by the other breakers.
-    pub fn new(settings: OrderRateSettings, supervisor: Addr<Supervisor>, health: Arc<HealthBoard>) -> Self {
+    pub fn new(
+        settings: OrderRateSettings,
+        supervisor: Addr<Supervisor>,
+        health: Arc<HealthBoard>,
+    ) -> Self {
         Self {
             rule: OrderRateRule::new(settings.max_orders, settings.window),
             settings,
@@ -77,7 +81,9 @@ impl Handler<RecordSubmission> for OrderRateBreaker {
             }
             Some(Ok(OrderVerdict::WithinLimit)) => (Ok(true), None),
             // Sent now so the trip is queued at the Supervisor before anything else happens.
-            Some(Ok(OrderVerdict::OverLimit(trip))) => (Ok(false), trip.map(|t| self.supervisor.send(TripReport(t)))),
+            Some(Ok(OrderVerdict::OverLimit(trip))) => {
+                (Ok(false), trip.map(|t| self.supervisor.send(TripReport(t))))
+            }
         };
         Box::pin(async move {
             if let Some(r) = reported {
@@ -93,7 +99,10 @@ impl Handler<Tick> for OrderRateBreaker {
 
     fn handle(&mut self, msg: Tick, _: &mut Context<Self>) {
         if self.settings.reset == ResetPolicy::Auto && self.rule.cleared(msg.now) {
-            self.supervisor.do_send(ClearReport { breaker: KIND, at: msg.now });
+            self.supervisor.do_send(ClearReport {
+                breaker: KIND,
+                at: msg.now,
+            });
         }
     }
 }
@@ -120,8 +129,12 @@ impl Handler<super::messages::InjectPanic> for OrderRateBreaker {
 
     fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
         let health = self.health.clone();
-        guard(self, ctx, "order_rate_breaker", |_| health.set_ready(KIND, false), |_| {
-            panic!("injected fault")
-        });
+        guard(
+            self,
+            ctx,
+            "order_rate_breaker",
+            |_| health.set_ready(KIND, false),
+            |_| panic!("injected fault"),
+        );
     }
 }

@@ -7,7 +7,9 @@ use super::daily_loss_breaker::DailyLossBreaker;
 use super::drawdown_breaker::DrawdownBreaker;
 use super::error_rate_breaker::ErrorRateBreaker;
 use super::ledger_feed::LedgerFeed;
-use super::messages::{CancelAllOrders, CancelSink, ClearReport, GateUpdate, Rearm, Tick, TripReport};
+use super::messages::{
+    CancelAllOrders, CancelSink, ClearReport, GateUpdate, Rearm, Tick, TripReport,
+};
 use super::order_gate::OrderGate;
 use super::order_rate_breaker::OrderRateBreaker;
 use crate::alerts::{Alert, AlertEventType};
@@ -156,11 +158,9 @@ impl Supervisor {
     }
 
     fn cancel_open_orders(&self, transitions: &[Transition]) {
-        if let Some(t) = transitions
-            .iter()
-            .rev()
-            .find(|t| matches!(t.to, EngineState::Tripped | EngineState::ManuallyHalted) && t.from != t.to)
-        {
+        if let Some(t) = transitions.iter().rev().find(|t| {
+            matches!(t.to, EngineState::Tripped | EngineState::ManuallyHalted) && t.from != t.to
+        }) {
             self.cancel.send(CancelAllOrders {
                 strategy: self.strategy.clone(),
                 state: t.to,
@@ -188,7 +188,14 @@ impl Supervisor {
             .collect()
     }
 
-    fn alert(&self, event_type: AlertEventType, breaker: BreakerKind, summary: String, details: BTreeMap<String, String>, at: DateTime<Utc>) -> Alert {
+    fn alert(
+        &self,
+        event_type: AlertEventType,
+        breaker: BreakerKind,
+        summary: String,
+        details: BTreeMap<String, String>,
+        at: DateTime<Utc>,
+    ) -> Alert {
         Alert {
             id: format!("msg_{}", random_token(24)),
             event_type,
@@ -219,7 +226,13 @@ impl Supervisor {
             self.alert(
                 AlertEventType::CircuitBreakerTripped,
                 trip.breaker,
-                format!("{} {}", trip.breaker, trip.summary.trim_start_matches(trip.breaker.as_str()).trim()),
+                format!(
+                    "{} {}",
+                    trip.breaker,
+                    trip.summary
+                        .trim_start_matches(trip.breaker.as_str())
+                        .trim()
+                ),
                 trip.details.clone(),
                 trip.at,
             ),
@@ -228,7 +241,13 @@ impl Supervisor {
 
     /// Checkpoints, then publishes and alerts; the mailbox waits meanwhile, so nobody reads a
     /// state that is not yet durable.
-    fn persist_then(&mut self, ctx: &mut Context<Self>, transitions: Vec<Transition>, events: Vec<EngineEvent>, alerts: Vec<Alert>) {
+    fn persist_then(
+        &mut self,
+        ctx: &mut Context<Self>,
+        transitions: Vec<Transition>,
+        events: Vec<EngineEvent>,
+        alerts: Vec<Alert>,
+    ) {
         if transitions.is_empty() {
             self.publish(events);
             self.dispatch(alerts);
@@ -324,7 +343,12 @@ impl Handler<ClearReport> for Supervisor {
         let now = self.clock.now();
         let mut transitions: Vec<Transition> = self.machine.expire(now).into_iter().collect();
         let was_tripped = self.machine.tripped_breakers().contains(&msg.breaker);
-        transitions.extend(self.machine.apply(Trigger::Clear(msg.breaker), now).ok().flatten());
+        transitions.extend(
+            self.machine
+                .apply(Trigger::Clear(msg.breaker), now)
+                .ok()
+                .flatten(),
+        );
         let mut events = Vec::new();
         if was_tripped {
             events.push(EngineEvent::BreakerCleared(BreakerClearedEvent {
@@ -423,7 +447,9 @@ impl Handler<ApplyHalt> for Supervisor {
                 now,
             ));
         }
-        commit_and_answer(self, transitions, events, alerts, |act| Ok(act.machine.record().clone()))
+        commit_and_answer(self, transitions, events, alerts, |act| {
+            Ok(act.machine.record().clone())
+        })
     }
 }
 
@@ -453,7 +479,9 @@ impl Handler<ApplyResetRequest> for Supervisor {
             Err(e) => {
                 // A lapse found on the way is still a transition to keep.
                 let lapse = transitions;
-                return commit_and_answer(self, lapse, Vec::new(), Vec::new(), move |_| Err(e.into()));
+                return commit_and_answer(self, lapse, Vec::new(), Vec::new(), move |_| {
+                    Err(e.into())
+                });
             }
         }
         self.tell_gate();
@@ -472,7 +500,10 @@ impl Handler<ApplyResetRequest> for Supervisor {
         let alerts = vec![self.alert(
             AlertEventType::ResetRequested,
             BreakerKind::Manual,
-            format!("reset requested by {}; it needs a confirmation before {expires_at}", msg.operator),
+            format!(
+                "reset requested by {}; it needs a confirmation before {expires_at}",
+                msg.operator
+            ),
             details,
             now,
         )];
@@ -505,7 +536,9 @@ impl Handler<ApplyResetConfirm> for Supervisor {
                 if !lapse.is_empty() {
                     self.tell_gate();
                 }
-                return commit_and_answer(self, lapse, Vec::new(), Vec::new(), move |_| Err(e.into()));
+                return commit_and_answer(self, lapse, Vec::new(), Vec::new(), move |_| {
+                    Err(e.into())
+                });
             }
         };
         let mut transitions: Vec<Transition> = confirmed.into_iter().collect();
@@ -535,48 +568,55 @@ impl Handler<ApplyResetConfirm> for Supervisor {
             trips
         };
         let operator = msg.operator.clone();
-        AtomicResponse::new(Box::pin(rearmed.into_actor(self).then(move |trips, act, _| {
-            let mut events = vec![EngineEvent::ResetConfirmed(ResetConfirmedEvent {
-                strategy: act.strategy.clone(),
-                operator: operator.clone(),
-                at: now,
-            })];
-            let mut details = BTreeMap::new();
-            details.insert("operator".into(), operator.clone());
-            let mut alerts = vec![act.alert(
-                AlertEventType::ResetConfirmed,
-                BreakerKind::Manual,
-                format!("reset confirmed by {operator}: trading resumes"),
-                details,
-                now,
-            )];
-            for trip in trips {
-                transitions.extend(act.machine.apply(Trigger::Trip(trip.clone()), now).ok().flatten());
-                let (e, a) = act.trip_outputs(&trip);
-                events.push(e);
-                alerts.push(a);
-            }
-            let record = act.machine.record().clone();
-            let cp = act.checkpoint.clone();
-            async move { cp.commit(&record, &transitions).await.map(|_| transitions) }
-                .into_actor(act)
-                .map(move |res, act, _| match res {
-                    Ok(transitions) => {
-                        act.tell_gate();
-                        act.cancel_open_orders(&transitions);
-                        let mut all = act.state_events(&transitions);
-                        all.extend(events);
-                        act.publish(all);
-                        act.dispatch(alerts);
-                        Ok(act.machine.record().clone())
-                    }
-                    Err(e) => {
-                        // Not durable: take it back; the gate never opened.
-                        act.machine = before;
-                        Err(e.into())
-                    }
-                })
-        })))
+        AtomicResponse::new(Box::pin(rearmed.into_actor(self).then(
+            move |trips, act, _| {
+                let mut events = vec![EngineEvent::ResetConfirmed(ResetConfirmedEvent {
+                    strategy: act.strategy.clone(),
+                    operator: operator.clone(),
+                    at: now,
+                })];
+                let mut details = BTreeMap::new();
+                details.insert("operator".into(), operator.clone());
+                let mut alerts = vec![act.alert(
+                    AlertEventType::ResetConfirmed,
+                    BreakerKind::Manual,
+                    format!("reset confirmed by {operator}: trading resumes"),
+                    details,
+                    now,
+                )];
+                for trip in trips {
+                    transitions.extend(
+                        act.machine
+                            .apply(Trigger::Trip(trip.clone()), now)
+                            .ok()
+                            .flatten(),
+                    );
+                    let (e, a) = act.trip_outputs(&trip);
+                    events.push(e);
+                    alerts.push(a);
+                }
+                let record = act.machine.record().clone();
+                let cp = act.checkpoint.clone();
+                async move { cp.commit(&record, &transitions).await.map(|_| transitions) }
+                    .into_actor(act)
+                    .map(move |res, act, _| match res {
+                        Ok(transitions) => {
+                            act.tell_gate();
+                            act.cancel_open_orders(&transitions);
+                            let mut all = act.state_events(&transitions);
+                            all.extend(events);
+                            act.publish(all);
+                            act.dispatch(alerts);
+                            Ok(act.machine.record().clone())
+                        }
+                        Err(e) => {
+                            // Not durable: take it back; the gate never opened.
+                            act.machine = before;
+                            Err(e.into())
+                        }
+                    })
+            },
+        )))
     }
 }
 
@@ -620,6 +660,9 @@ impl Handler<ReadState> for Supervisor {
     type Result = MessageResult<ReadState>;
 
     fn handle(&mut self, _: ReadState, _: &mut Context<Self>) -> Self::Result {
-        MessageResult((self.machine.record().clone(), self.checkpoint.degraded().map(String::from)))
+        MessageResult((
+            self.machine.record().clone(),
+            self.checkpoint.degraded().map(String::from),
+        ))
     }
 }

@@ -77,7 +77,12 @@ impl Alert {
 
     /// A subject line: `[TRIPPED] momentum: drawdown -10.42% <= -10%`.
     pub fn subject(&self) -> String {
-        format!("[{}] {}: {}", self.state.as_str(), self.strategy_name, self.summary)
+        format!(
+            "[{}] {}: {}",
+            self.state.as_str(),
+            self.strategy_name,
+            self.summary
+        )
     }
 }
 

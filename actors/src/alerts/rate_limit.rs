@@ -49,7 +49,9 @@ impl AlertRateLimiter {
             *self.suppressed.entry(breaker).or_default() += 1;
             return RateDecision::Suppress;
         }
-        window.record(at, (), |_| {}).expect("the engine clock never runs backwards");
+        window
+            .record(at, (), |_| {})
+            .expect("the engine clock never runs backwards");
         RateDecision::Send {
             suppressed_since_last: self.suppressed.remove(&breaker).unwrap_or(0),
         }
@@ -75,17 +77,27 @@ mod tests {
         for i in 0..10 {
             assert_eq!(
                 l.decide(BreakerKind::Drawdown, t(i)),
-                RateDecision::Send { suppressed_since_last: 0 }
+                RateDecision::Send {
+                    suppressed_since_last: 0
+                }
             );
         }
-        assert_eq!(l.decide(BreakerKind::Drawdown, t(10)), RateDecision::Suppress);
+        assert_eq!(
+            l.decide(BreakerKind::Drawdown, t(10)),
+            RateDecision::Suppress
+        );
         assert_eq!(l.pending_suppressed(BreakerKind::Drawdown), 1);
         // Another breaker has its own budget.
-        assert!(matches!(l.decide(BreakerKind::ErrorRate, t(10)), RateDecision::Send { .. }));
+        assert!(matches!(
+            l.decide(BreakerKind::ErrorRate, t(10)),
+            RateDecision::Send { .. }
+        ));
         // An hour after the first, one slot frees up and the count goes out with it.
         assert_eq!(
             l.decide(BreakerKind::Drawdown, t(60)),
-            RateDecision::Send { suppressed_since_last: 1 }
+            RateDecision::Send {
+                suppressed_since_last: 1
+            }
         );
         assert_eq!(l.pending_suppressed(BreakerKind::Drawdown), 0);
     }

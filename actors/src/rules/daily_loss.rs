@@ -85,12 +85,17 @@ impl DailyLossRule {
     pub fn daily_pnl(&self) -> Option<Decimal> {
         let (value, at) = self.last?;
         let session = self.session?;
-        (self.market.session_of(at) == Some(session.session_date)).then(|| value - session.open_value)
+        (self.market.session_of(at) == Some(session.session_date))
+            .then(|| value - session.open_value)
     }
 
     /// Judges a snapshot; refuses non-positive values and out-of-order timestamps, changing
     /// nothing. A snapshot outside any session counts toward none.
-    pub fn on_snapshot(&mut self, value: Decimal, at: DateTime<Utc>) -> Result<Option<Trip>, InputError> {
+    pub fn on_snapshot(
+        &mut self,
+        value: Decimal,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Trip>, InputError> {
         if value <= Decimal::ZERO {
             return Err(InputError::NotPositive {
                 field: "portfolio_value",
@@ -237,9 +242,18 @@ mod tests {
     #[test]
     fn test_on_snapshot_when_amount_limit_reached_exactly_then_trips() {
         let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-5000)), market());
-        assert!(r.on_snapshot(dec!(100000), utc("2026-03-09T13:30:00Z")).unwrap().is_none());
-        assert!(r.on_snapshot(dec!(95000.01), utc("2026-03-09T14:00:00Z")).unwrap().is_none());
-        let trip = r.on_snapshot(dec!(95000.00), utc("2026-03-09T15:00:00Z")).unwrap().unwrap();
+        assert!(r
+            .on_snapshot(dec!(100000), utc("2026-03-09T13:30:00Z"))
+            .unwrap()
+            .is_none());
+        assert!(r
+            .on_snapshot(dec!(95000.01), utc("2026-03-09T14:00:00Z"))
+            .unwrap()
+            .is_none());
+        let trip = r
+            .on_snapshot(dec!(95000.00), utc("2026-03-09T15:00:00Z"))
+            .unwrap()
+            .unwrap();
         assert_eq!(trip.value, dec!(-5000));
         assert_eq!(trip.details["session_date"], "2026-03-09");
     }
@@ -247,55 +261,87 @@ mod tests {
     #[test]
     fn test_on_snapshot_when_fraction_limit_then_one_cent_either_side() {
         let mut r = DailyLossRule::new(DailyLossLimit::Fraction(dec!(-0.05)), market());
-        r.on_snapshot(dec!(100000.00), utc("2026-03-09T13:31:00Z")).unwrap();
-        assert!(r.on_snapshot(dec!(95000.01), utc("2026-03-09T14:00:00Z")).unwrap().is_none());
-        let trip = r.on_snapshot(dec!(94999.99), utc("2026-03-09T14:01:00Z")).unwrap().unwrap();
+        r.on_snapshot(dec!(100000.00), utc("2026-03-09T13:31:00Z"))
+            .unwrap();
+        assert!(r
+            .on_snapshot(dec!(95000.01), utc("2026-03-09T14:00:00Z"))
+            .unwrap()
+            .is_none());
+        let trip = r
+            .on_snapshot(dec!(94999.99), utc("2026-03-09T14:01:00Z"))
+            .unwrap()
+            .unwrap();
         assert_eq!(trip.limit, dec!(-0.05));
     }
 
     #[test]
     fn test_on_snapshot_when_before_open_then_counts_toward_no_session() {
         let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
-        assert!(r.on_snapshot(dec!(100), utc("2026-03-09T13:00:00Z")).unwrap().is_none());
+        assert!(r
+            .on_snapshot(dec!(100), utc("2026-03-09T13:00:00Z"))
+            .unwrap()
+            .is_none());
         assert_eq!(r.durable_state(), None);
         // The open value is the first snapshot at or after the open, not the pre-open one.
-        r.on_snapshot(dec!(50), utc("2026-03-09T13:30:00Z")).unwrap();
+        r.on_snapshot(dec!(50), utc("2026-03-09T13:30:00Z"))
+            .unwrap();
         assert_eq!(r.durable_state().unwrap().open_value, dec!(50));
     }
 
     #[test]
     fn test_on_snapshot_when_next_day_then_new_open_value() {
         let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
-        r.on_snapshot(dec!(100), utc("2026-03-06T15:00:00Z")).unwrap(); // Fri, winter: open 14:30Z
-        assert!(r.on_snapshot(dec!(91), utc("2026-03-06T20:00:00Z")).unwrap().is_none());
+        r.on_snapshot(dec!(100), utc("2026-03-06T15:00:00Z"))
+            .unwrap(); // Fri, winter: open 14:30Z
+        assert!(r
+            .on_snapshot(dec!(91), utc("2026-03-06T20:00:00Z"))
+            .unwrap()
+            .is_none());
         // Monday after the DST change opens at 13:30Z.
-        assert!(r.on_snapshot(dec!(85), utc("2026-03-09T13:29:00Z")).unwrap().is_none());
-        r.on_snapshot(dec!(85), utc("2026-03-09T13:30:00Z")).unwrap();
+        assert!(r
+            .on_snapshot(dec!(85), utc("2026-03-09T13:29:00Z"))
+            .unwrap()
+            .is_none());
+        r.on_snapshot(dec!(85), utc("2026-03-09T13:30:00Z"))
+            .unwrap();
         assert_eq!(r.durable_state().unwrap().open_value, dec!(85));
-        assert!(r.on_snapshot(dec!(75), utc("2026-03-09T14:00:00Z")).unwrap().is_some());
+        assert!(r
+            .on_snapshot(dec!(75), utc("2026-03-09T14:00:00Z"))
+            .unwrap()
+            .is_some());
     }
 
     #[test]
     fn test_on_snapshot_when_holiday_then_no_session() {
         let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
-        assert!(r.on_snapshot(dec!(100), utc("2026-03-10T15:00:00Z")).unwrap().is_none());
-        assert!(r.on_snapshot(dec!(1), utc("2026-03-10T16:00:00Z")).unwrap().is_none());
+        assert!(r
+            .on_snapshot(dec!(100), utc("2026-03-10T15:00:00Z"))
+            .unwrap()
+            .is_none());
+        assert!(r
+            .on_snapshot(dec!(1), utc("2026-03-10T16:00:00Z"))
+            .unwrap()
+            .is_none());
         assert_eq!(r.durable_state(), None);
     }
 
     #[test]
     fn test_on_snapshot_when_invalid_then_refused_and_unchanged() {
         let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
-        r.on_snapshot(dec!(100), utc("2026-03-09T14:00:00Z")).unwrap();
+        r.on_snapshot(dec!(100), utc("2026-03-09T14:00:00Z"))
+            .unwrap();
         assert!(r.on_snapshot(dec!(0), utc("2026-03-09T14:01:00Z")).is_err());
-        assert!(r.on_snapshot(dec!(50), utc("2026-03-09T13:59:00Z")).is_err());
+        assert!(r
+            .on_snapshot(dec!(50), utc("2026-03-09T13:59:00Z"))
+            .is_err());
         assert_eq!(r.daily_pnl(), Some(dec!(0)));
     }
 
     #[test]
     fn test_on_session_open_when_new_day_then_forgets_old_open() {
         let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
-        r.on_snapshot(dec!(100), utc("2026-03-06T15:00:00Z")).unwrap();
+        r.on_snapshot(dec!(100), utc("2026-03-06T15:00:00Z"))
+            .unwrap();
         assert!(!r.on_session_open(utc("2026-03-06T16:00:00Z")));
         assert!(r.on_session_open(utc("2026-03-09T13:30:00Z")));
         assert_eq!(r.durable_state(), None);
@@ -305,9 +351,16 @@ mod tests {
     #[test]
     fn test_evaluate_when_latched_then_once_until_rearm() {
         let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
-        r.on_snapshot(dec!(100), utc("2026-03-09T14:00:00Z")).unwrap();
-        assert!(r.on_snapshot(dec!(90), utc("2026-03-09T14:01:00Z")).unwrap().is_some());
-        assert!(r.on_snapshot(dec!(80), utc("2026-03-09T14:02:00Z")).unwrap().is_none());
+        r.on_snapshot(dec!(100), utc("2026-03-09T14:00:00Z"))
+            .unwrap();
+        assert!(r
+            .on_snapshot(dec!(90), utc("2026-03-09T14:01:00Z"))
+            .unwrap()
+            .is_some());
+        assert!(r
+            .on_snapshot(dec!(80), utc("2026-03-09T14:02:00Z"))
+            .unwrap()
+            .is_none());
         r.rearm();
         assert!(r.evaluate(utc("2026-03-09T14:03:00Z")).is_some());
     }
@@ -319,6 +372,9 @@ mod tests {
             session_date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
             open_value: dec!(100),
         });
-        assert!(r.on_snapshot(dec!(90), utc("2026-03-09T18:00:00Z")).unwrap().is_some());
+        assert!(r
+            .on_snapshot(dec!(90), utc("2026-03-09T18:00:00Z"))
+            .unwrap()
+            .is_some());
     }
 }

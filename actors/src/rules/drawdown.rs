@@ -41,7 +41,8 @@ impl DrawdownRule {
 
     /// The durable part, once a snapshot has been seen.
     pub fn durable_state(&self) -> Option<DrawdownState> {
-        self.high_water_mark.map(|high_water_mark| DrawdownState { high_water_mark })
+        self.high_water_mark
+            .map(|high_water_mark| DrawdownState { high_water_mark })
     }
 
     /// The high-water mark, if known.
@@ -58,7 +59,11 @@ impl DrawdownRule {
 
     /// Judges a snapshot. Refuses non-positive values and timestamps older than the last one,
     /// changing nothing. Trips once per breach: it stays latched until [`Self::rearm`].
-    pub fn on_snapshot(&mut self, value: Decimal, at: DateTime<Utc>) -> Result<Option<Trip>, InputError> {
+    pub fn on_snapshot(
+        &mut self,
+        value: Decimal,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Trip>, InputError> {
         if value <= Decimal::ZERO {
             return Err(InputError::NotPositive {
                 field: "portfolio_value",
@@ -165,7 +170,10 @@ mod tests {
     fn test_on_snapshot_when_exactly_at_threshold_then_trips() {
         let mut r = DrawdownRule::new(dec!(-0.10));
         r.on_snapshot(dec!(100000), t(0)).unwrap();
-        let trip = r.on_snapshot(dec!(90000), t(1)).unwrap().expect("trips at exactly -10%");
+        let trip = r
+            .on_snapshot(dec!(90000), t(1))
+            .unwrap()
+            .expect("trips at exactly -10%");
         assert_eq!(trip.breaker, BreakerKind::Drawdown);
         assert_eq!(trip.value, dec!(-0.1));
         assert_eq!(trip.details["high_water_mark"], "100000");
@@ -192,7 +200,10 @@ mod tests {
         let mut r = DrawdownRule::new(dec!(-0.1234567890123));
         r.on_snapshot(dec!(1000000.000000001), t(0)).unwrap();
         let at_threshold = dec!(1000000.000000001) * (Decimal::ONE + dec!(-0.1234567890123));
-        assert!(r.on_snapshot(at_threshold + dec!(0.000000001), t(1)).unwrap().is_none());
+        assert!(r
+            .on_snapshot(at_threshold + dec!(0.000000001), t(1))
+            .unwrap()
+            .is_none());
         assert!(r.on_snapshot(at_threshold, t(2)).unwrap().is_some());
     }
 
@@ -211,7 +222,13 @@ mod tests {
         r.on_snapshot(dec!(100), t(0)).unwrap();
         for bad in [dec!(0), dec!(-1)] {
             let err = r.on_snapshot(bad, t(1)).unwrap_err();
-            assert!(matches!(err, InputError::NotPositive { field: "portfolio_value", .. }));
+            assert!(matches!(
+                err,
+                InputError::NotPositive {
+                    field: "portfolio_value",
+                    ..
+                }
+            ));
         }
         assert_eq!(r.high_water_mark(), Some(dec!(100)));
         assert_eq!(r.drawdown(), Some(dec!(0)));
@@ -235,7 +252,10 @@ mod tests {
         assert!(r.on_snapshot(dec!(80), t(1)).unwrap().is_some());
         assert!(r.on_snapshot(dec!(79), t(2)).unwrap().is_none());
         r.rearm(false);
-        assert!(r.evaluate(t(3)).is_some(), "condition still holds after reset: trips again");
+        assert!(
+            r.evaluate(t(3)).is_some(),
+            "condition still holds after reset: trips again"
+        );
     }
 
     #[test]
@@ -251,8 +271,13 @@ mod tests {
     #[test]
     fn test_restore_when_checkpointed_hwm_then_drawdown_from_it() {
         let mut r = DrawdownRule::new(dec!(-0.10));
-        r.restore(DrawdownState { high_water_mark: dec!(1000) });
+        r.restore(DrawdownState {
+            high_water_mark: dec!(1000),
+        });
         assert!(!r.has_input());
-        assert!(r.on_snapshot(dec!(900), t(0) + Duration::seconds(1)).unwrap().is_some());
+        assert!(r
+            .on_snapshot(dec!(900), t(0) + Duration::seconds(1))
+            .unwrap()
+            .is_some());
     }
 }

@@ -27,9 +27,15 @@ impl ErrorRateRule {
     }
 
     /// Counts an error of `kind` at `at`.
-    pub fn on_error(&mut self, kind: ErrorKind, at: DateTime<Utc>) -> Result<Option<Trip>, InputError> {
+    pub fn on_error(
+        &mut self,
+        kind: ErrorKind,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Trip>, InputError> {
         let per_kind = &mut self.per_kind;
-        let count = self.window.record(at, kind, |old| per_kind[old.slot()] -= 1)?;
+        let count = self
+            .window
+            .record(at, kind, |old| per_kind[old.slot()] -= 1)?;
         per_kind[kind.slot()] += 1;
         if count <= self.window.max() || self.latched {
             return Ok(None);
@@ -40,7 +46,10 @@ impl ErrorRateRule {
 
     /// Errors of each kind inside the window (as of the last error or expiry).
     pub fn counts(&self) -> BTreeMap<ErrorKind, usize> {
-        ErrorKind::ALL.iter().map(|&k| (k, self.per_kind[k.slot()])).collect()
+        ErrorKind::ALL
+            .iter()
+            .map(|&k| (k, self.per_kind[k.slot()]))
+            .collect()
     }
 
     fn trip(&self, at: DateTime<Utc>) -> Trip {
@@ -62,7 +71,11 @@ impl ErrorRateRule {
             at,
             value: Decimal::from(self.window.len()),
             limit: Decimal::from(max),
-            summary: format!("{} errors within {secs} s > {max} ({})", self.window.len(), kinds.join(", ")),
+            summary: format!(
+                "{} errors within {secs} s > {max} ({})",
+                self.window.len(),
+                kinds.join(", ")
+            ),
             details,
         }
     }
@@ -93,9 +106,15 @@ impl ErrorRateRule {
 
     /// The reading for status pages.
     pub fn reading(&self, enabled: bool) -> BreakerReading {
-        let mut details: BTreeMap<String, String> =
-            self.counts().into_iter().map(|(k, n)| (k.as_str().to_string(), n.to_string())).collect();
-        details.insert("window_seconds".into(), self.window.window().num_seconds().to_string());
+        let mut details: BTreeMap<String, String> = self
+            .counts()
+            .into_iter()
+            .map(|(k, n)| (k.as_str().to_string(), n.to_string()))
+            .collect();
+        details.insert(
+            "window_seconds".into(),
+            self.window.window().num_seconds().to_string(),
+        );
         BreakerReading {
             breaker: BreakerKind::ErrorRate,
             enabled,
@@ -119,17 +138,36 @@ mod tests {
     #[test]
     fn test_on_error_when_11th_in_minute_then_trips_with_counts_per_kind() {
         let mut r = ErrorRateRule::new(10, Duration::seconds(60));
-        let kinds = [ErrorKind::OrderRejected, ErrorKind::BrokerError, ErrorKind::DataError];
+        let kinds = [
+            ErrorKind::OrderRejected,
+            ErrorKind::BrokerError,
+            ErrorKind::DataError,
+        ];
         for i in 0..10 {
-            assert!(r.on_error(kinds[i % 3], t(i as i64 * 1000)).unwrap().is_none());
+            assert!(r
+                .on_error(kinds[i % 3], t(i as i64 * 1000))
+                .unwrap()
+                .is_none());
         }
-        let trip = r.on_error(ErrorKind::OrderRejected, t(10_000)).unwrap().expect("11th trips");
+        let trip = r
+            .on_error(ErrorKind::OrderRejected, t(10_000))
+            .unwrap()
+            .expect("11th trips");
         assert_eq!(trip.value, Decimal::from(11));
         assert_eq!(trip.details["order_rejected"], "5");
         assert_eq!(trip.details["broker_error"], "3");
         assert_eq!(trip.details["data_error"], "3");
-        assert!(trip.summary.contains("5 order_rejected"), "{}", trip.summary);
-        assert!(r.on_error(ErrorKind::DataError, t(10_001)).unwrap().is_none(), "latched");
+        assert!(
+            trip.summary.contains("5 order_rejected"),
+            "{}",
+            trip.summary
+        );
+        assert!(
+            r.on_error(ErrorKind::DataError, t(10_001))
+                .unwrap()
+                .is_none(),
+            "latched"
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ pub struct MarketSession {
 
 impl MarketSession {
     /// A calendar opening at `open` local time in `timezone`, closed on `holidays`.
-    pub fn new(timezone: Tz, open: NaiveTime, holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
+    pub fn new(
+        timezone: Tz,
+        open: NaiveTime,
+        holidays: impl IntoIterator<Item = NaiveDate>,
+    ) -> Self {
         Self {
             timezone,
             open,
@@ -58,7 +62,8 @@ impl MarketSession {
 
     /// Whether `date` has a session.
     pub fn is_trading_day(&self, date: NaiveDate) -> bool {
-        (self.weekends || !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)) && !self.holidays.contains(&date)
+        (self.weekends || !matches!(date.weekday(), Weekday::Sat | Weekday::Sun))
+            && !self.holidays.contains(&date)
     }
 
     /// The instant the session of `date` opens. On a daylight-saving gap the first valid
@@ -92,13 +97,25 @@ impl MarketSession {
         let day_start = self.local_midnight(date);
         let day_end = self.local_midnight(date.succ_opt().expect("date in range"));
         if !self.is_trading_day(date) {
-            return SessionSpan { session: None, from: day_start, until: day_end };
+            return SessionSpan {
+                session: None,
+                from: day_start,
+                until: day_end,
+            };
         }
         let open = self.open_instant(date);
         if at < open {
-            SessionSpan { session: None, from: day_start, until: open }
+            SessionSpan {
+                session: None,
+                from: day_start,
+                until: open,
+            }
         } else {
-            SessionSpan { session: Some(date), from: open, until: day_end }
+            SessionSpan {
+                session: Some(date),
+                from: open,
+                until: day_end,
+            }
         }
     }
 
@@ -176,7 +193,10 @@ mod tests {
 
     #[test]
     fn test_next_open_after_when_friday_evening_then_monday() {
-        assert_eq!(nyse().next_open_after(utc("2026-03-06T21:00:00Z")), utc("2026-03-09T13:30:00Z"));
+        assert_eq!(
+            nyse().next_open_after(utc("2026-03-06T21:00:00Z")),
+            utc("2026-03-09T13:30:00Z")
+        );
     }
 
     proptest::proptest! {
@@ -196,7 +216,11 @@ mod tests {
 
     #[test]
     fn test_open_instant_when_open_in_dst_gap_then_next_valid_instant() {
-        let m = MarketSession::new(chrono_tz::America::New_York, NaiveTime::from_hms_opt(2, 30, 0).unwrap(), []);
+        let m = MarketSession::new(
+            chrono_tz::America::New_York,
+            NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+            [],
+        );
         let d = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
         assert_eq!(m.open_instant(d), utc("2026-03-08T07:30:00Z"));
     }

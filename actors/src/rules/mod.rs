@@ -19,6 +19,8 @@ pub use stale_feed::StaleFeedRule;
 
 /// Formats a ratio as a percentage with two decimals: `-0.1042` → `-10.42%`.
 pub fn percent(ratio: rust_decimal::Decimal) -> String {
-    let p = (ratio * rust_decimal::Decimal::ONE_HUNDRED).round_dp(2).normalize();
+    let p = (ratio * rust_decimal::Decimal::ONE_HUNDRED)
+        .round_dp(2)
+        .normalize();
     format!("{p}%")
 }

@@ -88,7 +88,10 @@ impl OrderRateRule {
     /// The reading for status pages.
     pub fn reading(&self, enabled: bool) -> BreakerReading {
         let mut details = BTreeMap::new();
-        details.insert("window_seconds".into(), self.window.window().num_seconds().to_string());
+        details.insert(
+            "window_seconds".into(),
+            self.window.window().num_seconds().to_string(),
+        );
         BreakerReading {
             breaker: BreakerKind::OrderRate,
             enabled,
@@ -113,20 +116,31 @@ mod tests {
     fn test_on_submission_when_101st_in_minute_then_trips_and_refuses_it() {
         let mut r = OrderRateRule::new(100, Duration::seconds(60));
         for i in 0..100 {
-            assert_eq!(r.on_submission(t(i * 400)).unwrap(), OrderVerdict::WithinLimit, "order {}", i + 1);
+            assert_eq!(
+                r.on_submission(t(i * 400)).unwrap(),
+                OrderVerdict::WithinLimit,
+                "order {}",
+                i + 1
+            );
         }
         let OrderVerdict::OverLimit(Some(trip)) = r.on_submission(t(40_000)).unwrap() else {
             panic!("the 101st order must trip");
         };
         assert_eq!(trip.value, Decimal::from(101));
-        assert_eq!(r.on_submission(t(40_001)).unwrap(), OrderVerdict::OverLimit(None));
+        assert_eq!(
+            r.on_submission(t(40_001)).unwrap(),
+            OrderVerdict::OverLimit(None)
+        );
     }
 
     #[test]
     fn test_on_submission_when_spread_over_window_then_no_trip() {
         let mut r = OrderRateRule::new(100, Duration::seconds(60));
         for i in 0..1000 {
-            assert_eq!(r.on_submission(t(i * 600)).unwrap(), OrderVerdict::WithinLimit);
+            assert_eq!(
+                r.on_submission(t(i * 600)).unwrap(),
+                OrderVerdict::WithinLimit
+            );
         }
     }
 
@@ -135,12 +149,24 @@ mod tests {
         let mut r = OrderRateRule::new(2, Duration::seconds(10));
         r.on_submission(t(0)).unwrap();
         r.on_submission(t(1)).unwrap();
-        assert!(matches!(r.on_submission(t(2)).unwrap(), OrderVerdict::OverLimit(Some(_))));
+        assert!(matches!(
+            r.on_submission(t(2)).unwrap(),
+            OrderVerdict::OverLimit(Some(_))
+        ));
         assert!(!r.cleared(t(9_999)));
-        assert!(r.cleared(t(10_000)), "the first order left the window: 2 remain");
+        assert!(
+            r.cleared(t(10_000)),
+            "the first order left the window: 2 remain"
+        );
         // t(1) has left too; t(2) and this one are inside: within the limit again.
-        assert_eq!(r.on_submission(t(10_001)).unwrap(), OrderVerdict::WithinLimit);
-        assert!(matches!(r.on_submission(t(10_001)).unwrap(), OverLimit(Some(_))), "t(2) and two at t(10_001): 3 > 2");
+        assert_eq!(
+            r.on_submission(t(10_001)).unwrap(),
+            OrderVerdict::WithinLimit
+        );
+        assert!(
+            matches!(r.on_submission(t(10_001)).unwrap(), OverLimit(Some(_))),
+            "t(2) and two at t(10_001): 3 > 2"
+        );
     }
 
     #[test]

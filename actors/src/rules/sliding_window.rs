@@ -21,7 +21,11 @@ pub struct SlidingWindow<T: Copy = ()> {
 
 fn nanos(at: DateTime<Utc>) -> i64 {
     // i64 nanoseconds reach the year 2262; clamp beyond rather than fail.
-    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() > 0 { i64::MAX } else { i64::MIN })
+    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() > 0 {
+        i64::MAX
+    } else {
+        i64::MIN
+    })
 }
 
 impl<T: Copy> SlidingWindow<T> {
@@ -52,7 +56,12 @@ impl<T: Copy> SlidingWindow<T> {
     /// Records an event at `at`, calling `on_evict` for each event that leaves (by age or
     /// because only `max + 1` are kept). Returns the count inside the window, capped at
     /// `max + 1`. Refuses a time older than the newest event, changing nothing.
-    pub fn record(&mut self, at: DateTime<Utc>, tag: T, mut on_evict: impl FnMut(T)) -> Result<usize, InputError> {
+    pub fn record(
+        &mut self,
+        at: DateTime<Utc>,
+        tag: T,
+        mut on_evict: impl FnMut(T),
+    ) -> Result<usize, InputError> {
         let at_ns = nanos(at);
         if let Some(previous) = self.newest {
             if at_ns < previous {
@@ -108,7 +117,9 @@ impl<T: Copy> SlidingWindow<T> {
 
     /// The events kept, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = (DateTime<Utc>, T)> + '_ {
-        self.events.iter().map(|&(t, tag)| (DateTime::from_timestamp_nanos(t), tag))
+        self.events
+            .iter()
+            .map(|&(t, tag)| (DateTime::from_timestamp_nanos(t), tag))
     }
 }
 

@@ -40,15 +40,23 @@ impl StaleFeedRule {
             return None;
         }
         // Silence before the open does not count against the session.
-        let since = self.last_seen.max(self.market.open_instant(self.market.session_of(now)?));
+        let since = self
+            .last_seen
+            .max(self.market.open_instant(self.market.session_of(now)?));
         let age = now - since;
         if age <= self.max_age {
             return None;
         }
         self.latched = true;
         let mut details = BTreeMap::new();
-        details.insert("seconds_since_snapshot".into(), age.num_seconds().to_string());
-        details.insert("max_snapshot_age".into(), self.max_age.num_seconds().to_string());
+        details.insert(
+            "seconds_since_snapshot".into(),
+            age.num_seconds().to_string(),
+        );
+        details.insert(
+            "max_snapshot_age".into(),
+            self.max_age.num_seconds().to_string(),
+        );
         details.insert("last_snapshot_at".into(), self.last_seen.to_rfc3339());
         Some(Trip {
             breaker: BreakerKind::StaleFeed,
@@ -88,7 +96,11 @@ mod tests {
     use chrono::NaiveTime;
 
     fn market() -> MarketSession {
-        MarketSession::new(chrono_tz::America::New_York, NaiveTime::from_hms_opt(9, 30, 0).unwrap(), [])
+        MarketSession::new(
+            chrono_tz::America::New_York,
+            NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            [],
+        )
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -97,24 +109,35 @@ mod tests {
 
     #[test]
     fn test_on_tick_when_silent_past_max_age_in_session_then_trips_once() {
-        let mut r = StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-09T14:00:00Z"));
-        assert!(r.on_tick(utc("2026-03-09T14:01:00Z")).is_none(), "exactly 60 s is not stale");
-        let trip = r.on_tick(utc("2026-03-09T14:01:01Z")).expect("61 s is stale");
+        let mut r =
+            StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-09T14:00:00Z"));
+        assert!(
+            r.on_tick(utc("2026-03-09T14:01:00Z")).is_none(),
+            "exactly 60 s is not stale"
+        );
+        let trip = r
+            .on_tick(utc("2026-03-09T14:01:01Z"))
+            .expect("61 s is stale");
         assert_eq!(trip.value, Decimal::from(61));
         assert!(r.on_tick(utc("2026-03-09T14:05:00Z")).is_none());
-        assert!(r.on_snapshot(utc("2026-03-09T14:05:00Z")), "a snapshot clears it");
+        assert!(
+            r.on_snapshot(utc("2026-03-09T14:05:00Z")),
+            "a snapshot clears it"
+        );
     }
 
     #[test]
     fn test_on_tick_when_outside_session_then_never_trips() {
-        let mut r = StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-07T14:00:00Z"));
+        let mut r =
+            StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-07T14:00:00Z"));
         assert!(r.on_tick(utc("2026-03-07T20:00:00Z")).is_none()); // Saturday
         assert!(r.on_tick(utc("2026-03-09T13:00:00Z")).is_none()); // Monday before the open
     }
 
     #[test]
     fn test_on_tick_when_silent_since_before_open_then_counts_from_open() {
-        let mut r = StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-09T10:00:00Z"));
+        let mut r =
+            StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-09T10:00:00Z"));
         assert!(r.on_tick(utc("2026-03-09T13:30:30Z")).is_none());
         assert!(r.on_tick(utc("2026-03-09T13:31:01Z")).is_some());
     }
