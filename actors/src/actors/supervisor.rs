@@ -256,12 +256,22 @@ impl Supervisor {
         let record = self.machine.record().clone();
         let cp = self.checkpoint.clone();
         ctx.wait(
-            async move { cp.commit(&record, &transitions).await.map(|_| transitions) }
-                .into_actor(self)
-                .map(move |res, act, _| match res {
+            async move {
+                // Let the breaker, the feed and the host run first: the gate is already closed,
+                // and the trip's latency should not carry the checkpoint's work.
+                tokio::task::yield_now().await;
+                cp.commit(&record, &transitions).await.map(|_| transitions)
+            }
+            .into_actor(self)
+            .map(move |res, act, _| match res {
                     Ok(transitions) => {
                         for t in &transitions {
                             tracing::warn!(from = %t.from, to = %t.to, cause = %t.cause, "state transition");
+                        }
+                        for e in &events {
+                            if let EngineEvent::CircuitBreakerTripped(t) = e {
+                                tracing::error!(breaker = %t.trip.breaker, summary = %t.trip.summary, "circuit breaker tripped");
+                            }
                         }
                         let mut all = act.state_events(&transitions);
                         all.extend(events);
@@ -330,7 +340,6 @@ impl Handler<TripReport> for Supervisor {
         // Fail closed in memory first: the gate hears before the caller is answered.
         self.tell_gate();
         self.cancel_open_orders(&transitions);
-        tracing::error!(breaker = %trip.breaker, summary = %trip.summary, "circuit breaker tripped");
         let (event, alert) = self.trip_outputs(&trip);
         self.persist_then(ctx, transitions, vec![event], vec![alert]);
     }
