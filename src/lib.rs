@@ -9,9 +9,12 @@
 //!
 //! The engine's vocabulary is re-exported so a host needs only this crate.
 
+pub mod alerting;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
+pub mod server;
 
 pub use rustybt_actors::{
     actors::messages::CancelAllOrders,

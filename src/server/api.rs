@@ -1,0 +1,317 @@
+//! The endpoints of `../shared/API.md`.
+
+use super::body::{parse, DecimalFields};
+use super::errors::ApiError;
+use super::ServerState;
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::{HttpRequest, HttpResponse};
+use futures::StreamExt;
+use rustybt_actors::domain::{ErrorReport, Fill, OrderRequest, PortfolioSnapshot};
+use rustybt_actors::engine::{EngineHandle, OrderDecision};
+use rustybt_actors::events::EngineEvent;
+use serde::Deserialize;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+const SNAPSHOT_DECIMALS: DecimalFields = &[
+    "portfolio_value",
+    "cash",
+    "positions[].quantity",
+    "positions[].market_price",
+];
+const ORDER_DECIMALS: DecimalFields = &["quantity", "limit_price"];
+const FILL_DECIMALS: DecimalFields = &["quantity", "price"];
+
+/// Mounts every API route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/api/v1/strategies", web::get().to(list))
+        .route("/api/v1/strategies/{name}", web::get().to(status))
+        .route("/api/v1/strategies/{name}/audit", web::get().to(audit))
+        .route("/api/v1/strategies/{name}/events", web::get().to(events))
+        .route(
+            "/api/v1/strategies/{name}/portfolio",
+            web::post().to(portfolio),
+        )
+        .route("/api/v1/strategies/{name}/orders", web::post().to(orders))
+        .route("/api/v1/strategies/{name}/fills", web::post().to(fills))
+        .route("/api/v1/strategies/{name}/errors", web::post().to(errors))
+        .route("/api/v1/strategies/{name}/halt", web::post().to(halt))
+        .route("/api/v1/strategies/{name}/reset", web::post().to(reset))
+        .route(
+            "/api/v1/strategies/{name}/reset/confirm",
+            web::post().to(reset_confirm),
+        );
+}
+
+/// Authenticates, finds the strategy and reads the body, in that order, so a refused request
+/// has read nothing and changed nothing.
+async fn post_body(
+    state: &ServerState,
+    req: &HttpRequest,
+    name: &str,
+    mut payload: web::Payload,
+) -> Result<(EngineHandle, BytesMut), ApiError> {
+    state.authorize_post(req)?;
+    let engine = state.engine(name)?;
+    if let Some(len) = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > BODY_LIMIT {
+            return Err(too_large(len));
+        }
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::malformed(format!("could not read the body: {e}")))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(too_large(body.len() + chunk.len()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((engine, body))
+}
+
+fn too_large(len: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the body has {len} bytes; at most {BODY_LIMIT} are accepted"),
+    )
+}
+
+async fn healthz(state: web::Data<ServerState>) -> HttpResponse {
+    for (name, engine) in &state.engines {
+        if let Err(e) = engine.status().await {
+            return HttpResponse::ServiceUnavailable()
+                .json(json!({"error": "engine_unavailable", "message": format!("{name}: {e}")}));
+        }
+    }
+    HttpResponse::Ok().json(json!({"status": "ok", "strategies": state.engines.len()}))
+}
+
+async fn metrics(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    state.authorize_get(&req)?;
+    let mut statuses = Vec::new();
+    for engine in state.engines.values() {
+        statuses.push(engine.status().await?);
+    }
+    let text = state.metrics.render(&statuses, chrono::Utc::now());
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(text))
+}
+
+async fn list(state: web::Data<ServerState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    state.authorize_get(&req)?;
+    let mut out = Vec::new();
+    for (name, engine) in &state.engines {
+        let s = engine.status().await?;
+        out.push(json!({"name": name, "state": s.state, "since": s.since, "reason": s.reason}));
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn status(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.authorize_get(&req)?;
+    let engine = state.engine(&name)?;
+    Ok(HttpResponse::Ok().json(engine.status().await?))
+}
+
+async fn audit(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.authorize_get(&req)?;
+    let engine = state.engine(&name)?;
+    Ok(HttpResponse::Ok().json(engine.audit()?))
+}
+
+fn event_name(e: &EngineEvent) -> &'static str {
+    match e {
+        EngineEvent::CircuitBreakerTripped(_) => "circuit_breaker_tripped",
+        EngineEvent::ManualHalt(_) => "manual_halt",
+        EngineEvent::StateChanged(_) => "state_changed",
+        EngineEvent::ResetRequested(_) => "reset_requested",
+        EngineEvent::ResetConfirmed(_) => "reset_confirmed",
+        EngineEvent::BreakerCleared(_) => "breaker_cleared",
+        EngineEvent::Snapshot { .. } => "snapshot",
+    }
+}
+
+async fn events(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.authorize_get(&req)?;
+    let engine = state.engine(&name)?;
+    let rx = engine.subscribe();
+    // The current state first, so a client has a baseline before the first change.
+    let status = engine.status().await?;
+    let hello = format!(
+        "event: hello\ndata: {}\n\n",
+        json!({"strategy": status.name, "state": status.state, "since": status.since})
+    );
+    let first = futures::stream::once(async move { Ok::<_, actix_web::Error>(Bytes::from(hello)) });
+    let rest = futures::stream::unfold(rx, |mut rx| async move {
+        let frame = match tokio::time::timeout(Duration::from_secs(15), rx.recv()).await {
+            Ok(Ok(event)) => {
+                let data = serde_json::to_string(&event).unwrap_or_default();
+                format!("event: {}\ndata: {data}\n\n", event_name(&event))
+            }
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => {
+                format!(": {n} events skipped (slow reader)\n\n")
+            }
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
+            Err(_) => ": keep-alive\n\n".to_string(),
+        };
+        Some((Ok(Bytes::from(frame)), rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(first.chain(rest)))
+}
+
+async fn portfolio(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let snapshot: PortfolioSnapshot = parse(&body, SNAPSHOT_DECIMALS)?;
+    engine.submit_snapshot(snapshot).await?;
+    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+}
+
+async fn orders(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let order: OrderRequest = parse(&body, ORDER_DECIMALS)?;
+    let started = Instant::now();
+    let decision = engine.check_order(order).await?;
+    state
+        .metrics
+        .observe_gate(&name, started.elapsed().as_secs_f64());
+    Ok(HttpResponse::Ok().json(match decision {
+        OrderDecision::Accepted => json!({"decision": "accepted"}),
+        OrderDecision::Rejected {
+            reason,
+            state,
+            breaker,
+        } => {
+            json!({"decision": "rejected", "reason": reason, "state": state, "breaker": breaker})
+        }
+    }))
+}
+
+async fn fills(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let fill: Fill = parse(&body, FILL_DECIMALS)?;
+    engine.report_fill(fill).await?;
+    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+}
+
+async fn errors(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let error: ErrorReport = parse(&body, &[])?;
+    engine.report_error(error).await?;
+    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HaltBody {
+    operator: String,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    operator: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    operator: String,
+    confirmation_token: String,
+    #[serde(default)]
+    rebase_high_water_mark: bool,
+}
+
+async fn halt(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let b: HaltBody = parse(&body, &[])?;
+    engine.halt(&b.operator, &b.reason).await?;
+    Ok(HttpResponse::Ok().json(engine.status().await?))
+}
+
+async fn reset(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let b: ResetBody = parse(&body, &[])?;
+    let ticket = engine
+        .request_reset(&b.operator, b.reason.as_deref())
+        .await?;
+    Ok(HttpResponse::Accepted().json(ticket))
+}
+
+async fn reset_confirm(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let b: ConfirmBody = parse(&body, &[])?;
+    engine
+        .confirm_reset(&b.operator, &b.confirmation_token, b.rebase_high_water_mark)
+        .await?;
+    Ok(HttpResponse::Ok().json(engine.status().await?))
+}

@@ -1,0 +1,98 @@
+//! The API's error body: `{"error": "<machine code>", "message": "<what was wrong>"}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use rustybt_actors::error::EngineError;
+use rustybt_actors::state_machine::TransitionError;
+use serde_json::json;
+
+/// An answer other than success, with its status and error body.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Machine code.
+    pub code: &'static str,
+    /// What was wrong, naming the field and value where there is one.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with `status`, `code` and `message`.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400: the body is not JSON.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)
+    }
+
+    /// 422: a field is missing, unknown, of the wrong type, or out of range.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 404: no such strategy.
+    pub fn unknown_strategy(name: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_strategy",
+            format!("no strategy named {name:?}"),
+        )
+    }
+
+    /// 401.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(json!({"error": self.code, "message": self.message}))
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        let message = e.to_string();
+        match e {
+            EngineError::Input(_) => Self::invalid("invalid_value", message),
+            EngineError::Transition(t) => {
+                let code = match t {
+                    TransitionError::NothingToReset => "nothing_to_reset",
+                    TransitionError::ResetAlreadyPending { .. } => "reset_already_pending",
+                    TransitionError::NoResetPending { .. } => "no_reset_pending",
+                    TransitionError::WrongToken => "wrong_confirmation_token",
+                    TransitionError::ResetExpired { .. } => "reset_expired",
+                };
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            EngineError::Checkpoint(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "checkpoint_unavailable",
+                message,
+            ),
+            EngineError::Unavailable(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "engine_unavailable",
+                message,
+            ),
+        }
+    }
+}

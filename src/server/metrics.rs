@@ -1,0 +1,166 @@
+//! `/metrics`: Prometheus text. Gauges and counters are read from each engine's status at
+//! scrape time (nothing on the trading path); the gate latency histogram is recorded by the
+//! order endpoint. Each server has its own recorder, so several servers can share a process.
+//! Prometheus values are floating point by nature: money is converted only for exposition.
+
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
+};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use rust_decimal::prelude::ToPrimitive;
+use rustybt_actors::engine::EngineStatus;
+
+/// The gate latency histogram's name.
+pub const GATE_LATENCY: &str = "rustybt_gate_latency_seconds";
+
+/// A server's metrics.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A recorder with every series described.
+    pub fn new() -> Self {
+        let buckets = [
+            0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.0025,
+            0.005, 0.01, 0.05,
+        ];
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(GATE_LATENCY.into()), &buckets)
+            .expect("valid buckets")
+            .build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            describe_gauge!(
+                "rustybt_state",
+                "Global state: 0 NORMAL, 1 TRIPPED, 2 MANUALLY_HALTED, 3 RESETTING"
+            );
+            describe_gauge!(
+                "rustybt_breaker_tripped",
+                "1 while the breaker is tripped, else 0"
+            );
+            describe_gauge!(
+                "rustybt_breaker_value",
+                "The breaker's measured value (ratio, amount or count)"
+            );
+            describe_gauge!("rustybt_breaker_limit", "The breaker's limit");
+            describe_gauge!(
+                "rustybt_portfolio_value",
+                Unit::Count,
+                "Last portfolio value"
+            );
+            describe_gauge!("rustybt_high_water_mark", "Highest portfolio value seen");
+            describe_gauge!(
+                "rustybt_drawdown",
+                "Drawdown from the high-water mark, as a ratio (<= 0)"
+            );
+            describe_gauge!(
+                "rustybt_daily_pnl",
+                "Profit or loss since the session's open"
+            );
+            describe_gauge!(
+                "rustybt_snapshot_age_seconds",
+                "Seconds since the last portfolio snapshot"
+            );
+            describe_counter!(
+                "rustybt_orders_total",
+                "Orders decided by the gate, by decision and the breaker or state that refused"
+            );
+            describe_counter!(
+                "rustybt_errors_total",
+                "Errors reported by the host, by kind"
+            );
+            describe_counter!("rustybt_snapshots_total", "Portfolio snapshots, by result");
+            describe_counter!(
+                "rustybt_alerts_total",
+                "Alert deliveries, by channel and status"
+            );
+            describe_histogram!(
+                GATE_LATENCY,
+                Unit::Seconds,
+                "Order gate decision time at the API"
+            );
+        });
+        Self { recorder, handle }
+    }
+
+    /// Records one gate decision's latency.
+    pub fn observe_gate(&self, strategy: &str, seconds: f64) {
+        metrics::with_local_recorder(&self.recorder, || {
+            histogram!(GATE_LATENCY, "strategy" => strategy.to_string()).record(seconds);
+        });
+    }
+
+    /// Renders every series, reading gauges from the statuses given.
+    pub fn render(&self, statuses: &[EngineStatus], now: chrono::DateTime<chrono::Utc>) -> String {
+        metrics::with_local_recorder(&self.recorder, || {
+            for s in statuses {
+                let name = s.name.clone();
+                gauge!("rustybt_state", "strategy" => name.clone()).set(f64::from(s.state.code()));
+                for b in &s.breakers {
+                    let labels = [
+                        ("strategy", name.clone()),
+                        ("breaker", b.kind.as_str().to_string()),
+                    ];
+                    gauge!("rustybt_breaker_tripped", &labels).set(if b.status == "tripped" {
+                        1.0
+                    } else {
+                        0.0
+                    });
+                    if let Some(v) = b.value.and_then(|v| v.to_f64()) {
+                        gauge!("rustybt_breaker_value", &labels).set(v);
+                    }
+                    if let Some(v) = b.limit.and_then(|v| v.to_f64()) {
+                        gauge!("rustybt_breaker_limit", &labels).set(v);
+                    }
+                }
+                let p = &s.portfolio;
+                for (metric, v) in [
+                    ("rustybt_portfolio_value", p.value),
+                    ("rustybt_high_water_mark", p.high_water_mark),
+                    ("rustybt_drawdown", p.drawdown),
+                    ("rustybt_daily_pnl", p.daily_pnl),
+                ] {
+                    if let Some(v) = v.and_then(|v| v.to_f64()) {
+                        gauge!(metric, "strategy" => name.clone()).set(v);
+                    }
+                }
+                if let Some(at) = p.as_of {
+                    gauge!("rustybt_snapshot_age_seconds", "strategy" => name.clone())
+                        .set((now - at).num_milliseconds().max(0) as f64 / 1000.0);
+                }
+                counter!("rustybt_orders_total", "strategy" => name.clone(), "decision" => "accepted", "by" => "")
+                    .absolute(s.orders_accepted);
+                for (by, n) in &s.orders_rejected {
+                    counter!("rustybt_orders_total", "strategy" => name.clone(), "decision" => "rejected", "by" => by.clone())
+                        .absolute(*n);
+                }
+                for kind in ["order_rejected", "broker_error", "data_error"] {
+                    let n = s.error_totals.get(kind).copied().unwrap_or(0);
+                    counter!("rustybt_errors_total", "strategy" => name.clone(), "kind" => kind)
+                        .absolute(n);
+                }
+                counter!("rustybt_snapshots_total", "strategy" => name.clone(), "result" => "accepted")
+                    .absolute(p.snapshots_accepted);
+                counter!("rustybt_snapshots_total", "strategy" => name.clone(), "result" => "refused")
+                    .absolute(p.snapshots_refused);
+                for (channel, by_status) in &s.alerts.counts {
+                    for (status, n) in by_status {
+                        counter!("rustybt_alerts_total", "strategy" => name.clone(), "channel" => channel.clone(), "status" => status.clone())
+                            .absolute(*n);
+                    }
+                }
+            }
+        });
+        self.handle.render()
+    }
+}

@@ -1,0 +1,145 @@
+//! The sidecar service: the HTTP API of `../shared/API.md`, the dashboard and `/metrics`,
+//! served by actix-web on a thread of its own (the engines have theirs).
+
+pub mod api;
+pub mod auth;
+pub mod body;
+pub mod dashboard;
+pub mod errors;
+pub mod metrics;
+
+use actix_web::{web, App, HttpRequest, HttpServer};
+use errors::ApiError;
+use rustybt_actors::engine::EngineHandle;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+/// What every handler shares.
+pub struct ServerState {
+    /// The engines, by strategy name.
+    pub engines: BTreeMap<String, EngineHandle>,
+    /// The API token (POSTs always need it; GETs too off loopback).
+    pub token: String,
+    /// Whether GETs need the token (bound to a non-loopback address).
+    pub token_for_gets: bool,
+    /// Prometheus series.
+    pub metrics: metrics::Metrics,
+}
+
+impl ServerState {
+    /// The engine of `name`, or 404.
+    pub fn engine(&self, name: &str) -> Result<EngineHandle, ApiError> {
+        self.engines
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ApiError::unknown_strategy(name))
+    }
+
+    /// POSTs need the token.
+    pub fn authorize_post(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        auth::require_token(req, &self.token)
+    }
+
+    /// GETs need it only off loopback.
+    pub fn authorize_get(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        if self.token_for_gets {
+            auth::require_token(req, &self.token)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Why the server would not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Bound off loopback with no token.
+    #[error("refusing to serve on {0} without RUSTYBT_API_TOKEN: off loopback every request needs a token")]
+    TokenRequired(SocketAddr),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A running server.
+pub struct RunningServer {
+    /// The address it listens on (the real port when asked for port 0).
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, finishes in-flight requests, and waits for the server thread.
+    pub async fn stop(mut self) {
+        self.handle.stop(true).await;
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+}
+
+/// Starts serving `engines` on `bind` with `token`. `token` is required off loopback.
+pub fn start(
+    engines: BTreeMap<String, EngineHandle>,
+    bind: SocketAddr,
+    token: String,
+    token_for_gets: bool,
+) -> Result<RunningServer, ServeError> {
+    if !auth::is_loopback(&bind) && token.is_empty() {
+        return Err(ServeError::TokenRequired(bind));
+    }
+    let state = web::Data::new(ServerState {
+        engines,
+        token,
+        token_for_gets: token_for_gets || !auth::is_loopback(&bind),
+        metrics: metrics::Metrics::new(),
+    });
+    let listener = std::net::TcpListener::bind(bind)
+        .map_err(|source| ServeError::Bind { addr: bind, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr: bind, source })?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("rustybt-http".into())
+        .spawn(move || {
+            let sys = actix_rt::System::new();
+            sys.block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(state.clone())
+                        .configure(api::configure)
+                        .configure(dashboard::configure)
+                })
+                .workers(2)
+                .disable_signals()
+                .listen(listener);
+                match server {
+                    Ok(s) => {
+                        let s = s.run();
+                        let _ = tx.send(Ok(s.handle()));
+                        let _ = s.await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            });
+        })
+        .expect("spawn http thread");
+    let handle = rx
+        .recv()
+        .expect("http thread started")
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    Ok(RunningServer {
+        addr,
+        handle,
+        thread: Some(thread),
+    })
+}
