@@ -1,0 +1,258 @@
+//! Crash soak: `rustybt live run` is killed with SIGKILL at random moments while trips, halts
+//! and resets go through its API; after each restart, nothing acknowledged is lost and the
+//! audit trail is intact and ordered.
+//!
+//! 50 cycles by default (CI); `RUSTYBT_SOAK_CYCLES=1000 cargo test --release --test crash_soak
+//! -- --nocapture` for the long run.
+
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "soak-token-not-a-secret";
+const STRATEGY: &str = "soak";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Service {
+    child: Child,
+}
+
+fn start(config: &std::path::Path, base: &str) -> Service {
+    let child = Command::new(env!("CARGO_BIN_EXE_rustybt"))
+        .args(["live", "run", "--config"])
+        .arg(config)
+        .env("RUSTYBT_API_TOKEN", TOKEN)
+        .env("RUSTYBT_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start rustybt live run");
+    let svc = Service { child };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = reqwest::blocking::Client::new();
+    loop {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send() {
+            if r.status().is_success() {
+                return svc;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not come up within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn kill(svc: &mut Service) {
+    let _ = svc.child.kill(); // SIGKILL on Unix
+    let _ = svc.child.wait();
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+fn post(base: &str, path: &str, body: Value) -> Option<(u16, Value)> {
+    let r = client()
+        .post(format!("{base}/api/v1/strategies/{STRATEGY}/{path}"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .ok()?;
+    let code = r.status().as_u16();
+    let v = r.json().unwrap_or(Value::Null);
+    Some((code, v))
+}
+
+fn get(base: &str, path: &str) -> Option<Value> {
+    client()
+        .get(format!("{base}/api/v1/strategies/{STRATEGY}{path}"))
+        .send()
+        .ok()?
+        .json()
+        .ok()
+}
+
+fn snapshot(base: &str, value: u64) -> bool {
+    let body =
+        json!({"timestamp": chrono::Utc::now().to_rfc3339(), "portfolio_value": value.to_string()});
+    matches!(post(base, "portfolio", body), Some((202, _)))
+}
+
+/// Checks the restarted service against what was acknowledged before the kill.
+fn check_after_restart(
+    base: &str,
+    known_audit: &[Value],
+    acked_min_len: usize,
+    cycle: usize,
+) -> Vec<Value> {
+    let audit = get(base, "/audit").expect("audit after restart");
+    let audit = audit.as_array().expect("audit is an array").clone();
+    assert!(
+        audit.len() >= acked_min_len,
+        "cycle {cycle}: {} audit entries after restart, but {acked_min_len} transitions were acknowledged",
+        audit.len()
+    );
+    assert_eq!(
+        &audit[..known_audit.len()],
+        known_audit,
+        "cycle {cycle}: the audit trail changed"
+    );
+    for pair in audit.windows(2) {
+        assert_eq!(
+            pair[0]["to"], pair[1]["from"],
+            "cycle {cycle}: the audit trail is not continuous"
+        );
+        assert!(
+            pair[0]["at"].as_str() <= pair[1]["at"].as_str(),
+            "cycle {cycle}: the audit trail is out of order"
+        );
+    }
+    let status = get(base, "").expect("status after restart");
+    let expected = audit
+        .last()
+        .map(|e| e["to"].clone())
+        .unwrap_or(json!("NORMAL"));
+    assert_eq!(
+        status["state"], expected,
+        "cycle {cycle}: the state is not the last audited one"
+    );
+    audit
+}
+
+#[test]
+fn crash_soak_kill_at_random_moments_loses_nothing_acknowledged() {
+    let cycles: usize = std::env::var("RUSTYBT_SOAK_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = dir.path().join("soak.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[engine]
+data_dir = "data"
+[server]
+bind = "127.0.0.1:{port}"
+[[strategy]]
+name = "{STRATEGY}"
+[strategy.circuit_breakers]
+daily_loss = {{ enabled = false }}
+stale_feed = {{ enabled = false }}
+"#
+        ),
+    )
+    .unwrap();
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x50AC);
+    let mut known_audit: Vec<Value> = Vec::new();
+    let mut acked_min_len = 0usize;
+    let mut value: u64 = 1_000_000;
+    let mut kills_mid_action = 0;
+    let mut restart_ms: Vec<u128> = Vec::new();
+    for cycle in 0..cycles {
+        let began = Instant::now();
+        let mut svc = start(&config, &base);
+        known_audit = check_after_restart(&base, &known_audit, acked_min_len, cycle);
+        // From process start to the checkpointed state served.
+        restart_ms.push(began.elapsed().as_millis());
+        acked_min_len = known_audit.len();
+
+        // Kill at a random moment while actions are in flight.
+        let pid = svc.child.id();
+        let delay = Duration::from_millis(rng.gen_range(0..80));
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        });
+        for _ in 0..rng.gen_range(1..6) {
+            let state = get(&base, "").map(|s| s["state"].as_str().unwrap_or("").to_string());
+            let Some(state) = state else { break };
+            let acted = match (state.as_str(), rng.gen_range(0..3)) {
+                ("NORMAL", 0) => post(
+                    &base,
+                    "halt",
+                    json!({"operator": "soak", "reason": format!("cycle {cycle}")}),
+                )
+                .is_some_and(|(code, _)| code == 200),
+                ("NORMAL", _) => {
+                    value += 10_000;
+                    // A new high, then a 20% fall: the drawdown breaker trips.
+                    snapshot(&base, value) && snapshot(&base, value * 8 / 10) && {
+                        matches!(get(&base, "").map(|s| s["state"] == "TRIPPED"), Some(true))
+                    }
+                }
+                ("TRIPPED" | "MANUALLY_HALTED", _) => {
+                    value += 10_000;
+                    // Recover to a new high first so the reset does not trip again at once.
+                    snapshot(&base, value)
+                        && match post(&base, "reset", json!({"operator": "soak"})) {
+                            Some((202, t)) => matches!(
+                                post(
+                                    &base,
+                                    "reset/confirm",
+                                    json!({"operator": "soak", "confirmation_token": t["confirmation_token"]})
+                                ),
+                                Some((200, _))
+                            ),
+                            _ => false,
+                        }
+                }
+                _ => false,
+            };
+            if !acted {
+                break;
+            }
+            // Acknowledged: the transition is durable from now on.
+            acked_min_len += 1;
+            if let Some(a) = get(&base, "/audit") {
+                let a = a.as_array().cloned().unwrap_or_default();
+                if a.len() >= acked_min_len {
+                    acked_min_len = a.len();
+                    known_audit = a;
+                }
+            }
+        }
+        // The killer fired before the actions ran out: it struck mid-action.
+        let struck_mid_action = killer.is_finished();
+        killer.join().unwrap();
+        if struck_mid_action {
+            kills_mid_action += 1;
+        }
+        kill(&mut svc);
+    }
+    // Final restart: everything still there.
+    let mut svc = start(&config, &base);
+    let audit = check_after_restart(&base, &known_audit, acked_min_len, cycles);
+    kill(&mut svc);
+    restart_ms.sort_unstable();
+    println!(
+        "crash soak: {cycles} cycles, {kills_mid_action} kills during actions, {} audited transitions, none lost; \
+         restart to state served: min {} ms, median {} ms, max {} ms",
+        audit.len(),
+        restart_ms[0],
+        restart_ms[restart_ms.len() / 2],
+        restart_ms[restart_ms.len() - 1]
+    );
+    assert!(
+        audit.len() >= cycles / 5,
+        "the soak exercised too few transitions: {}",
+        audit.len()
+    );
+}
