@@ -62,7 +62,16 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8], decimals: DecimalFields) -> Resu
     for path in decimals {
         walk(&value, path, "")?;
     }
-    serde_json::from_value(value).map_err(|e| ApiError::invalid("invalid_body", e.to_string()))
+    // The path names the field even when the value's own parser (a timestamp) does not.
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            ApiError::invalid("invalid_body", inner.to_string())
+        } else {
+            ApiError::invalid("invalid_body", format!("{path}: {inner}"))
+        }
+    })
 }
 
 #[cfg(test)]
