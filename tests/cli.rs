@@ -57,6 +57,7 @@ async fn test_stop_status_reset_and_failures() {
     let out = tokio::task::spawn_blocking({
         let url = url.clone();
         move || {
+            #[allow(clippy::vec_init_then_push)] // one call per line reads as the session it is
             let mut outs = Vec::new();
             outs.push(rustybt(&["live", "status"], &url, None));
             outs.push(rustybt(
