@@ -1,3 +1,4 @@
+#![allow(clippy::vec_init_then_push)] // one CLI call per line reads as the session it is
 //! The operator CLI as a process against a running service, with its exit codes.
 
 use rustybt::engine::EngineBuilder;
