@@ -396,6 +396,13 @@ impl StrategyCheckpoint {
         Ok(())
     }
 
+    /// Waits until everything staged or appended so far is written and flushed.
+    pub async fn flush(&self) -> Result<(), CheckpointError> {
+        let (done, rx) = oneshot::channel();
+        self.writer.push(Job::Flush { done });
+        rx.await.map_err(|_| CheckpointError::WriterStopped)?
+    }
+
     /// The newest `limit` delivery records, oldest first.
     pub fn deliveries<T: DeserializeOwned>(&self, limit: usize) -> Result<Vec<T>, CheckpointError> {
         let mut out: Vec<T> = Vec::new();

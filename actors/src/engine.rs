@@ -703,13 +703,17 @@ impl EngineHandle {
         Ok(self.checkpoint.audit()?)
     }
 
-    /// The persisted alert delivery log, newest `limit`, oldest first.
-    pub fn delivery_log(&self, limit: usize) -> Result<Vec<DeliveryRecord>, EngineError> {
+    /// The persisted alert delivery log, newest `limit`, oldest first (after writing out what
+    /// is still queued for the disk).
+    pub async fn delivery_log(&self, limit: usize) -> Result<Vec<DeliveryRecord>, EngineError> {
+        self.checkpoint.flush().await?;
         Ok(self.checkpoint.deliveries(limit)?)
     }
 
-    /// Waits until no alert delivery is in flight.
+    /// Waits until every alert raised so far has its outcome: the Supervisor raises alerts once
+    /// a transition is checkpointed, so it is asked first, then the dispatcher.
     pub async fn alerts_idle(&self) {
+        let _ = self.supervisor.send(ReadState).await;
         if let Some(d) = &self.crew.dispatcher {
             let _ = d.send(WaitIdle).await;
         }
