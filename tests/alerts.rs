@@ -503,3 +503,58 @@ async fn test_refused_destinations_make_no_request() {
         Some("link-local (cloud metadata)")
     );
 }
+
+#[test]
+fn test_alerts_test_command_reports_each_channel() {
+    let hook = python("webhook_receiver.py", &[SECRET, "ok"]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("alerts.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[[strategy]]
+name = "momentum"
+[alerts.email]
+smtp_host = "127.0.0.1"
+smtp_port = {closed}
+tls = "none"
+from = "rustybt@example.test"
+to = ["oncall@example.test"]
+[[alerts.webhook]]
+url = "http://127.0.0.1:{}/hook"
+secret_env = "TEST_WEBHOOK_SECRET"
+[alerts.allowlist]
+allow_loopback_http = true
+"#,
+            hook.port
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rustybt"))
+        .args(["alerts", "test", "--timeout", "5", "--config"])
+        .arg(&cfg)
+        .env("TEST_WEBHOOK_SECRET", SECRET)
+        .env_remove("SMTP_HOST")
+        .env_remove("ALERT_WEBHOOK_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "a failed channel makes the exit code non-zero"
+    );
+    assert!(stdout.contains("webhook:127.0.0.1: delivered"), "{stdout}");
+    assert!(
+        stdout.contains("email: FAILED — SMTP 127.0.0.1"),
+        "{stdout}"
+    );
+    assert_eq!(hook.records()[0]["verified"], true);
+    let payload: Value = serde_json::from_str(hook.records()[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["event_type"], "test");
+}
