@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod replay;
 pub mod server;
 
 pub use rustybt_actors::{

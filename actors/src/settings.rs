@@ -110,7 +110,7 @@ pub struct StrategySettings {
 }
 
 impl StrategySettings {
-    /// The moderate profile on a New York 09:30 market: the story's defaults.
+    /// The moderate profile on a New York 09:30–16:00 market: the story's defaults.
     pub fn moderate(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -119,7 +119,8 @@ impl StrategySettings {
                 chrono_tz::America::New_York,
                 NaiveTime::from_hms_opt(9, 30, 0).expect("valid time"),
                 [],
-            ),
+            )
+            .closing_at(NaiveTime::from_hms_opt(16, 0, 0).expect("valid time")),
             drawdown: Some(DrawdownSettings {
                 threshold: Decimal::new(-10, 2),
                 reset: ResetPolicy::Manual,

@@ -94,6 +94,9 @@ pub struct MarketSection {
     pub timezone: Option<String>,
     /// Local open time, `HH:MM`.
     pub open: Option<String>,
+    /// Local close time, `HH:MM` (default 16:00 with the default market; otherwise the
+    /// session runs to local midnight). After it, no session: the stale-feed breaker rests.
+    pub close: Option<String>,
     /// Dates with no session.
     pub holidays: Option<Vec<String>>,
 }
@@ -442,6 +445,24 @@ fn strategy_settings(
 
     // Market.
     let m = s.market.clone().unwrap_or_default();
+    let default_market = m.timezone.is_none() && m.open.is_none();
+    let close_text = m
+        .close
+        .clone()
+        .or_else(|| default_market.then(|| "16:00".to_string()));
+    let close = match &close_text {
+        None => None,
+        Some(t) => match NaiveTime::parse_from_str(t, "%H:%M") {
+            Ok(c) => Some(c),
+            Err(_) => {
+                problems.push(format!(
+                    "{}: {t:?} is not a time like \"16:00\"",
+                    at("market.close")
+                ));
+                None
+            }
+        },
+    };
     let tz_name = m.timezone.unwrap_or_else(|| "America/New_York".into());
     let tz = match tz_name.parse::<chrono_tz::Tz>() {
         Ok(tz) => Some(tz),
@@ -475,7 +496,18 @@ fn strategy_settings(
         }
     }
     if let (Some(tz), Some(open)) = (tz, open) {
-        out.market = MarketSession::new(tz, open, holidays);
+        let market = MarketSession::new(tz, open, holidays);
+        out.market = match close {
+            Some(c) if c <= open => {
+                problems.push(format!(
+                    "{}: {c} must be after the open {open}",
+                    at("market.close")
+                ));
+                market
+            }
+            Some(c) => market.closing_at(c),
+            None => market,
+        };
     }
 
     let cb = s.circuit_breakers.clone().unwrap_or_default();

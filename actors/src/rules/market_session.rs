@@ -32,6 +32,7 @@ pub struct MarketSession {
     open: NaiveTime,
     holidays: BTreeSet<NaiveDate>,
     weekends: bool,
+    close: Option<NaiveTime>,
 }
 
 impl MarketSession {
@@ -46,7 +47,15 @@ impl MarketSession {
             open,
             holidays: holidays.into_iter().collect(),
             weekends: false,
+            close: None,
         }
+    }
+
+    /// A calendar whose sessions end at `close` local time (without one, a session runs to
+    /// the end of its local day).
+    pub fn closing_at(mut self, close: NaiveTime) -> Self {
+        self.close = Some(close);
+        self
     }
 
     /// A calendar whose weekends have sessions too (crypto, demos).
@@ -69,7 +78,19 @@ impl MarketSession {
     /// The instant the session of `date` opens. On a daylight-saving gap the first valid
     /// instant after the local open time is taken.
     pub fn open_instant(&self, date: NaiveDate) -> DateTime<Utc> {
-        let local = date.and_time(self.open);
+        self.local_instant(date, self.open)
+    }
+
+    /// The instant the session of `date` ends: its close, or the next local midnight.
+    pub fn close_instant(&self, date: NaiveDate) -> DateTime<Utc> {
+        match self.close {
+            Some(close) if close > self.open => self.local_instant(date, close),
+            _ => self.local_midnight(date.succ_opt().expect("date in range")),
+        }
+    }
+
+    fn local_instant(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+        let local = date.and_time(time);
         match self.timezone.from_local_datetime(&local) {
             chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
             chrono::LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
@@ -88,7 +109,10 @@ impl MarketSession {
     /// The session `at` belongs to: its local date, if the market is open then.
     pub fn session_of(&self, at: DateTime<Utc>) -> Option<NaiveDate> {
         let date = at.with_timezone(&self.timezone).date_naive();
-        (self.is_trading_day(date) && at >= self.open_instant(date)).then_some(date)
+        (self.is_trading_day(date)
+            && at >= self.open_instant(date)
+            && at < self.close_instant(date))
+        .then_some(date)
     }
 
     /// The stretch of time around `at` over which [`Self::session_of`] gives the same answer.
@@ -104,16 +128,23 @@ impl MarketSession {
             };
         }
         let open = self.open_instant(date);
+        let close = self.close_instant(date);
         if at < open {
             SessionSpan {
                 session: None,
                 from: day_start,
                 until: open,
             }
-        } else {
+        } else if at < close {
             SessionSpan {
                 session: Some(date),
                 from: open,
+                until: close,
+            }
+        } else {
+            SessionSpan {
+                session: None,
+                from: close,
                 until: day_end,
             }
         }
@@ -186,6 +217,18 @@ mod tests {
     }
 
     #[test]
+    fn test_session_of_when_close_set_then_evening_has_no_session() {
+        let m = nyse().closing_at(NaiveTime::from_hms_opt(16, 0, 0).unwrap());
+        assert!(m.session_of(utc("2026-03-09T19:59:59Z")).is_some());
+        assert_eq!(m.session_of(utc("2026-03-09T20:00:00Z")), None);
+        let span = m.session_span(utc("2026-03-09T21:00:00Z"));
+        assert_eq!(
+            (span.session, span.from),
+            (None, utc("2026-03-09T20:00:00Z"))
+        );
+    }
+
+    #[test]
     fn test_session_of_when_weekend_or_holiday_then_none() {
         assert_eq!(nyse().session_of(utc("2026-03-07T15:00:00Z")), None); // Saturday
         assert_eq!(nyse().session_of(utc("2026-12-25T16:00:00Z")), None); // holiday
@@ -202,8 +245,8 @@ mod tests {
     proptest::proptest! {
         /// The cached span agrees with the direct answer at every instant inside it.
         #[test]
-        fn prop_session_span_agrees_with_session_of(secs in 0i64..(86_400 * 400), probe in 0i64..86_400) {
-            let m = nyse();
+        fn prop_session_span_agrees_with_session_of(secs in 0i64..(86_400 * 400), probe in 0i64..86_400, closes in proptest::bool::ANY) {
+            let m = if closes { nyse().closing_at(NaiveTime::from_hms_opt(16, 0, 0).unwrap()) } else { nyse() };
             let at = utc("2026-01-01T00:00:00Z") + chrono::Duration::seconds(secs);
             let span = m.session_span(at);
             proptest::prop_assert!(span.contains(at));

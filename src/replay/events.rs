@@ -1,0 +1,289 @@
+//! Reading a recorded history: JSON Lines of host events (the API's field names, with a
+//! `type`), or CSV of `timestamp,portfolio_value`. Every event needs a timestamp, and they
+//! must come in order.
+
+use crate::server::body::{parse, DecimalFields};
+use chrono::{DateTime, Utc};
+use rustybt_actors::domain::{ErrorReport, Fill, OrderRequest, PortfolioSnapshot};
+use serde_json::Value;
+use std::io::BufRead;
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A portfolio snapshot.
+    Portfolio(PortfolioSnapshot),
+    /// An order the strategy submitted.
+    Order(OrderRequest),
+    /// A fill.
+    Fill(Fill),
+    /// An error the broker or data feed raised.
+    Error(ErrorReport),
+}
+
+/// One event of the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayEvent {
+    /// Its line in the file (1-based).
+    pub line: usize,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What it was.
+    pub kind: EventKind,
+}
+
+/// A line that cannot be replayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct BadLine {
+    /// Its line number (1-based).
+    pub line: usize,
+    /// What is wrong, naming the field.
+    pub message: String,
+}
+
+/// The events read, and the bad lines skipped (with `skip_bad`).
+#[derive(Debug, Default)]
+pub struct History {
+    /// Events in order.
+    pub events: Vec<ReplayEvent>,
+    /// Lines skipped as malformed.
+    pub skipped: Vec<BadLine>,
+}
+
+const SNAPSHOT: DecimalFields = &[
+    "portfolio_value",
+    "cash",
+    "positions[].quantity",
+    "positions[].market_price",
+];
+const ORDER: DecimalFields = &["quantity", "limit_price"];
+const FILL: DecimalFields = &["quantity", "price"];
+
+fn parse_json_line(line: usize, text: &str) -> Result<ReplayEvent, BadLine> {
+    let bad = |message: String| BadLine { line, message };
+    let mut value: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let kind = value
+        .as_object_mut()
+        .ok_or_else(|| bad("an event must be a JSON object".into()))?
+        .remove("type")
+        .ok_or_else(|| bad("type: missing (portfolio, order, fill or error)".into()))?;
+    let body = serde_json::to_vec(&value).expect("re-encodes");
+    let event = match kind.as_str() {
+        Some("portfolio") => {
+            let s: PortfolioSnapshot = parse(&body, SNAPSHOT).map_err(|e| bad(e.message))?;
+            s.validate().map_err(|e| bad(e.to_string()))?;
+            (s.timestamp, EventKind::Portfolio(s))
+        }
+        Some("order") => {
+            let o: OrderRequest = parse(&body, ORDER).map_err(|e| bad(e.message))?;
+            o.validate().map_err(|e| bad(e.to_string()))?;
+            let at = o
+                .timestamp
+                .ok_or_else(|| bad("timestamp: missing (every replayed event needs one)".into()))?;
+            (at, EventKind::Order(o))
+        }
+        Some("fill") => {
+            let f: Fill = parse(&body, FILL).map_err(|e| bad(e.message))?;
+            f.validate().map_err(|e| bad(e.to_string()))?;
+            (f.timestamp, EventKind::Fill(f))
+        }
+        Some("error") => {
+            let r: ErrorReport = parse(&body, &[]).map_err(|e| bad(e.message))?;
+            let at = r
+                .timestamp
+                .ok_or_else(|| bad("timestamp: missing (every replayed event needs one)".into()))?;
+            (at, EventKind::Error(r))
+        }
+        _ => {
+            return Err(bad(format!(
+                "type: {kind} is not portfolio, order, fill or error"
+            )))
+        }
+    };
+    Ok(ReplayEvent {
+        line,
+        at: event.0,
+        kind: event.1,
+    })
+}
+
+fn parse_csv_line(line: usize, text: &str) -> Result<Option<ReplayEvent>, BadLine> {
+    let bad = |message: String| BadLine { line, message };
+    let mut fields = text.split(',').map(str::trim);
+    let (ts, value) = match (fields.next(), fields.next(), fields.next()) {
+        (Some(t), Some(v), None) => (t, v),
+        _ => {
+            return Err(bad(format!(
+                "expected timestamp,portfolio_value; got {text:?}"
+            )))
+        }
+    };
+    if line == 1 && ts.eq_ignore_ascii_case("timestamp") {
+        return Ok(None);
+    }
+    let at: DateTime<Utc> = DateTime::parse_from_rfc3339(ts)
+        .map_err(|e| bad(format!("timestamp: {ts:?} is not RFC 3339 ({e})")))?
+        .with_timezone(&Utc);
+    let v: rust_decimal::Decimal = value
+        .parse()
+        .map_err(|_| bad(format!("portfolio_value: {value:?} is not a decimal")))?;
+    let s = PortfolioSnapshot::valued(at, v);
+    s.validate().map_err(|e| bad(e.to_string()))?;
+    Ok(Some(ReplayEvent {
+        line,
+        at,
+        kind: EventKind::Portfolio(s),
+    }))
+}
+
+/// Reads a history; CSV when `csv`, JSON Lines otherwise. A malformed line stops the read
+/// with its line number and field, unless `skip_bad`, which counts it and goes on.
+/// Out-of-order timestamps are always an error. `progress` is called with bytes read.
+pub fn read(
+    reader: impl BufRead,
+    csv: bool,
+    skip_bad: bool,
+    mut progress: impl FnMut(u64),
+) -> Result<History, BadLine> {
+    let mut history = History::default();
+    let mut previous: Option<DateTime<Utc>> = None;
+    for (i, line) in reader.lines().enumerate() {
+        let n = i + 1;
+        let text = line.map_err(|e| BadLine {
+            line: n,
+            message: format!("cannot read: {e}"),
+        })?;
+        progress(text.len() as u64 + 1);
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let parsed = if csv {
+            parse_csv_line(n, trimmed)
+        } else {
+            parse_json_line(n, trimmed).map(Some)
+        };
+        let event = match parsed {
+            Ok(Some(e)) => e,
+            Ok(None) => continue,
+            Err(e) if skip_bad => {
+                history.skipped.push(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(p) = previous {
+            if event.at < p {
+                return Err(BadLine {
+                    line: n,
+                    message: format!(
+                        "timestamp: {} is before the previous event at {p}: events out of order",
+                        event.at.to_rfc3339()
+                    ),
+                });
+            }
+        }
+        previous = Some(event.at);
+        history.events.push(event);
+    }
+    Ok(history)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(text: &str, csv: bool, skip: bool) -> Result<History, BadLine> {
+        read(text.as_bytes(), csv, skip, |_| {})
+    }
+
+    #[test]
+    fn test_read_jsonl_every_kind() {
+        let h = read_str(
+            r#"{"type":"portfolio","timestamp":"2026-03-02T14:30:00Z","portfolio_value":"100000"}
+{"type":"order","order_id":"o1","asset":"SPY","side":"buy","quantity":"1","timestamp":"2026-03-02T14:30:01Z"}
+{"type":"fill","order_id":"o1","asset":"SPY","side":"buy","quantity":"1","price":"500","timestamp":"2026-03-02T14:30:02Z"}
+{"type":"error","kind":"broker_error","message":"down","timestamp":"2026-03-02T14:30:03Z"}
+"#,
+            false,
+            false,
+        )
+        .unwrap();
+        assert_eq!(h.events.len(), 4);
+        assert!(matches!(h.events[3].kind, EventKind::Error(_)));
+    }
+
+    #[test]
+    fn test_read_when_bad_decimal_then_line_and_field_named() {
+        let e = read_str(
+            "{\"type\":\"portfolio\",\"timestamp\":\"2026-03-02T14:30:00Z\",\"portfolio_value\":\"1\"}\n{\"type\":\"portfolio\",\"timestamp\":\"2026-03-02T14:30:01Z\",\"portfolio_value\":\"abc\"}\n",
+            false,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: portfolio_value: \"abc\" is not a decimal"
+        );
+    }
+
+    #[test]
+    fn test_read_when_skip_bad_then_counted() {
+        let h = read_str("{\"type\":\"nope\"}\nnot json\n{\"type\":\"portfolio\",\"timestamp\":\"2026-03-02T14:30:00Z\",\"portfolio_value\":\"1\"}\n", false, true).unwrap();
+        assert_eq!(h.events.len(), 1);
+        assert_eq!(h.skipped.len(), 2);
+        assert_eq!(h.skipped[0].line, 1);
+    }
+
+    #[test]
+    fn test_read_when_out_of_order_then_error_even_with_skip_bad() {
+        let e = read_str(
+            "timestamp,portfolio_value\n2026-03-02T14:30:01Z,100\n2026-03-02T14:30:00Z,100\n",
+            true,
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("out of order"), "{e}");
+    }
+
+    #[test]
+    fn test_read_csv_with_and_without_header() {
+        assert_eq!(
+            read_str(
+                "timestamp,portfolio_value\n2026-03-02T14:30:00Z,100.5\n",
+                true,
+                false
+            )
+            .unwrap()
+            .events
+            .len(),
+            1
+        );
+        assert_eq!(
+            read_str("2026-03-02T14:30:00Z,100.5\n", true, false)
+                .unwrap()
+                .events
+                .len(),
+            1
+        );
+        let e = read_str("2026-03-02T14:30:00Z,-1\n", true, false).unwrap_err();
+        assert!(
+            e.message
+                .contains("portfolio_value: -1 must be greater than zero"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn test_read_when_order_has_no_timestamp_then_error() {
+        let e = read_str(
+            r#"{"type":"order","order_id":"o1","asset":"SPY","side":"buy","quantity":"1"}"#,
+            false,
+            false,
+        )
+        .unwrap_err();
+        assert!(e.message.starts_with("timestamp: missing"), "{e}");
+    }
+}
