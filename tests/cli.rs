@@ -217,3 +217,39 @@ fn test_run_with_bad_config_exits_nonzero_naming_the_field() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_python_client_example_against_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let engines = EngineBuilder::new(StrategySettings::moderate("momentum"))
+        .data_dir(dir.path())
+        .start_all()
+        .unwrap();
+    let server = rustybt::server::start(
+        engines.all().clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        TOKEN.into(),
+        false,
+    )
+    .unwrap();
+    let url = format!("http://{}", server.addr);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python/client.py");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .args(["--url", &url, "--strategy", "momentum", "--halt"])
+            .env("RUSTYBT_API_TOKEN", TOKEN)
+            .output()
+            .expect("python3 (bash .ci/run installs it)")
+    })
+    .await
+    .unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("order py-1: accepted"), "{t}");
+    assert!(t.contains("state: NORMAL | value: 100000.00"), "{t}");
+    assert!(t.contains("halted: MANUALLY_HALTED"), "{t}");
+    let status = engines.get("momentum").unwrap().status().await.unwrap();
+    assert_eq!(status.error_totals["data_error"], 1);
+    server.stop().await;
+}
