@@ -118,6 +118,7 @@ fn main() -> anyhow::Result<()> {
         // checkpoint flush happens after the gate is closed and is not in the figure; the reset
         // between rounds (which waits for its flush) is outside the timing.
         let mut trips = Vec::with_capacity(2000);
+        let mut snapshot_part = Vec::with_capacity(2000);
         let mut value = Decimal::from(100_000);
         for _ in 0..2000 {
             value += Decimal::from(1000);
@@ -129,6 +130,7 @@ fn main() -> anyhow::Result<()> {
             let breach = PortfolioSnapshot::valued(clock.now(), value * Decimal::new(8, 1));
             let t = Instant::now();
             engine.submit_snapshot(breach).await?;
+            snapshot_part.push(t.elapsed().as_nanos() as u64);
             let d = engine.check_order(order.clone()).await?;
             trips.push(t.elapsed().as_nanos() as u64);
             assert!(!d.is_accepted());
@@ -138,6 +140,10 @@ fn main() -> anyhow::Result<()> {
                 .await?;
         }
         report("trip latency, engine on the caller's actix System", trips);
+        report(
+            "  of which the breaching snapshot's round trip",
+            snapshot_part,
+        );
         let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<bool>>();
         let server = actix_rt::spawn(async move {
             while let Some(reply) = rx.recv().await {

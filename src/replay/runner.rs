@@ -97,10 +97,17 @@ pub async fn replay(
     let mut batch: Vec<PortfolioSnapshot> = Vec::with_capacity(BATCH);
     let mut last_tick = first.at;
     let mut tripped_since: Option<DateTime<Utc>> = None;
+    let mut previous = first.at;
     for event in events {
-        // Time passed: the engine's time-driven checks run (stale feed, session open, auto
-        // clear, reset expiry) as of each whole second crossed, before this event.
-        if event.at - last_tick >= Duration::seconds(1) {
+        // Time passed: the engine's time-driven checks (stale feed, session open, auto clear,
+        // reset expiry) run before this event. While NORMAL with events under a second apart
+        // none of them can change anything (a new session is also seen by the next snapshot),
+        // so dense histories skip them; after a silence of a second or more, or while not
+        // NORMAL, they run once per second crossed, as live.
+        let silent = event.at - previous >= Duration::seconds(1);
+        let not_normal = engine.gate_state() != EngineState::Normal;
+        previous = event.at;
+        if (silent || not_normal) && event.at - last_tick >= Duration::seconds(1) {
             flush(&engine, &mut batch);
             engine.settle().await?;
             clock.set(event.at - Duration::nanoseconds(1));
