@@ -164,6 +164,95 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok((gate, base))
     })?;
 
+    // 3. The gate while alerts go to an SMTP server and a webhook that never answer, against
+    // the same run with no alert channel. Every 500 orders a halt and a reset raise three
+    // alerts (outside the timing); deliveries pile up on the dispatcher's own thread.
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = hanging.local_addr()?.port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in hanging.incoming().flatten() {
+            held.push(conn); // accept, never answer
+        }
+    });
+    let channels = || -> Vec<std::sync::Arc<dyn rustybt_actors::alerts::AlertChannel>> {
+        use rustybt_actors::alerts::{allowlist::Allowlist, email::*, webhook::*};
+        vec![
+            std::sync::Arc::new(
+                EmailChannel::new(SmtpSettings {
+                    host: "127.0.0.1".into(),
+                    port,
+                    security: SmtpSecurity::None,
+                    credentials: None,
+                    from: "rustybt@example.test".into(),
+                    to: vec!["oncall@example.test".into()],
+                    timeout: std::time::Duration::from_secs(30),
+                })
+                .expect("email channel"),
+            ),
+            std::sync::Arc::new(
+                WebhookChannel::new(
+                    &format!("http://127.0.0.1:{port}/hook"),
+                    WebhookBody::Json,
+                    None,
+                    None,
+                    Allowlist {
+                        hosts: vec![],
+                        allow_loopback_http: true,
+                    },
+                )
+                .expect("webhook channel"),
+            ),
+        ]
+    };
+    let with_alerts = |with: bool| -> anyhow::Result<Vec<u64>> {
+        let order = order.clone();
+        let channels = &channels;
+        actix_rt::System::new().block_on(async move {
+            let clock = TestClock::new("2026-03-09T14:00:00Z".parse()?);
+            let mut b = EngineBuilder::new(settings())
+                .clock(clock.clone())
+                .temporary_checkpoint();
+            if with {
+                b = b.alert_channels(channels());
+            }
+            let engines = b.start_all_in_current_system()?;
+            let engine = engines.get("latency").expect("started").clone();
+            engine
+                .submit_snapshot(PortfolioSnapshot::valued(
+                    clock.now(),
+                    Decimal::from(100_000),
+                ))
+                .await?;
+            let mut lat = Vec::with_capacity(n);
+            for i in 0..n {
+                if i % 500 == 0 {
+                    engine.halt("bench", "alert load").await?;
+                    let t = engine.request_reset("bench", None).await?;
+                    engine
+                        .confirm_reset("bench", &t.confirmation_token, false)
+                        .await?;
+                }
+                clock.advance(Duration::microseconds(10));
+                let t = Instant::now();
+                let d = engine.check_order(order.clone()).await?;
+                lat.push(t.elapsed().as_nanos() as u64);
+                assert!(d.is_accepted());
+            }
+            if with {
+                let s = engine.status().await?;
+                println!(
+                    "(alerts in flight at the end: {}, outcomes so far: {:?})",
+                    s.alerts.in_flight, s.alerts.counts
+                );
+            }
+            drop(engines);
+            anyhow::Ok(lat)
+        })
+    };
+    let quiet = with_alerts(false)?;
+    let loaded = with_alerts(true)?;
+
     println!("{n} orders per line");
     let (_, a99) = report("gate, engine on its own thread", own_thread);
     let (_, b99) = report(
@@ -179,6 +268,13 @@ fn main() -> anyhow::Result<()> {
         "p99 ratio gate/baseline: own thread {:.2}, same thread {:.2}",
         a99 as f64 / b99 as f64,
         c99 as f64 / d99 as f64
+    );
+    let (q50, q99) = report("gate, same thread, no alert channel", quiet);
+    let (l50, l99) = report("gate, same thread, SMTP + webhook never answering", loaded);
+    println!(
+        "hanging alert channels vs none: p50 ratio {:.2}, p99 ratio {:.2}",
+        l50 as f64 / q50 as f64,
+        l99 as f64 / q99 as f64
     );
     Ok(())
 }

@@ -214,6 +214,14 @@ stale_feed = {{ enabled = false }}
                             _ => false,
                         }
                 }
+                // A reset requested before a kill is still pending (durable): halting from
+                // RESETTING is always allowed and moves on.
+                ("RESETTING", _) => post(
+                    &base,
+                    "halt",
+                    json!({"operator": "soak", "reason": "pending reset"}),
+                )
+                .is_some_and(|(code, _)| code == 200),
                 _ => false,
             };
             if !acted {

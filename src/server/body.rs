@@ -53,6 +53,14 @@ fn walk(value: &Value, path: &str, shown: &str) -> Result<(), ApiError> {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8], decimals: DecimalFields) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::malformed(format!("the body is not JSON: {e}")))?;
+    parse_value(value, decimals)
+}
+
+/// [`parse`] for a body already read as JSON.
+pub fn parse_value<T: DeserializeOwned>(
+    value: Value,
+    decimals: DecimalFields,
+) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid(
             "invalid_body",
