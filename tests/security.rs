@@ -1,0 +1,175 @@
+//! Secrets never leak: with every secret set and debug logging on, `rustybt live run` raises
+//! alerts through failing channels; its logs, status, metrics and audit trail hold none of them.
+
+use serde_json::json;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const API_TOKEN: &str = "api-token-SECRET-1f9c";
+const SMTP_PASSWORD: &str = "smtp-password-SECRET-77aa";
+const TWILIO_TOKEN: &str = "twilio-token-SECRET-3b2d";
+const WEBHOOK_SECRET: &str = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0";
+const WEBHOOK_BEARER: &str = "webhook-bearer-SECRET-9e0f";
+
+#[test]
+fn test_secrets_absent_from_logs_status_metrics_and_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("secure.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[engine]
+data_dir = "data"
+[server]
+bind = "127.0.0.1:{port}"
+[[strategy]]
+name = "s"
+[alerts.email]
+smtp_host = "127.0.0.1"
+smtp_port = {closed}
+tls = "none"
+username = "alerts@example.test"
+from = "alerts@example.test"
+to = ["oncall@example.test"]
+[alerts.sms]
+to = ["+15559876543"]
+from = "+15551234567"
+account_sid = "AC123"
+api_base = "http://127.0.0.1:{closed}"
+[[alerts.webhook]]
+url = "http://127.0.0.1:{closed}/hook?token=QUERY-SECRET-55"
+secret_env = "HOOK_SECRET"
+bearer_token_env = "HOOK_BEARER"
+[alerts.allowlist]
+allow_loopback_http = true
+"#
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rustybt"))
+        .args(["live", "run", "--config"])
+        .arg(&config)
+        .env("RUSTYBT_API_TOKEN", API_TOKEN)
+        .env("SMTP_PASSWORD", SMTP_PASSWORD)
+        .env("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
+        .env("HOOK_SECRET", WEBHOOK_SECRET)
+        .env("HOOK_BEARER", WEBHOOK_BEARER)
+        .env("RUSTYBT_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let http = reqwest::blocking::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http
+        .get(format!("{base}/healthz"))
+        .send()
+        .map(|r| r.status().is_success())
+        .unwrap_or(false)
+    {
+        assert!(Instant::now() < deadline, "service did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A halt and a wrong-token attempt: alerts go out and fail on every channel.
+    let r = http
+        .post(format!("{base}/api/v1/strategies/s/halt"))
+        .bearer_auth(API_TOKEN)
+        .json(&json!({"operator": "sec", "reason": "leak check"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = http
+        .post(format!("{base}/api/v1/strategies/s/halt"))
+        .bearer_auth("api-token-SECRET-wrong")
+        .json(&json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r401 = r.text().unwrap();
+    // Wait until every channel has an outcome.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let s: serde_json::Value = http
+            .get(format!("{base}/api/v1/strategies/s"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if s["alerts"]["recent"]
+            .as_array()
+            .map(|a| a.len())
+            .unwrap_or(0)
+            >= 3
+        {
+            break s.to_string();
+        }
+        assert!(Instant::now() < deadline, "alerts did not finish: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let audit = http
+        .get(format!("{base}/api/v1/strategies/s/audit"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let mut logs = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(
+        logs.contains("alert delivery failed"),
+        "the failures were logged:\n{logs}"
+    );
+    assert!(status.contains("\"failed\""), "{status}");
+    for secret in [
+        API_TOKEN,
+        SMTP_PASSWORD,
+        TWILIO_TOKEN,
+        "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0",
+        WEBHOOK_BEARER,
+        "QUERY-SECRET-55",
+        "SECRET-wrong",
+    ] {
+        for (what, text) in [
+            ("logs", &logs),
+            ("status", &status),
+            ("metrics", &metrics),
+            ("audit", &audit),
+            ("401 body", &r401),
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked into the {what}");
+        }
+    }
+}
