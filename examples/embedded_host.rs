@@ -110,6 +110,12 @@ async fn main() -> anyhow::Result<()> {
         .confirm_reset("alice", &ticket.confirmation_token, true)
         .await?;
     println!("after the confirmed reset: {}", record.state);
+    if record.state != rustybt::EngineState::Normal {
+        println!(
+            "  (every breaker judged its input again before trading resumed: the loss still \
+             breaches its limit, so it tripped again at once — by design)"
+        );
+    }
     let decision = engine
         .check_order(OrderRequest::market(
             "after-reset",
