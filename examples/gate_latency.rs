@@ -187,6 +187,7 @@ fn main() -> anyhow::Result<()> {
                     from: "rustybt@example.test".into(),
                     to: vec!["oncall@example.test".into()],
                     timeout: std::time::Duration::from_secs(30),
+                    extra_root_pem: None,
                 })
                 .expect("email channel"),
             ),

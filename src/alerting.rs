@@ -44,6 +44,19 @@ pub fn build_channels(
             _ => None,
         };
         let host = e.smtp_host.clone().unwrap_or_default();
+        let extra_root_pem = match &e.ca_file {
+            None => None,
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(pem) => Some(pem),
+                Err(err) => {
+                    problems.push(format!(
+                        "alerts.email.ca_file: cannot read {}: {err}",
+                        path.display()
+                    ));
+                    None
+                }
+            },
+        };
         let from = e
             .from
             .clone()
@@ -57,6 +70,7 @@ pub fn build_channels(
             from,
             to: e.to.clone(),
             timeout: std::time::Duration::from_secs(10),
+            extra_root_pem,
         }) {
             Ok(c) => channels.push(Arc::new(c)),
             Err(p) => problems.push(p),

@@ -5,7 +5,9 @@
 use chrono::Duration;
 use rust_decimal_macros::dec;
 use rustybt::engine::{Engine, EngineBuilder};
-use rustybt::{Clock, OrderRequest, PortfolioSnapshot, Side, StrategySettings, TestClock};
+use rustybt::{
+    BreakerKind, Clock, OrderRequest, PortfolioSnapshot, Side, StrategySettings, TestClock,
+};
 use rustybt_actors::alerts::allowlist::Allowlist;
 use rustybt_actors::alerts::email::{EmailChannel, SmtpSecurity, SmtpSettings};
 use rustybt_actors::alerts::signing::WebhookSecret;
@@ -131,6 +133,7 @@ fn email(port: u16) -> Arc<dyn AlertChannel> {
             from: "rustybt@example.test".into(),
             to: vec!["oncall@example.test".into()],
             timeout: std::time::Duration::from_secs(5),
+            extra_root_pem: None,
         })
         .unwrap(),
     )
@@ -557,4 +560,62 @@ allow_loopback_http = true
     assert_eq!(hook.records()[0]["verified"], true);
     let payload: Value = serde_json::from_str(hook.records()[0]["body"].as_str().unwrap()).unwrap();
     assert_eq!(payload["event_type"], "test");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_email_over_starttls_with_a_private_ca() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let pems = tempfile::tempdir().unwrap();
+    let (cert, key) = (pems.path().join("leaf.pem"), pems.path().join("leaf.key"));
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    let smtp = python(
+        "smtp_server.py",
+        &[cert.to_str().unwrap(), key.to_str().unwrap()],
+    );
+    let channel = |root: Option<String>| {
+        EmailChannel::new(SmtpSettings {
+            host: "localhost".into(),
+            port: smtp.port,
+            security: SmtpSecurity::StartTls,
+            credentials: None,
+            from: "rustybt@example.test".into(),
+            to: vec!["oncall@example.test".into()],
+            timeout: std::time::Duration::from_secs(5),
+            extra_root_pem: root,
+        })
+        .unwrap()
+    };
+    let alert = rustybt_actors::alerts::Alert {
+        id: "msg_tls".into(),
+        event_type: rustybt_actors::alerts::AlertEventType::Test,
+        strategy_name: "momentum".into(),
+        circuit_breaker_type: BreakerKind::Manual,
+        details: Default::default(),
+        timestamp: chrono::Utc::now(),
+        summary: "starttls check".into(),
+        state: rustybt::EngineState::Normal,
+        suppressed_since_last: 0,
+    };
+    // Without the private root the server's certificate is refused: nothing is sent in clear.
+    let e = channel(None).deliver(&alert).await.unwrap_err();
+    assert!(e.to_string().contains("SMTP localhost"), "{e}");
+    assert!(smtp.mails().is_empty());
+    channel(Some(ca.pem())).deliver(&alert).await.unwrap();
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("Subject: [NORMAL] momentum: starttls check"),
+        "{}",
+        mails[0]
+    );
 }

@@ -52,6 +52,9 @@ pub struct EmailSection {
     /// Recipients.
     #[serde(default)]
     pub to: Vec<String>,
+    /// A PEM file with an extra trusted root, for a relay with a private CA (relative paths
+    /// are relative to the configuration file).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// `[alerts.sms]`; TWILIO_ACCOUNT_SID, TWILIO_FROM_NUMBER, ALERT_PHONE override;

@@ -384,6 +384,11 @@ impl Config {
             }
         }
         let mut alerts = file.alerts.unwrap_or_default();
+        if let Some(ca) = alerts.email.as_mut().and_then(|e| e.ca_file.as_mut()) {
+            if ca.is_relative() {
+                *ca = base.join(&*ca);
+            }
+        }
         alerts.apply_env(env);
         alerts.validate(&mut problems);
         if let Some(max) = alerts.max_per_breaker_per_hour {

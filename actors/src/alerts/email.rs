@@ -5,6 +5,7 @@ use super::channel::{Alert, AlertChannel, DeliveryError};
 use futures::future::BoxFuture;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// How the SMTP connection is secured.
@@ -35,6 +36,8 @@ pub struct SmtpSettings {
     pub to: Vec<String>,
     /// Per-attempt timeout.
     pub timeout: std::time::Duration,
+    /// An extra trusted root (PEM) for a relay with a private CA; the public roots stay.
+    pub extra_root_pem: Option<String>,
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -129,6 +132,19 @@ impl EmailChannel {
             }
         };
         let mut builder = builder.port(s.port).timeout(Some(s.timeout));
+        if let Some(pem) = &s.extra_root_pem {
+            let root = Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| format!("alerts.email.ca_file: not a PEM certificate: {e}"))?;
+            let params = TlsParameters::builder(s.host.clone())
+                .add_root_certificate(root)
+                .build()
+                .map_err(|e| format!("alerts.email: TLS settings: {e}"))?;
+            builder = match s.security {
+                SmtpSecurity::StartTls => builder.tls(Tls::Required(params)),
+                SmtpSecurity::Tls => builder.tls(Tls::Wrapper(params)),
+                SmtpSecurity::None => builder,
+            };
+        }
         if let Some((user, pass)) = s.credentials {
             builder = builder.credentials(Credentials::new(user, pass));
         }
