@@ -1,6 +1,6 @@
 //! The dashboard in a real headless Chromium (Debian's chromium + chromedriver, driven with
-//! fantoccini): it loads, shows the state, and its halt button halts the strategy, confirmed
-//! through the API. Saves target/dashboard.png.
+//! fantoccini): it loads, shows the state, its halt button halts the strategy and its reset
+//! flow resets it, each confirmed through the API. Saves target/dashboard.png.
 
 use fantoccini::{ClientBuilder, Locator};
 use rust_decimal_macros::dec;
@@ -194,6 +194,58 @@ async fn test_dashboard_loads_shows_state_and_halts_from_the_button() {
     wait_text(&c, "#audit", "manual_halt").await;
 
     let png = c.screenshot().await.unwrap();
+
+    // Reset from the page: request, then confirm; trading resumes.
+    c.find(Locator::Id("reset-request"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("reset-operator"))
+        .await
+        .unwrap()
+        .send_keys("browser-test")
+        .await
+        .unwrap();
+    c.find(Locator::Id("reset-step"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#reset-ticket", "Confirm before").await;
+    wait_text(&c, "#state", "RESETTING").await;
+    c.find(Locator::Id("reset-confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#state", "NORMAL").await;
+    let status: Value = reqwest::get(format!("{base}/api/v1/strategies/momentum"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "NORMAL", "{status}");
+    let audit: Value = reqwest::get(format!("{base}/api/v1/strategies/momentum/audit"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let causes: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        causes,
+        ["manual_halt", "reset_requested", "reset_confirmed"]
+    );
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
     std::fs::write(&out, &png).unwrap();
     assert!(png.len() > 10_000, "a real screenshot");
