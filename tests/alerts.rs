@@ -619,3 +619,19 @@ async fn test_email_over_starttls_with_a_private_ca() {
         mails[0]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_alerts_still_delivered_after_the_dispatcher_panics() {
+    let hook = python("webhook_receiver.py", &[SECRET, "ok"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (e, clock) = engine(dir.path(), vec![webhook(hook.port, "/hook")], 2000);
+    e.inject_panic("alert_dispatcher").await;
+    trip_drawdown(&e, &clock).await;
+    e.alerts_idle().await;
+    assert_eq!(
+        hook.records().len(),
+        1,
+        "the restarted dispatcher delivered the trip alert"
+    );
+    assert_eq!(hook.records()[0]["verified"], true);
+}

@@ -290,6 +290,14 @@ async fn test_each_actor_when_panicking_then_restarted_and_engine_keeps_working(
             h.order("after").await.is_accepted(),
             "{actor}: engine works after the restart"
         );
+        if actor == "manual_breaker" {
+            let rec = h.engine.halt("alice", "after the restart").await.unwrap();
+            assert_eq!(
+                rec.state,
+                EngineState::ManuallyHalted,
+                "the restarted manual breaker halts"
+            );
+        }
         if actor == "order_rate" {
             for i in 0..100 {
                 h.order(&format!("burst{i}")).await;

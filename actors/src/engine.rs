@@ -758,6 +758,11 @@ impl EngineHandle {
                 Some(a) => a.send(InjectPanic).await.is_ok(),
                 None => false,
             },
+            "alert_dispatcher" => match &self.crew.dispatcher {
+                Some(a) => a.send(InjectPanic).await.is_ok(),
+                None => false,
+            },
+            "manual_breaker" => self.manual.send(InjectPanic).await.is_ok(),
             other => panic!("no actor named {other}"),
         };
         let _ = r;

@@ -304,3 +304,18 @@ impl Handler<ReadDeliveries> for AlertDispatcher {
         MessageResult(v)
     }
 }
+
+#[cfg(feature = "fault-injection")]
+impl Handler<super::messages::InjectPanic> for AlertDispatcher {
+    type Result = ();
+
+    fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
+        super::guard(
+            self,
+            ctx,
+            "alert_dispatcher",
+            |_| {},
+            |_| panic!("injected fault"),
+        );
+    }
+}

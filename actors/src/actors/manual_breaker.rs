@@ -154,3 +154,18 @@ impl Handler<super::messages::ReadBreaker> for ManualBreaker {
         })
     }
 }
+
+#[cfg(feature = "fault-injection")]
+impl Handler<super::messages::InjectPanic> for ManualBreaker {
+    type Result = ();
+
+    fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
+        super::guard(
+            self,
+            ctx,
+            "manual_breaker",
+            |_| {},
+            |_| panic!("injected fault"),
+        );
+    }
+}
