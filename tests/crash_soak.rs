@@ -7,49 +7,27 @@
 
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+mod service_support;
+
+use service_support::{free_port, spawn_live_run, wait_healthy};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "soak-token-not-a-secret";
 const STRATEGY: &str = "soak";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Service {
     child: Child,
 }
 
 fn start(config: &std::path::Path, base: &str) -> Service {
-    let child = Command::new(env!("CARGO_BIN_EXE_rustybt"))
-        .args(["live", "run", "--config"])
-        .arg(config)
-        .env("RUSTYBT_API_TOKEN", TOKEN)
-        .env("RUSTYBT_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start rustybt live run");
-    let svc = Service { child };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let client = reqwest::blocking::Client::new();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send() {
-            if r.status().is_success() {
-                return svc;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the service did not come up within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = spawn_live_run(
+        config,
+        &[("RUSTYBT_API_TOKEN", TOKEN), ("RUSTYBT_LOG", "warn")],
+        false,
+    );
+    wait_healthy(base);
+    Service { child }
 }
 
 fn kill(svc: &mut Service) {

@@ -5,7 +5,9 @@
 //! for the long run.
 
 use serde_json::{json, Value};
-use std::process::{Command, Stdio};
+mod service_support;
+
+use service_support::{free_port, spawn_live_run, wait_healthy};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,11 +36,7 @@ async fn load_many_clients_lose_nothing_acknowledged() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(16);
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = dir.path().join("load.toml");
     // Limits the load never reaches: every order takes the full path and is accepted.
     std::fs::write(
@@ -60,32 +58,20 @@ stale_feed = {{ enabled = false }}
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rustybt"))
-        .args(["live", "run", "--config"])
-        .arg(&config)
-        .env("RUSTYBT_API_TOKEN", TOKEN)
-        .env("RUSTYBT_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_live_run(
+        &config,
+        &[("RUSTYBT_API_TOKEN", TOKEN), ("RUSTYBT_LOG", "warn")],
+        false,
+    );
     let base = format!("http://127.0.0.1:{port}/api/v1/strategies/load");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let up = http
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await;
-        if up.map(|r| r.status().is_success()).unwrap_or(false) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "service did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let root = format!("http://127.0.0.1:{port}");
+    tokio::task::spawn_blocking(move || wait_healthy(&root))
+        .await
+        .unwrap();
     // The first snapshot readies the portfolio breakers.
     let r = http
         .post(format!("{base}/portfolio"))

@@ -3,7 +3,10 @@
 
 use serde_json::json;
 use std::io::Read;
-use std::process::{Command, Stdio};
+mod service_support;
+
+use service_support::{free_port, spawn_live_run, wait_healthy};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const API_TOKEN: &str = "api-token-SECRET-1f9c";
@@ -15,16 +18,8 @@ const WEBHOOK_BEARER: &str = "webhook-bearer-SECRET-9e0f";
 #[test]
 fn test_secrets_absent_from_logs_status_metrics_and_audit() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
+    let closed = free_port();
     let config = dir.path().join("secure.toml");
     std::fs::write(
         &config,
@@ -58,31 +53,21 @@ allow_loopback_http = true
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rustybt"))
-        .args(["live", "run", "--config"])
-        .arg(&config)
-        .env("RUSTYBT_API_TOKEN", API_TOKEN)
-        .env("SMTP_PASSWORD", SMTP_PASSWORD)
-        .env("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
-        .env("HOOK_SECRET", WEBHOOK_SECRET)
-        .env("HOOK_BEARER", WEBHOOK_BEARER)
-        .env("RUSTYBT_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_live_run(
+        &config,
+        &[
+            ("RUSTYBT_API_TOKEN", API_TOKEN),
+            ("SMTP_PASSWORD", SMTP_PASSWORD),
+            ("TWILIO_AUTH_TOKEN", TWILIO_TOKEN),
+            ("HOOK_SECRET", WEBHOOK_SECRET),
+            ("HOOK_BEARER", WEBHOOK_BEARER),
+            ("RUSTYBT_LOG", "debug"),
+        ],
+        true,
+    );
     let http = reqwest::blocking::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !http
-        .get(format!("{base}/healthz"))
-        .send()
-        .map(|r| r.status().is_success())
-        .unwrap_or(false)
-    {
-        assert!(Instant::now() < deadline, "service did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_healthy(&base);
     // A halt and a wrong-token attempt: alerts go out and fail on every channel.
     let r = http
         .post(format!("{base}/api/v1/strategies/s/halt"))
