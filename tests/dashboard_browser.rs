@@ -1,106 +1,296 @@
-//! The dashboard in a real headless Chromium (Debian's chromium + chromedriver, driven with
-//! fantoccini): it loads, shows the state, its halt button halts the strategy and its reset
-//! flow resets it, each confirmed through the API. Saves target/dashboard.png.
+//! The dashboard in a real headless Chromium (Debian's `chromium` + `chromium-driver`, driven with
+//! fantoccini) against the real server and a real engine on 127.0.0.1: it loads and shows the
+//! state, the breakers, positions, orders, fills and errors (filterable by kind); fits a laptop
+//! screen without horizontal scrolling; shows a 401 clearly when the token is missing; halts from
+//! the HALT button's dialog and resets through request then confirm, each checked through the
+//! API. Saves target/dashboard.png (1366×768 window) and target/dashboard-full.png (whole page).
+//!
+//! Without chromedriver or chromium the test fails: install them (`apt-get install chromium
+//! chromium-driver`; `bash .ci/run` does).
 
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures::future::BoxFuture;
 use rust_decimal_macros::dec;
 use rustybt::engine::EngineBuilder;
-use rustybt::{PortfolioSnapshot, Position, StrategySettings};
+use rustybt::{
+    ErrorKind, ErrorReport, Fill, OrderRequest, PortfolioSnapshot, Position, Side, StrategySettings,
+};
+use rustybt_actors::alerts::{Alert, AlertChannel, DeliveryError};
 use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "browser-token";
+const CHROMEDRIVERS: [&str; 2] = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Each breaker on the page: `{type: status}`.
+const BREAKERS_JS: &str =
+    "return Object.fromEntries([...document.querySelectorAll('[data-breaker]')]\
+    .map(b => [b.dataset.breaker, b.dataset.status]))";
+/// How long the page may take to show something; generous, and only an upper bound.
+const PATIENCE: Duration = Duration::from_secs(20);
 
+/// An alert channel inside the test: delivers, or fails with `error`, so the page has rows.
+struct TestChannel {
+    name: &'static str,
+    error: Option<&'static str>,
+}
+
+impl AlertChannel for TestChannel {
+    fn name(&self) -> String {
+        self.name.into()
+    }
+
+    fn deliver<'a>(&'a self, _: &'a Alert) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            match self.error {
+                Some(e) => Err(DeliveryError::Permanent(e.into())),
+                None => Ok(()),
+            }
+        })
+    }
+}
+
+/// chromedriver as a child process in a process group of its own; dropping it kills that group
+/// (chromedriver and the Chromium it started), also when an assertion failed half way.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
 fn chromedriver() -> (Driver, u16) {
-    let path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+    let path = CHROMEDRIVERS
         .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("chromedriver not found: install Debian's chromium and chromium-driver (bash .ci/run does)");
+        .find(|p| Path::new(p).exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "chromedriver not found at {CHROMEDRIVERS:?}: install Debian's chromium and \
+                 chromium-driver (apt-get install chromium chromium-driver; bash .ci/run does)"
+            )
+        });
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} not found: install Debian's chromium and chromium-driver \
+         (apt-get install chromium chromium-driver; bash .ci/run does)"
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let child = Command::new(path)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
+        .unwrap_or_else(|e| panic!("cannot start {path}: {e}"));
+    let driver = Driver(child);
+    let deadline = Instant::now() + PATIENCE;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "chromedriver did not listen within 20 s"
+            "chromedriver did not listen on 127.0.0.1:{port}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    (Driver(child), port)
+    (driver, port)
 }
 
-async fn wait_text(c: &fantoccini::Client, css: &str, want: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
+async fn browser(port: u16, profile: &Path) -> Client {
+    // Several rustls back ends are linked into the test build; fantoccini needs one chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1366,768",
+                format!("--user-data-dir={}", profile.display())
+            ]
+        }),
+    );
+    ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a chromium session from chromedriver")
+}
+
+async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: not on the page: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    el(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let e = el(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits until the text of `css` contains `want`; fails with what the page shows instead.
+async fn wait_text(c: &Client, css: &str, want: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
     loop {
-        let got = match c.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
+        let got = text_of(c, css).await;
         if got.contains(want) {
             return got;
         }
         assert!(
             Instant::now() < deadline,
-            "{css}: wanted {want:?}, page shows {got:?}"
+            "{css}: wanted {want:?}, the page shows {got:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
+/// Waits until `script` (a function body returning JSON) returns `want`.
+async fn wait_js(c: &Client, script: &str, want: Value) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let got = c.execute(script, vec![]).await.unwrap();
+        if got == want {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{script}: wanted {want}, got {got}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn get_json(url: &str) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_dashboard_loads_shows_state_and_halts_from_the_button() {
+async fn test_dashboard_when_operated_in_chromium_then_shows_state_halts_and_resets() {
+    // A real engine with some history: snapshots, orders, a fill and errors of two kinds.
     let dir = tempfile::tempdir().unwrap();
-    let mut s = StrategySettings::moderate("momentum");
-    s.stale_feed = None;
-    let engines = EngineBuilder::new(s)
+    let mut settings = StrategySettings::moderate("momentum");
+    settings.stale_feed = None;
+    let engines = EngineBuilder::new(settings)
         .data_dir(dir.path())
+        .alert_channels(vec![
+            Arc::new(TestChannel {
+                name: "webhook:ops",
+                error: None,
+            }),
+            Arc::new(TestChannel {
+                name: "sms",
+                error: Some("403 from the SMS provider: number not verified"),
+            }),
+        ])
         .start_all()
         .unwrap();
     let engine = engines.get("momentum").unwrap().clone();
     let now = chrono::Utc::now();
-    for (i, v) in [
+    let values = [
         dec!(100000),
         dec!(100500),
         dec!(101200),
         dec!(100800),
         dec!(101900),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+        dec!(101400.50),
+    ];
+    for (i, v) in values.into_iter().enumerate() {
         engine
             .submit_snapshot(PortfolioSnapshot {
                 timestamp: now + chrono::Duration::seconds(i as i64),
                 portfolio_value: v,
                 cash: Some(dec!(1900)),
-                positions: vec![Position {
-                    asset: "SPY".into(),
-                    quantity: dec!(200),
-                    market_price: (v - dec!(1900)) / dec!(200),
-                }],
+                positions: vec![
+                    Position {
+                        asset: "SPY".into(),
+                        quantity: dec!(150),
+                        market_price: dec!(500.25),
+                    },
+                    Position {
+                        asset: "QQQ".into(),
+                        quantity: dec!(50),
+                        market_price: (v - dec!(1900) - dec!(75037.50)) / dec!(50),
+                    },
+                ],
             })
             .await
             .unwrap();
     }
+    for (id, side) in [("ord-1", Side::Buy), ("ord-2", Side::Sell)] {
+        engine
+            .check_order(OrderRequest::market(id, "SPY", side, dec!(10)))
+            .await
+            .unwrap();
+    }
+    engine
+        .report_fill(Fill {
+            order_id: "ord-1".into(),
+            asset: "SPY".into(),
+            side: Side::Buy,
+            quantity: dec!(10),
+            price: dec!(500.25),
+            timestamp: now,
+        })
+        .await
+        .unwrap();
+    for (kind, message) in [
+        (
+            ErrorKind::BrokerError,
+            "gateway timeout talking to the broker",
+        ),
+        (ErrorKind::DataError, "quote for QQQ is missing"),
+        (ErrorKind::BrokerError, "connection reset by peer"),
+    ] {
+        engine
+            .report_error(ErrorReport {
+                kind,
+                message: message.into(),
+                order_id: None,
+                timestamp: None,
+            })
+            .await
+            .unwrap();
+    }
+
     let server = rustybt::server::start(
         engines.all().clone(),
         "127.0.0.1:0".parse().unwrap(),
@@ -109,133 +299,176 @@ async fn test_dashboard_loads_shows_state_and_halts_from_the_button() {
     )
     .unwrap();
     let base = format!("http://{}", server.addr);
+    let status_url = format!("{base}/api/v1/strategies/momentum");
 
-    // Several rustls back ends are linked into the test build; fantoccini needs one chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let (_driver, port) = chromedriver();
     let profile = tempfile::tempdir().unwrap();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=1366,768", format!("--user-data-dir={}", profile.path().display())
-            ]
-        }),
-    );
-    let c = ClientBuilder::rustls()
-        .unwrap()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a chromium session");
+    let c = browser(port, profile.path()).await;
 
+    // The page loads and shows what the engine knows.
     c.goto(&base).await.unwrap();
     wait_text(&c, "#state", "NORMAL").await;
-    wait_text(&c, "#value", "101900").await;
-    let dd = c
-        .find(Locator::Css("[data-breaker=drawdown]"))
+    wait_text(&c, "#value", "101400.50").await;
+    wait_text(&c, "#hwm", "101900").await;
+    // The page re-renders every few seconds: read each breaker in one script, not by handle.
+    wait_js(
+        &c,
+        BREAKERS_JS,
+        json!({
+            "drawdown": "ok", "daily_loss": "ok", "order_rate": "ok",
+            "error_rate": "ok", "stale_feed": "ok", "manual": "ok",
+        }),
+    )
+    .await;
+    wait_text(&c, "[data-breaker=drawdown]", "-0.49% / limit -10.00%").await;
+    wait_text(&c, "#positions", "SPY").await;
+    wait_text(&c, "#positions", "75037.5").await; // market value, as the API's decimal
+    wait_text(&c, "#orders", "ord-2").await;
+    wait_text(&c, "#fills", "500.25").await;
+    wait_text(&c, "#errors", "quote for QQQ is missing").await;
+    wait_text(&c, "#strategy-select", "momentum — NORMAL").await;
+    assert_eq!(
+        c.execute("return document.getElementById('banner').className", vec![])
+            .await
+            .unwrap(),
+        json!("banner state-NORMAL")
+    );
+
+    // Errors filter by kind.
+    el(&c, "#error-filter")
+        .await
+        .select_by_value("broker_error")
         .await
         .unwrap();
-    assert_eq!(dd.attr("data-status").await.unwrap().as_deref(), Some("ok"));
-    wait_text(&c, "#positions", "SPY").await;
+    wait_js(
+        &c,
+        "return [...document.querySelectorAll('#errors tr')].map(r => r.dataset.kind)",
+        json!(["broker_error", "broker_error"]),
+    )
+    .await;
+    el(&c, "#error-filter")
+        .await
+        .select_by_value("")
+        .await
+        .unwrap();
+    wait_js(
+        &c,
+        "return document.querySelectorAll('#errors tr').length",
+        json!(3),
+    )
+    .await;
+
+    // A laptop screen: nothing wider than the window.
+    let widths = c
+        .execute(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let w: Vec<u64> = serde_json::from_value(widths.clone()).unwrap();
+    assert!(w[2] >= 1300, "the window is a laptop's: {widths}");
+    assert!(w[0] <= w[1], "horizontal scroll at 1366 px: {widths}");
+
+    // Halting without the token: a clear 401, and nothing changes.
+    click(&c, "#halt-button").await;
+    type_into(&c, "#halt-operator", "browser-test").await;
+    type_into(&c, "#halt-reason", "no token yet").await;
+    click(&c, "#halt-confirm").await;
+    let shown = wait_text(&c, "#message", "401").await;
+    assert!(shown.contains("token"), "{shown}");
+    wait_js(
+        &c,
+        "return document.getElementById('message').dataset.kind",
+        json!("auth"),
+    )
+    .await;
+    let status = get_json(&status_url).await;
+    assert_eq!(status["state"], "NORMAL", "{status}");
+    assert_eq!(text_of(&c, "#state").await, "NORMAL");
 
     // Halt from the page: token, button, operator and reason, confirm.
-    c.find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(TOKEN)
-        .await
-        .unwrap();
-    c.find(Locator::Id("halt-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Id("halt-operator"))
-        .await
-        .unwrap()
-        .send_keys("browser-test")
-        .await
-        .unwrap();
-    c.find(Locator::Id("halt-reason"))
-        .await
-        .unwrap()
-        .send_keys("halted from the dashboard")
-        .await
-        .unwrap();
-    c.find(Locator::Id("halt-confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&c, "#token", TOKEN).await;
+    assert_eq!(
+        c.execute("return sessionStorage.getItem('rustybt-token')", vec![])
+            .await
+            .unwrap(),
+        json!(TOKEN)
+    );
+    click(&c, "#halt-button").await;
+    type_into(&c, "#halt-reason", "halted from the dashboard").await;
+    click(&c, "#halt-confirm").await;
     wait_text(&c, "#state", "MANUALLY_HALTED").await;
     wait_text(&c, "#state-reason", "halted from the dashboard").await;
-
-    let status: Value = reqwest::get(format!("{base}/api/v1/strategies/momentum"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = get_json(&status_url).await;
     assert_eq!(status["state"], "MANUALLY_HALTED", "{status}");
-    let audit: Value = reqwest::get(format!("{base}/api/v1/strategies/momentum/audit"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(audit[0]["operator"], "browser-test");
+    assert_eq!(status["reason"], "halted from the dashboard", "{status}");
+    let audit = get_json(&format!("{status_url}/audit")).await;
+    assert_eq!(audit.as_array().unwrap().len(), 1, "one halt: {audit}");
+    assert_eq!(audit[0]["operator"], "browser-test", "{audit}");
     wait_text(&c, "#audit", "manual_halt").await;
+    wait_text(&c, "#message", "Halted by browser-test").await;
+    wait_js(
+        &c,
+        "return document.querySelector('[data-breaker=manual]').dataset.status",
+        json!("tripped"),
+    )
+    .await;
+    wait_text(&c, "#strategy-select", "momentum — MANUALLY_HALTED").await;
+    wait_text(&c, "#alerts", "webhook:ops").await;
+    wait_text(&c, "#alerts", "number not verified").await;
 
+    // Screenshots: the laptop window, then the whole page.
+    let out = target_dir();
+    std::fs::create_dir_all(&out).unwrap();
     let png = c.screenshot().await.unwrap();
+    assert!(png.len() > 10_000, "a real screenshot");
+    std::fs::write(out.join("dashboard.png"), &png).unwrap();
+    let height = c
+        .execute("return document.documentElement.scrollHeight", vec![])
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    c.set_window_size(1366, (height + 200).min(4000) as u32)
+        .await
+        .unwrap();
+    let full = c.screenshot().await.unwrap();
+    std::fs::write(out.join("dashboard-full.png"), &full).unwrap();
+    c.set_window_size(1366, 768).await.unwrap();
 
-    // Reset from the page: request, then confirm; trading resumes.
-    c.find(Locator::Id("reset-request"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Id("reset-operator"))
-        .await
-        .unwrap()
-        .send_keys("browser-test")
-        .await
-        .unwrap();
-    c.find(Locator::Id("reset-step"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // Reset from the page: request (shows the expiry), then confirm; trading resumes.
+    click(&c, "#reset-request").await;
+    type_into(&c, "#reset-operator", "browser-test").await;
+    click(&c, "#reset-step").await;
     wait_text(&c, "#reset-ticket", "Confirm before").await;
     wait_text(&c, "#state", "RESETTING").await;
-    c.find(Locator::Id("reset-confirm"))
-        .await
-        .unwrap()
-        .click()
+    wait_text(&c, "#pending-reset", "Reset requested by browser-test").await;
+    let status = get_json(&status_url).await;
+    assert_eq!(status["state"], "RESETTING", "{status}");
+    let page_expires = c
+        .execute(
+            "return document.getElementById('reset-expires').textContent",
+            vec![],
+        )
         .await
         .unwrap();
+    let api_expires = chrono::DateTime::parse_from_rfc3339(
+        status["pending_reset"]["expires_at"].as_str().unwrap(),
+    )
+    .unwrap();
+    let page_expires = chrono::DateTime::parse_from_rfc3339(page_expires.as_str().unwrap())
+        .unwrap_or_else(|e| panic!("the page's expiry {page_expires}: {e}"));
+    assert_eq!(
+        page_expires, api_expires,
+        "the page shows the token's expiry"
+    );
+    click(&c, "#reset-confirm").await;
     wait_text(&c, "#state", "NORMAL").await;
-    let status: Value = reqwest::get(format!("{base}/api/v1/strategies/momentum"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    wait_text(&c, "#message", "trading resumes").await;
+    let status = get_json(&status_url).await;
     assert_eq!(status["state"], "NORMAL", "{status}");
-    let audit: Value = reqwest::get(format!("{base}/api/v1/strategies/momentum/audit"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = get_json(&format!("{status_url}/audit")).await;
     let causes: Vec<&str> = audit
         .as_array()
         .unwrap()
@@ -246,9 +479,9 @@ async fn test_dashboard_loads_shows_state_and_halts_from_the_button() {
         causes,
         ["manual_halt", "reset_requested", "reset_confirmed"]
     );
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
-    std::fs::write(&out, &png).unwrap();
-    assert!(png.len() > 10_000, "a real screenshot");
+
     c.close().await.unwrap();
-    server.stop().await;
+    // Not `server.stop()`: a graceful stop waits for the page's open event stream until actix's
+    // 30 s shutdown timeout. The server thread ends with the test process.
+    drop(server);
 }

@@ -1,7 +1,13 @@
-//! What every breaker shares: its kind, its reset policy and the [`Trip`] it reports.
+//! What every breaker shares: its kind, its reset policy, the [`Trip`] it reports, and the
+//! [`Rule`] trait every breaker rule implements so one generic actor can run any of them.
+//!
+//! Adding a breaker: write a rule (a struct implementing [`Rule`], in `rules/`), a kind here,
+//! and a settings section; the engine runs it in a [`crate::actors::Breaker`] shell.
 
+use crate::domain::InputError;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -44,6 +50,13 @@ impl BreakerKind {
             BreakerKind::StaleFeed => "stale_feed",
             BreakerKind::Manual => "manual",
         }
+    }
+}
+
+impl BreakerKind {
+    /// Position in [`BreakerKind::ALL`].
+    pub fn slot(self) -> usize {
+        self as usize
     }
 }
 
@@ -95,4 +108,77 @@ pub struct BreakerReading {
     pub limit: Option<Decimal>,
     /// Extra figures (per error kind, session date...).
     pub details: BTreeMap<String, String>,
+}
+
+impl BreakerReading {
+    /// The reading of a breaker that is switched off.
+    pub fn disabled(breaker: BreakerKind) -> Self {
+        Self {
+            breaker,
+            enabled: false,
+            ready: true,
+            value: None,
+            limit: None,
+            details: BTreeMap::new(),
+        }
+    }
+}
+
+/// What a rule says about an input or the passing of time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing to report.
+    Quiet,
+    /// The limit was reached.
+    Trip(Trip),
+    /// A latched trip's condition passed: an auto-reset breaker clears.
+    Cleared,
+}
+
+impl From<Option<Trip>> for Verdict {
+    fn from(t: Option<Trip>) -> Self {
+        t.map_or(Verdict::Quiet, Verdict::Trip)
+    }
+}
+
+/// A breaker rule: pure and synchronous, no I/O and no clock of its own. The generic breaker
+/// actor feeds it, saves its durable state, and turns its trips into messages.
+pub trait Rule: Send + Unpin + 'static {
+    /// What the breaker judges (a valuation, an error report...).
+    type Input: Send + Sync + 'static;
+    /// What survives a restart; `()` for a rule whose state is rebuilt from new input.
+    type Durable: Serialize + DeserializeOwned + Clone + PartialEq + Send + Unpin + 'static;
+
+    /// Which breaker this is.
+    fn kind(&self) -> BreakerKind;
+
+    /// Judges one input. Refused input changes nothing. A rule trips once per breach: it stays
+    /// latched until [`Rule::rearm`] (or, for auto reset, until its condition passes).
+    fn evaluate(&mut self, input: &Self::Input) -> Result<Verdict, InputError>;
+
+    /// Time passed: time-driven checks and auto-reset clearing.
+    fn on_tick(&mut self, _now: DateTime<Utc>) -> Verdict {
+        Verdict::Quiet
+    }
+
+    /// The durable part, once there is one.
+    fn durable_state(&self) -> Option<Self::Durable> {
+        None
+    }
+
+    /// Restores the durable part from a checkpoint.
+    fn restore(&mut self, _state: Self::Durable) {}
+
+    /// After a confirmed reset: lets the rule trip again and judges its current input at once,
+    /// answering the trip when its condition still holds. `rebase` asks the drawdown rule to
+    /// take the current value as its new high-water mark.
+    fn rearm(&mut self, rebase: bool, now: DateTime<Utc>) -> Option<Trip>;
+
+    /// Whether it has the input it needs to judge (the gate is closed until it has).
+    fn has_input(&self) -> bool {
+        true
+    }
+
+    /// The reading for status pages.
+    fn reading(&self, now: DateTime<Utc>) -> BreakerReading;
 }

@@ -57,7 +57,7 @@ pub struct AuditEntry {
     /// State after.
     pub to: crate::state_machine::EngineState,
     /// Why.
-    pub cause: String,
+    pub cause: crate::state_machine::Cause,
     /// Who, for operator actions.
     pub operator: Option<String>,
     /// Figures and reasons.
@@ -464,9 +464,8 @@ mod tests {
                     },
                     now,
                 )
-                .unwrap()
-                .unwrap();
-            cp.commit(m.record(), &[t]).await.unwrap();
+                .records;
+            cp.commit(m.record(), &t).await.unwrap();
             cp.stage_breaker(
                 BreakerKind::Drawdown,
                 &DrawdownState {

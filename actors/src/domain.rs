@@ -42,6 +42,58 @@ pub enum InputError {
         /// The newest timestamp already accepted.
         previous: DateTime<Utc>,
     },
+    /// A timestamp further ahead of the engine's clock than the allowed skew: accepting it
+    /// would make every real event after it look out of order.
+    #[error("{field}: {value} is more than {max_skew_seconds} s ahead of the engine's clock ({now})")]
+    AheadOfClock {
+        /// The field's name.
+        field: &'static str,
+        /// The timestamp given.
+        value: DateTime<Utc>,
+        /// The engine clock's time.
+        now: DateTime<Utc>,
+        /// The skew allowed.
+        max_skew_seconds: i64,
+    },
+    /// Numbers whose product or sum does not fit a decimal (28 significant digits).
+    #[error("{field}: {detail} is too large to compute with")]
+    Overflow {
+        /// The field's name.
+        field: &'static str,
+        /// What overflowed, with the values.
+        detail: String,
+    },
+}
+
+impl InputError {
+    /// Refuses a timestamp more than `max_skew` ahead of `now`.
+    pub fn check_not_ahead(
+        field: &'static str,
+        value: DateTime<Utc>,
+        now: DateTime<Utc>,
+        max_skew: chrono::Duration,
+    ) -> Result<(), InputError> {
+        if value > now + max_skew {
+            return Err(InputError::AheadOfClock {
+                field,
+                value,
+                now,
+                max_skew_seconds: max_skew.num_seconds(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A portfolio value at an instant: what the portfolio breakers judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Valuation {
+    /// Total value, cash included.
+    pub value: Decimal,
+    /// The snapshot's own time.
+    pub at: DateTime<Utc>,
+    /// When the engine received it (the stale-feed breaker's clock).
+    pub received_at: DateTime<Utc>,
 }
 
 /// One holding in a snapshot.
@@ -57,9 +109,10 @@ pub struct Position {
 }
 
 impl Position {
-    /// Quantity times price.
-    pub fn market_value(&self) -> Decimal {
-        self.quantity * self.market_price
+    /// Quantity times price; `None` when the product does not fit a decimal (a validated
+    /// snapshot never holds such a position).
+    pub fn market_value(&self) -> Option<Decimal> {
+        self.quantity.checked_mul(self.market_price)
     }
 }
 
@@ -111,7 +164,29 @@ impl PortfolioSnapshot {
                 });
             }
         }
-        Ok(())
+        self.gross_exposure().map(|_| ())
+    }
+
+    /// The sum of every position's absolute market value, refusing numbers whose product or
+    /// sum overflows.
+    pub fn gross_exposure(&self) -> Result<Decimal, InputError> {
+        let mut gross = Decimal::ZERO;
+        for p in &self.positions {
+            let value = p.market_value().ok_or_else(|| InputError::Overflow {
+                field: "positions.market_price",
+                detail: format!(
+                    "{} × {} for {}",
+                    p.quantity, p.market_price, p.asset
+                ),
+            })?;
+            gross = gross
+                .checked_add(value.abs())
+                .ok_or_else(|| InputError::Overflow {
+                    field: "positions",
+                    detail: format!("the gross market value at {}", p.asset),
+                })?;
+        }
+        Ok(gross)
     }
 }
 
@@ -338,6 +413,49 @@ mod tests {
             r#"{"order_id":"1","asset":"A","side":"buy","quantity":"1","bogus":1}"#,
         );
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn test_validate_when_position_value_overflows_then_names_field() {
+        let mut s = PortfolioSnapshot::valued(Utc::now(), dec!(1));
+        s.positions.push(Position {
+            asset: "X".into(),
+            quantity: Decimal::MAX,
+            market_price: dec!(2),
+        });
+        let err = s.validate().unwrap_err();
+        assert!(
+            err.to_string().starts_with("positions.market_price:"),
+            "{err}"
+        );
+        s.positions[0].quantity = dec!(1);
+        s.positions.push(Position {
+            asset: "Y".into(),
+            quantity: Decimal::MAX,
+            market_price: dec!(1),
+        });
+        assert!(matches!(
+            s.validate(),
+            Err(InputError::Overflow {
+                field: "positions",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn test_check_not_ahead_when_beyond_skew_then_refused() {
+        let now = Utc::now();
+        let skew = chrono::Duration::seconds(5);
+        assert!(InputError::check_not_ahead("timestamp", now + skew, now, skew).is_ok());
+        let err = InputError::check_not_ahead(
+            "timestamp",
+            now + skew + chrono::Duration::milliseconds(1),
+            now,
+            skew,
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("timestamp: "), "{err}");
     }
 
     #[test]

@@ -1,41 +1,44 @@
-//! Spawns one strategy's actors and hands back the [`EngineHandle`] hosts talk to.
-//! [`spawn_engine`] must run inside an actix runtime; the root crate's builder hides that.
+//! Spawns one strategy's actors and hands back the handles hosts and operators use.
+//! [`spawn_engine`] must run inside an actix runtime; [`crate::builder`] hides that.
+//!
+//! - [`EngineHandle`]: what a trading host calls: judge orders (in the caller's thread), push
+//!   snapshots, fills and errors, read the state without a message, watch it, subscribe.
+//! - [`OperatorHandle`]: what an operator calls: halt, request and confirm a reset.
 
 use crate::actors::alert_dispatcher::{ReadDeliveries, SendNow, WaitIdle};
-use crate::actors::daily_loss_breaker::ReadDailyPnl;
-use crate::actors::drawdown_breaker::ReadHighWaterMark;
-use crate::actors::error_rate_breaker::{LoggedError, ReadErrors, ReportError};
-use crate::actors::ledger_feed::{PushSnapshots, ReadPortfolio, ReadStaleFeed, SubmitSnapshot};
-use crate::actors::manual_breaker::{ConfirmReset, Halt, RequestReset};
-use crate::actors::messages::{CancelSink, ReadBreaker, Tick};
-use crate::actors::order_gate::{
-    CheckOrder, GateActivity, GateSignal, OrderRecord, ReadActivity, ReportFill,
+use crate::actors::breaker::{Breaker, RuleFactory};
+use crate::actors::ledger_feed::{PortfolioBreakers, PushSnapshots, ReadPortfolio, SubmitSnapshot};
+use crate::actors::messages::{CancelSink, ReadBreaker, TripReport};
+use crate::actors::supervisor::{
+    read_breakers, resume_machine, ApplyHalt, ApplyResetConfirm, ApplyResetRequest, BreakerLink,
+    ReadState, StrategyActors, SupervisorParts, TickAll,
 };
-use crate::actors::supervisor::{Crew, ReadState, ResetTicket};
-use crate::actors::{
-    AlertDispatcher, DailyLossBreaker, DrawdownBreaker, ErrorRateBreaker, HealthBoard, LedgerFeed,
-    ManualBreaker, OrderGate, OrderRateBreaker, Supervisor,
-};
+use crate::actors::{AlertDispatcher, LedgerFeed, Links, ManualBreaker, OrderGate, Supervisor};
 use crate::alerts::{Alert, AlertChannel, DeliveryRecord};
-use crate::breaker::{BreakerKind, BreakerReading};
+use crate::breaker::{BreakerKind, BreakerReading, ResetPolicy, Rule, Trip};
 use crate::checkpoint::{AuditEntry, StrategyCheckpoint};
 use crate::clock::SharedClock;
-use crate::domain::{ErrorReport, Fill, OrderRequest, PortfolioSnapshot};
+use crate::decision::{DecisionCore, GateActivity, OrderDecision};
+use crate::domain::{ErrorReport, Fill, InputError, OrderRequest, PortfolioSnapshot};
 use crate::error::EngineError;
-use crate::events::EngineEvent;
-use crate::rules::{DailyLossState, DrawdownState, StaleFeedRule};
+use crate::events::{ControlEvents, EngineEvent, TelemetryEvent};
+use crate::rules::{
+    DailyLossRule, DailyLossState, DrawdownRule, DrawdownState, ErrorArrival, ErrorRateRule,
+    OrderRateRule, StaleFeedRule,
+};
 use crate::settings::StrategySettings;
-use crate::state_machine::{EngineState, StateMachine, Trigger};
+use crate::state_machine::{EngineState, StateRecord};
+use crate::supervision::{ActorHealth, ActorName, HealthBoard};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use tokio::sync::broadcast;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, watch};
 
 pub use crate::actors::alert_dispatcher::DeliveryView;
-pub use crate::actors::order_gate::OrderDecision;
+pub use crate::actors::supervisor::ResetTicket;
 
 /// What [`spawn_engine`] needs.
 pub struct EngineParts {
@@ -56,6 +59,39 @@ pub struct EngineParts {
 /// The operator that the engine names when it halts itself.
 pub const ENGINE_OPERATOR: &str = "rustybt";
 
+const RECENT_ERRORS: usize = 200;
+
+/// An error as logged, with the engine's time of receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedError {
+    /// When the engine heard of it.
+    pub received_at: DateTime<Utc>,
+    /// The report.
+    #[serde(flatten)]
+    pub report: ErrorReport,
+}
+
+#[derive(Debug, Default)]
+struct ErrorLog {
+    recent: VecDeque<LoggedError>,
+    totals: BTreeMap<String, u64>,
+}
+
+/// Starts a breaker shell around `make`'s rule, refusing to start on an unreadable durable
+/// state (the engine then starts halted; the shell reads it as none).
+fn start_breaker<R: Rule>(
+    make: impl Fn() -> R + Send + Sync + 'static,
+    reset: ResetPolicy,
+    checkpoint: &StrategyCheckpoint,
+    core: &Arc<DecisionCore>,
+    clock: &SharedClock,
+    links: &Links,
+) -> Addr<Breaker<R>> {
+    let make: RuleFactory<R> = Arc::new(make);
+    let (cp, core, clock, links) = (checkpoint.clone(), core.clone(), clock.clone(), links.clone());
+    actix::Supervisor::start(move |_| Breaker::new(make, reset, cp, core, clock, links))
+}
+
 /// Starts a strategy's actors in the current actix runtime.
 pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
     let EngineParts {
@@ -69,23 +105,8 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
     let now = clock.now();
     let name = settings.name.clone();
 
-    // Resume the checkpoint; anything unreadable starts the engine halted, never NORMAL.
-    let mut startup = Vec::new();
-    let unreadable = match checkpoint.load_state() {
-        Ok(Some(record)) => Err(StateMachine::resume(record)),
-        Ok(None) => Ok(None),
-        Err(e) => Ok(Some(e.to_string())),
-    };
-    let mut machine = match unreadable {
-        Err(resumed) => resumed,
-        Ok(why) => {
-            let mut m = StateMachine::new(now);
-            if let Some(why) = why {
-                startup.extend(halt_at_start(&mut m, now, &why));
-            }
-            m
-        }
-    };
+    // Resume the checkpoint; anything unreadable or impossible starts the engine halted.
+    let (mut machine, mut startup) = resume_machine(&checkpoint, now);
     let breaker_problem = checkpoint
         .load_breaker::<DrawdownState>(BreakerKind::Drawdown)
         .err()
@@ -95,507 +116,406 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
                 .err()
         });
     if let Some(e) = breaker_problem {
-        startup.extend(halt_at_start(&mut machine, now, &e.to_string()));
+        let step = machine.apply(
+            crate::state_machine::Trigger::Halt {
+                operator: ENGINE_OPERATOR.into(),
+                reason: format!(
+                    "checkpoint unusable at start, trading halted until an operator resets: {e}"
+                ),
+            },
+            now,
+        );
+        startup.extend(step.records);
     }
 
-    let (events, _) = broadcast::channel(4096);
-    let enabled: Vec<BreakerKind> = [
-        settings.drawdown.as_ref().map(|_| BreakerKind::Drawdown),
-        settings.daily_loss.as_ref().map(|_| BreakerKind::DailyLoss),
-        settings.order_rate.as_ref().map(|_| BreakerKind::OrderRate),
-        settings.error_rate.as_ref().map(|_| BreakerKind::ErrorRate),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let health = Arc::new(HealthBoard::new(&enabled));
-    let signal = Arc::new(GateSignal::default());
+    let s = &settings;
+    let mut actors: Vec<ActorName> = vec![
+        ActorName::Supervisor,
+        ActorName::LedgerFeed,
+        ActorName::OrderGate,
+        ActorName::AlertDispatcher,
+        ActorName::Breaker(BreakerKind::Manual),
+    ];
+    actors.extend(
+        [
+            s.drawdown.as_ref().map(|_| BreakerKind::Drawdown),
+            s.daily_loss.as_ref().map(|_| BreakerKind::DailyLoss),
+            s.error_rate.as_ref().map(|_| BreakerKind::ErrorRate),
+            s.stale_feed.as_ref().map(|_| BreakerKind::StaleFeed),
+        ]
+        .into_iter()
+        .flatten()
+        .map(ActorName::Breaker),
+    );
+    let health = Arc::new(HealthBoard::new(actors));
+    let control = Arc::new(ControlEvents::default());
+    let (telemetry, _) = broadcast::channel(4096);
 
-    let mut crew_out = Crew::default();
-    let mut manual_out = None;
+    let mut out = None;
     let supervisor = Supervisor::create(|ctx| {
-        let sup_addr = ctx.address();
+        let links = Links {
+            supervisor: ctx.address(),
+            health: health.clone(),
+        };
+        let first = crate::decision::GateUpdate {
+            state: machine.state(),
+            tripped: machine.record().tripped.iter().map(|(k, _)| *k).collect(),
+            reason: machine.record().reason.clone(),
+            applied_trips: 0,
+        };
+        let core = Arc::new(DecisionCore::new(
+            first,
+            settings.reduce_only_when_tripped,
+            settings
+                .order_rate
+                .as_ref()
+                .map(|o| OrderRateRule::new(o.max_orders, o.window)),
+            health.clone(),
+        ));
         let mut sup = Supervisor::new(
-            name.clone(),
-            machine,
-            startup,
-            checkpoint.clone(),
-            clock.clone(),
-            settings.reset_confirmation_ttl,
-            settings.tick_interval,
-            events.clone(),
-            cancel,
+            SupervisorParts {
+                strategy: name.clone(),
+                machine,
+                startup,
+                checkpoint: checkpoint.clone(),
+                clock: clock.clone(),
+                reset_ttl: settings.reset_confirmation_ttl,
+                tick_interval: settings.tick_interval,
+                core: core.clone(),
+                health: health.clone(),
+                control: control.clone(),
+                cancel,
+            },
+            ctx.address(),
         );
-        let drawdown = settings.drawdown.clone().map(|s| {
-            let (cp, sa, h) = (checkpoint.clone(), sup_addr.clone(), health.clone());
-            actix::Supervisor::start(move |_| DrawdownBreaker::new(s.threshold, cp, sa, h))
-        });
-        let daily_loss = settings.daily_loss.clone().map(|s| {
-            let (cp, sa, h, m) = (
-                checkpoint.clone(),
-                sup_addr.clone(),
-                health.clone(),
-                settings.market.clone(),
+
+        let mut links_out: Vec<BreakerLink> = Vec::new();
+        let mut portfolio: PortfolioBreakers = Vec::new();
+        if let Some(d) = settings.drawdown.clone() {
+            let a = start_breaker(
+                move || DrawdownRule::new(d.threshold),
+                d.reset,
+                &checkpoint,
+                &core,
+                &clock,
+                &links,
             );
-            actix::Supervisor::start(move |_| DailyLossBreaker::new(s.limit, m, cp, sa, h))
-        });
-        let order_rate = settings.order_rate.clone().map(|s| {
-            let (sa, h) = (sup_addr.clone(), health.clone());
-            actix::Supervisor::start(move |_| OrderRateBreaker::new(s, sa, h))
-        });
-        let error_rate = {
-            let (s, c, sa, h) = (
-                settings.error_rate.clone(),
-                clock.clone(),
-                sup_addr.clone(),
-                health.clone(),
+            links_out.push(BreakerLink::of(BreakerKind::Drawdown, &a));
+            portfolio.push(a.recipient());
+        }
+        if let Some(d) = settings.daily_loss.clone() {
+            let market = settings.market.clone();
+            let a = start_breaker(
+                move || DailyLossRule::new(d.limit, market.clone()),
+                d.reset,
+                &checkpoint,
+                &core,
+                &clock,
+                &links,
             );
-            actix::Supervisor::start(move |_| ErrorRateBreaker::new(s, c, sa, h))
-        };
+            links_out.push(BreakerLink::of(BreakerKind::DailyLoss, &a));
+            portfolio.push(a.recipient());
+        }
+        if let Some(st) = settings.stale_feed.clone() {
+            let (market, started) = (settings.market.clone(), now);
+            let a = start_breaker(
+                move || StaleFeedRule::new(st.max_snapshot_age, market.clone(), started),
+                st.reset,
+                &checkpoint,
+                &core,
+                &clock,
+                &links,
+            );
+            links_out.push(BreakerLink::of(BreakerKind::StaleFeed, &a));
+            portfolio.push(a.recipient());
+        }
+        let error_rate = settings.error_rate.clone().map(|e| {
+            let a = start_breaker(
+                move || ErrorRateRule::new(e.max_errors, e.window),
+                e.reset,
+                &checkpoint,
+                &core,
+                &clock,
+                &links,
+            );
+            links_out.push(BreakerLink::of(BreakerKind::ErrorRate, &a));
+            a.recipient()
+        });
         let gate = {
-            let (first, reduce, or, h, sig, c) = (
-                sup.gate_update(),
-                settings.reduce_only_when_tripped,
-                order_rate.clone(),
-                health.clone(),
-                signal.clone(),
-                clock.clone(),
-            );
-            actix::Supervisor::start(move |_| OrderGate::new(first, reduce, or, h, sig, c))
+            let (core, links) = (core.clone(), links.clone());
+            let reset = settings
+                .order_rate
+                .as_ref()
+                .map_or(ResetPolicy::Auto, |o| o.reset);
+            actix::Supervisor::start(move |_| OrderGate::new(core, reset, links))
         };
+        links_out.push(BreakerLink::of(BreakerKind::OrderRate, &gate));
         let feed = {
-            let stale = settings.stale_feed.clone().map(|s| {
-                (
-                    StaleFeedRule::new(s.max_snapshot_age, settings.market.clone(), now),
-                    s.reset,
-                )
-            });
-            let (n, dd, dl, g, sa, ev, c) = (
+            let (n, core, skew, tel, c, l) = (
                 name.clone(),
-                drawdown.clone(),
-                daily_loss.clone(),
-                gate.clone(),
-                sup_addr.clone(),
-                events.clone(),
+                core.clone(),
+                settings.max_clock_skew,
+                telemetry.clone(),
                 clock.clone(),
+                links.clone(),
             );
-            let reduce = settings.reduce_only_when_tripped;
-            actix::Supervisor::start(move |_| {
-                LedgerFeed::new(n, dd, dl, stale, g, reduce, sa, ev, c)
-            })
+            actix::Supervisor::start(move |_| LedgerFeed::new(n, portfolio, core, skew, tel, c, l))
         };
         let dispatcher = {
-            let (ch, al, c, cp) = (
+            let (ch, al, c, cp, l) = (
                 channels,
                 settings.alerts.clone(),
                 clock.clone(),
                 checkpoint.clone(),
+                links.clone(),
             );
-            let make = move |_: &mut Context<AlertDispatcher>| AlertDispatcher::new(ch, al, c, cp);
+            let make =
+                move |_: &mut Context<AlertDispatcher>| AlertDispatcher::new(ch, al, c, cp, l);
             match &alert_arbiter {
                 Some(arb) => actix::Supervisor::start_in_arbiter(arb, make),
                 None => actix::Supervisor::start(make),
             }
         };
         let manual = {
-            let (sa, c) = (sup_addr.clone(), clock.clone());
-            actix::Supervisor::start(move |_| ManualBreaker::new(sa, c))
+            let l = links.clone();
+            actix::Supervisor::start(move |_| ManualBreaker::new(l))
         };
-        let crew = Crew {
-            feed: Some(feed),
-            gate: Some(gate),
-            drawdown,
-            daily_loss,
-            order_rate,
-            error_rate: Some(error_rate),
-            dispatcher: Some(dispatcher),
-        };
-        crew_out = crew.clone();
-        manual_out = Some(manual);
-        sup.set_crew(crew);
+        sup.set_actors(StrategyActors {
+            gate: Some(gate.clone()),
+            breakers: links_out.clone(),
+            dispatcher: Some(dispatcher.clone()),
+        });
+        out = Some(Inner {
+            name: name.clone(),
+            core,
+            feed,
+            gate,
+            error_rate,
+            manual,
+            dispatcher,
+            breakers: links_out,
+            health: health.clone(),
+            control: control.clone(),
+            telemetry: telemetry.clone(),
+            clock: clock.clone(),
+            checkpoint: checkpoint.clone(),
+            errors: Mutex::new(ErrorLog::default()),
+            supervisor: ctx.address(),
+        });
         sup
     });
-
+    let _ = supervisor;
+    let inner = out.map(Arc::new);
     EngineHandle {
-        name,
-        supervisor,
-        manual: manual_out.expect("manual breaker started"),
-        crew: crew_out,
-        events,
-        signal,
-        health,
-        clock,
-        checkpoint,
+        // `create` runs its closure before returning.
+        inner: inner.unwrap_or_else(|| unreachable!("Supervisor::create ran its closure")),
     }
 }
 
-fn halt_at_start(
-    m: &mut StateMachine,
-    now: DateTime<Utc>,
-    why: &str,
-) -> Option<crate::state_machine::Transition> {
-    tracing::error!(reason = %why, "checkpoint unreadable: starting MANUALLY_HALTED");
-    m.apply(
-        Trigger::Halt {
-            operator: ENGINE_OPERATOR.into(),
-            reason: format!(
-                "checkpoint unreadable at start, trading halted until an operator resets: {why}"
-            ),
-        },
-        now,
-    )
-    .expect("a halt is never refused")
-}
-
-/// A breaker as the status API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct BreakerStatus {
-    /// `drawdown`, `daily_loss`, ...
-    #[serde(rename = "type")]
-    pub kind: BreakerKind,
-    /// `ok` or `tripped`.
-    pub status: &'static str,
-    /// Switched on.
-    pub enabled: bool,
-    /// Up and has seen its first input.
-    pub ready: bool,
-    /// Its measured value.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Decimal>,
-    /// Its limit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<Decimal>,
-    /// When it tripped, if it is tripped.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tripped_at: Option<DateTime<Utc>>,
-    /// Extra figures.
-    pub details: BTreeMap<String, String>,
-}
-
-/// A position with its market value.
-#[derive(Debug, Clone, Serialize)]
-pub struct PositionStatus {
-    /// Instrument.
-    pub asset: String,
-    /// Signed quantity.
-    pub quantity: Decimal,
-    /// Price.
-    pub market_price: Decimal,
-    /// Quantity × price.
-    pub market_value: Decimal,
-}
-
-/// The portfolio as the status API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct PortfolioStatus {
-    /// Last value.
-    pub value: Option<Decimal>,
-    /// Last cash.
-    pub cash: Option<Decimal>,
-    /// High-water mark.
-    pub high_water_mark: Option<Decimal>,
-    /// Drawdown ratio.
-    pub drawdown: Option<Decimal>,
-    /// Profit or loss since the session's open.
-    pub daily_pnl: Option<Decimal>,
-    /// Holdings.
-    pub positions: Vec<PositionStatus>,
-    /// Time of the last snapshot.
-    pub as_of: Option<DateTime<Utc>>,
-    /// Recent (time, value) points.
-    pub history: Vec<(DateTime<Utc>, Decimal)>,
-    /// Snapshots accepted since start.
-    pub snapshots_accepted: u64,
-    /// Snapshots refused since start.
-    pub snapshots_refused: u64,
-}
-
-/// A pending reset, without its token.
-#[derive(Debug, Clone, Serialize)]
-pub struct PendingResetStatus {
-    /// Who asked.
-    pub operator: String,
-    /// When it lapses.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// One strategy's full status.
-#[derive(Debug, Clone, Serialize)]
-pub struct EngineStatus {
-    /// Strategy name.
-    pub name: String,
-    /// Global state.
-    pub state: EngineState,
-    /// Since when.
-    pub since: DateTime<Utc>,
-    /// Why, when not NORMAL.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Why the checkpoint is unusable, when it is.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkpoint_error: Option<String>,
-    /// A reset awaiting confirmation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending_reset: Option<PendingResetStatus>,
-    /// Every breaker.
-    pub breakers: Vec<BreakerStatus>,
-    /// The portfolio.
-    pub portfolio: PortfolioStatus,
-    /// Recent orders, newest last.
-    pub recent_orders: Vec<OrderRecord>,
-    /// Recent fills, newest last.
-    pub recent_fills: Vec<Fill>,
-    /// Recent errors, newest last.
-    pub recent_errors: Vec<LoggedError>,
-    /// Errors since start per kind.
-    pub error_totals: BTreeMap<String, u64>,
-    /// Orders accepted since start.
-    pub orders_accepted: u64,
-    /// Orders rejected since start, by breaker or state.
-    pub orders_rejected: std::collections::HashMap<String, u64>,
-    /// Alert deliveries.
-    pub alerts: DeliveryView,
-}
-
-/// The host's handle on one strategy's engine. Cheap to clone, usable from any thread.
-#[derive(Clone)]
-pub struct EngineHandle {
+struct Inner {
     name: String,
+    core: Arc<DecisionCore>,
     supervisor: Addr<Supervisor>,
+    feed: Addr<LedgerFeed>,
+    gate: Addr<OrderGate>,
+    error_rate: Option<Recipient<crate::actors::messages::Evaluate<ErrorArrival>>>,
     manual: Addr<ManualBreaker>,
-    crew: Crew,
-    events: broadcast::Sender<EngineEvent>,
-    signal: Arc<GateSignal>,
+    dispatcher: Addr<AlertDispatcher>,
+    breakers: Vec<BreakerLink>,
     health: Arc<HealthBoard>,
+    control: Arc<ControlEvents>,
+    telemetry: broadcast::Sender<TelemetryEvent>,
     clock: SharedClock,
     checkpoint: StrategyCheckpoint,
+    errors: Mutex<ErrorLog>,
 }
 
-fn unavailable(what: &str) -> EngineError {
-    EngineError::Unavailable(format!("{what} is not running"))
+/// The trading host's handle on one strategy's engine. Cheap to clone, usable from any
+/// thread; [`EngineHandle::check_order`] decides in the calling thread.
+#[derive(Clone)]
+pub struct EngineHandle {
+    inner: Arc<Inner>,
+}
+
+/// The operator's handle: halt and the two-step reset. Every call is durable when it returns.
+#[derive(Clone)]
+pub struct OperatorHandle {
+    inner: Arc<Inner>,
+}
+
+fn required(field: &'static str, value: &str) -> Result<(), InputError> {
+    if value.trim().is_empty() {
+        return Err(InputError::Empty { field });
+    }
+    Ok(())
 }
 
 impl EngineHandle {
     /// The strategy's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     /// The engine's clock.
     pub fn clock(&self) -> &SharedClock {
-        &self.clock
+        &self.inner.clock
     }
 
-    /// Submits a portfolio snapshot and waits until every breaker has judged it: when this
-    /// returns, any trip it caused is already refusing orders.
+    /// The operator's side of this engine.
+    pub fn operator(&self) -> OperatorHandle {
+        OperatorHandle {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Judges an order in the calling thread: no message, no wait on any actor. An engine that
+    /// cannot judge (the Supervisor gone, an actor down) refuses with the reason. Bad input is
+    /// an error naming the field and changes nothing.
+    pub fn check_order(&self, order: OrderRequest) -> Result<OrderDecision, InputError> {
+        order.validate()?;
+        let i = &self.inner;
+        if !i.supervisor.connected() {
+            i.core.set_supervisor_alive(false);
+        }
+        let (decision, tripped) = i.core.decide(order, i.clock.now());
+        if let Some(trip) = tripped {
+            i.supervisor.do_send(TripReport(trip));
+        }
+        Ok(decision)
+    }
+
+    /// Whether an order could pass now, read without a lock or message. The order rate is
+    /// judged only by [`Self::check_order`].
+    pub fn trading_allowed(&self) -> bool {
+        self.inner.supervisor.connected() && self.inner.core.trading_allowed()
+    }
+
+    /// The state orders are judged against now, read without a lock or message.
+    pub fn state(&self) -> EngineState {
+        self.inner.core.effective_state()
+    }
+
+    /// A watch of the state: the newest value always kept, every change woken.
+    pub fn watch_state(&self) -> watch::Receiver<EngineState> {
+        self.inner.core.watch()
+    }
+
+    /// Submits a portfolio snapshot and waits until every portfolio breaker has judged it:
+    /// when this returns, any trip it caused is already refusing orders.
     pub async fn submit_snapshot(&self, snapshot: PortfolioSnapshot) -> Result<(), EngineError> {
-        let feed = self
-            .crew
-            .feed
-            .as_ref()
-            .ok_or_else(|| unavailable("ledger feed"))?;
-        feed.send(SubmitSnapshot(snapshot)).await?
+        self.inner.feed.send(SubmitSnapshot(snapshot)).await?
     }
 
-    /// Submits a snapshot without waiting (bulk feeds). Refusals are logged and counted.
-    pub fn push_snapshot(&self, snapshot: PortfolioSnapshot) {
-        self.push_snapshots(vec![snapshot]);
-    }
-
-    /// Submits snapshots, in order, without waiting; the breakers judge the batch in one
-    /// message each, exactly as they would one by one. [`Self::settle`] waits until they are all
-    /// judged and any trip they caused is in force at the gate.
+    /// Submits snapshots, in order, without waiting; each breaker judges the batch in one
+    /// message, exactly as it would one by one. [`Self::settle`] waits for them.
     pub fn push_snapshots(&self, snapshots: Vec<PortfolioSnapshot>) {
-        if let Some(feed) = &self.crew.feed {
-            feed.do_send(PushSnapshots(snapshots));
-        }
+        self.inner.feed.do_send(PushSnapshots(snapshots));
     }
 
-    /// Waits until everything sent before has been judged and any trip it caused is in force at
-    /// the gate: a round trip through the feed, then each portfolio breaker, then the
-    /// Supervisor, each mailbox being first in, first out.
-    pub async fn settle(&self) -> Result<(), EngineError> {
-        let feed = self
-            .crew
-            .feed
-            .as_ref()
-            .ok_or_else(|| unavailable("ledger feed"))?;
-        feed.send(ReadStaleFeed).await?;
-        if let Some(a) = &self.crew.drawdown {
-            a.send(ReadBreaker).await?;
-        }
-        if let Some(a) = &self.crew.daily_loss {
-            a.send(ReadBreaker).await?;
-        }
-        self.supervisor.send(ReadState).await?;
+    /// Reports a fill (kept for the activity log).
+    pub fn report_fill(&self, fill: Fill) -> Result<(), InputError> {
+        fill.validate()?;
+        self.inner.core.record_fill(fill);
         Ok(())
     }
 
-    /// Asks the gate whether an order may be sent. An engine that cannot answer refuses.
-    pub async fn check_order(&self, order: OrderRequest) -> Result<OrderDecision, EngineError> {
-        let gate = self
-            .crew
-            .gate
-            .as_ref()
-            .ok_or_else(|| unavailable("order gate"))?;
-        match gate.send(CheckOrder(order)).await {
-            Ok(r) => r.map_err(Into::into),
-            Err(e) => Ok(OrderDecision::Rejected {
-                reason: format!("order gate unavailable ({e}): failing closed"),
-                state: self.signal.state(),
-                breaker: None,
-            }),
-        }
-    }
-
-    /// The fast path: whether an order could pass now, read without a message. The actor's
-    /// answer ([`Self::check_order`]) is the one that counts toward the order rate.
-    pub fn trading_allowed(&self) -> bool {
-        self.signal.state() == EngineState::Normal && self.health.first_not_ready().is_none()
-    }
-
-    /// The state the gate last heard, read without a message.
-    pub fn gate_state(&self) -> EngineState {
-        self.signal.state()
-    }
-
-    /// Reports a fill.
-    pub async fn report_fill(&self, fill: Fill) -> Result<(), EngineError> {
-        let gate = self
-            .crew
-            .gate
-            .as_ref()
-            .ok_or_else(|| unavailable("order gate"))?;
-        gate.send(ReportFill(fill)).await?.map_err(Into::into)
-    }
-
-    /// Reports an error; waits until any trip it caused is in force.
+    /// Reports an error; waits until the error-rate breaker has judged it, so any trip it
+    /// caused is refusing orders when this returns.
     pub async fn report_error(&self, error: ErrorReport) -> Result<(), EngineError> {
-        let breaker = self
-            .crew
-            .error_rate
-            .as_ref()
-            .ok_or_else(|| unavailable("error rate breaker"))?;
-        breaker
-            .send(ReportError(error))
-            .await?
-            .map_err(|e| EngineError::Unavailable(e.to_string()))
+        let i = &self.inner;
+        let at = i.clock.now();
+        {
+            let mut log = i.errors.lock().unwrap_or_else(|p| p.into_inner());
+            *log.totals.entry(error.kind.to_string()).or_default() += 1;
+            if log.recent.len() == RECENT_ERRORS {
+                log.recent.pop_front();
+            }
+            log.recent.push_back(LoggedError {
+                received_at: at,
+                report: error.clone(),
+            });
+        }
+        if let Some(b) = &i.error_rate {
+            let arrival = ErrorArrival {
+                kind: error.kind,
+                at,
+            };
+            b.send(crate::actors::messages::Evaluate(Arc::new([arrival])))
+                .await?;
+        }
+        Ok(())
     }
 
-    /// Emergency stop. Durable when it returns.
-    pub async fn halt(
-        &self,
-        operator: &str,
-        reason: &str,
-    ) -> Result<crate::state_machine::StateRecord, EngineError> {
-        self.manual
-            .send(Halt {
-                operator: operator.into(),
-                reason: reason.into(),
-            })
-            .await?
+    /// Control events (state changes, trips, halts, resets, clears) from now on, every one of
+    /// them: snapshot telemetry travels apart and can never push one out.
+    pub fn subscribe(&self) -> tokio::sync::mpsc::UnboundedReceiver<EngineEvent> {
+        self.inner.control.subscribe()
     }
 
-    /// First step of a reset.
-    pub async fn request_reset(
-        &self,
-        operator: &str,
-        reason: Option<&str>,
-    ) -> Result<ResetTicket, EngineError> {
-        self.manual
-            .send(RequestReset {
-                operator: operator.into(),
-                reason: reason.map(String::from),
-            })
-            .await?
+    /// Snapshot telemetry from now on; a reader that lags loses the oldest.
+    pub fn subscribe_telemetry(&self) -> broadcast::Receiver<TelemetryEvent> {
+        self.inner.telemetry.subscribe()
     }
 
-    /// Second step of a reset. Durable when it returns.
-    pub async fn confirm_reset(
-        &self,
-        operator: &str,
-        token: &str,
-        rebase_high_water_mark: bool,
-    ) -> Result<crate::state_machine::StateRecord, EngineError> {
-        self.manual
-            .send(ConfirmReset {
-                operator: operator.into(),
-                confirmation_token: token.into(),
-                rebase_high_water_mark,
-            })
-            .await?
+    /// Waits until everything sent before has been judged and any trip it caused is recorded:
+    /// a round trip through the feed, each breaker, then the Supervisor (each mailbox is first
+    /// in, first out). Replays and bulk feeds use it.
+    pub async fn settle(&self) -> Result<(), EngineError> {
+        let i = &self.inner;
+        i.feed.send(ReadPortfolio).await?;
+        for b in &i.breakers {
+            b.read.send(ReadBreaker).await?;
+        }
+        i.supervisor.send(ReadState).await?;
+        Ok(())
     }
 
-    /// Events from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
-        self.events.subscribe()
-    }
-
-    /// Runs every time-driven check now, as of the clock's time, and waits for them: tests and
-    /// replays drive time this way.
+    /// Runs every time-driven check now, as of the clock's time, and waits for what they
+    /// caused to be recorded: replays and tests on a simulated clock drive time this way.
     pub async fn tick(&self) {
-        let tick = Tick {
-            now: self.clock.now(),
-        };
-        if let Some(a) = &self.crew.feed {
-            let _ = a.send(tick).await;
+        let i = &self.inner;
+        let _ = i.supervisor.send(TickAll).await;
+        for b in &i.breakers {
+            let _ = b.read.send(ReadBreaker).await;
         }
-        if let Some(a) = &self.crew.daily_loss {
-            let _ = a.send(tick).await;
-        }
-        if let Some(a) = &self.crew.order_rate {
-            let _ = a.send(tick).await;
-        }
-        if let Some(a) = &self.crew.error_rate {
-            let _ = a.send(tick).await;
-        }
-        let _ = self.supervisor.send(tick).await;
-        // The Supervisor may still be checkpointing what the ticks caused: wait for it.
-        let _ = self.supervisor.send(ReadState).await;
+        // Trips the ticks caused are queued at the Supervisor by now: wait for them.
+        let _ = i.supervisor.send(ReadState).await;
     }
 
     /// The full status.
     pub async fn status(&self) -> Result<EngineStatus, EngineError> {
-        let (record, degraded) = self.supervisor.send(ReadState).await?;
-        let mut readings: Vec<BreakerReading> = Vec::new();
-        macro_rules! read {
-            ($a:expr) => {
-                if let Some(a) = &$a {
-                    if let Ok(r) = a.send(ReadBreaker).await {
-                        readings.push(r);
-                    }
-                }
-            };
-        }
-        read!(self.crew.drawdown);
-        read!(self.crew.daily_loss);
-        read!(self.crew.order_rate);
-        read!(self.crew.error_rate);
-        let feed = self
-            .crew
-            .feed
-            .as_ref()
-            .ok_or_else(|| unavailable("ledger feed"))?;
-        readings.push(feed.send(ReadStaleFeed).await?);
-        readings.push(self.manual.send(ReadBreaker).await?);
+        let i = &self.inner;
+        let (record, degraded) = i.supervisor.send(ReadState).await?;
+        let mut readings = read_breakers(&i.breakers).await;
+        readings.push(
+            i.manual
+                .send(ReadBreaker)
+                .await
+                .unwrap_or_else(|_| BreakerReading::disabled(BreakerKind::Manual)),
+        );
         let tripped: BTreeMap<BreakerKind, DateTime<Utc>> =
             record.tripped.iter().copied().collect();
-        let mut breakers: Vec<BreakerStatus> = readings
-            .into_iter()
-            .map(|r| {
-                let tripped_at = tripped.get(&r.breaker).copied();
+        let breakers: Vec<BreakerStatus> = BreakerKind::ALL
+            .iter()
+            .map(|&kind| {
+                let r = readings
+                    .iter()
+                    .find(|r| r.breaker == kind)
+                    .cloned()
+                    .unwrap_or_else(|| BreakerReading::disabled(kind));
+                let mut tripped_at = tripped.get(&kind).copied();
+                if kind == BreakerKind::Manual && record.state == EngineState::ManuallyHalted {
+                    tripped_at = Some(record.since);
+                }
                 BreakerStatus {
-                    kind: r.breaker,
+                    kind,
                     status: if tripped_at.is_some() {
-                        "tripped"
+                        BreakerCondition::Tripped
                     } else {
-                        "ok"
+                        BreakerCondition::Ok
                     },
                     enabled: r.enabled,
-                    ready: r.ready
-                        && (!r.enabled
-                            || self.health.is_ready(r.breaker)
-                            || !self.health.is_enabled(r.breaker)),
+                    ready: r.ready,
                     value: r.value,
                     limit: r.limit,
                     tripped_at,
@@ -603,47 +523,23 @@ impl EngineHandle {
                 }
             })
             .collect();
-        for kind in [
-            BreakerKind::Drawdown,
-            BreakerKind::DailyLoss,
-            BreakerKind::OrderRate,
-        ] {
-            if !breakers.iter().any(|b| b.kind == kind) {
-                breakers.push(BreakerStatus {
-                    kind,
-                    status: "ok",
-                    enabled: false,
-                    ready: true,
-                    value: None,
-                    limit: None,
-                    tripped_at: None,
-                    details: BTreeMap::new(),
-                });
-            }
-        }
-        if record.state == EngineState::ManuallyHalted {
-            if let Some(m) = breakers.iter_mut().find(|b| b.kind == BreakerKind::Manual) {
-                m.status = "tripped";
-                m.tripped_at = Some(record.since);
-            }
-        }
-        breakers.sort_by_key(|b| BreakerKind::ALL.iter().position(|k| *k == b.kind));
 
-        let view = feed.send(ReadPortfolio).await?;
-        let (hwm, drawdown) = match &self.crew.drawdown {
-            Some(a) => a.send(ReadHighWaterMark).await?,
-            None => (None, None),
-        };
-        let daily_pnl = match &self.crew.daily_loss {
-            Some(a) => a.send(ReadDailyPnl).await?,
-            None => None,
-        };
+        let view = i.feed.send(ReadPortfolio).await?;
+        let drawdown_reading = readings.iter().find(|r| r.breaker == BreakerKind::Drawdown);
+        let hwm = drawdown_reading
+            .and_then(|r| r.details.get("high_water_mark"))
+            .and_then(|h| h.parse::<Decimal>().ok());
+        let daily_pnl = readings
+            .iter()
+            .find(|r| r.breaker == BreakerKind::DailyLoss)
+            .and_then(|r| r.details.get("daily_pnl"))
+            .and_then(|h| h.parse::<Decimal>().ok());
         let last = view.last.clone();
         let portfolio = PortfolioStatus {
             value: last.as_ref().map(|s| s.portfolio_value),
             cash: last.as_ref().and_then(|s| s.cash),
             high_water_mark: hwm,
-            drawdown: drawdown.map(|d| d.round_dp(6).normalize()),
+            drawdown: drawdown_reading.and_then(|r| r.value),
             daily_pnl,
             positions: last
                 .as_ref()
@@ -663,21 +559,20 @@ impl EngineHandle {
             history: view.history,
             snapshots_accepted: view.accepted,
             snapshots_refused: view.refused,
+            last_refusal: view.last_refusal,
         };
-        let activity: GateActivity = match &self.crew.gate {
-            Some(g) => g.send(ReadActivity).await?,
-            None => GateActivity::default(),
+        let activity: GateActivity = i.core.activity();
+        let (recent_errors, error_totals) = {
+            let log = i.errors.lock().unwrap_or_else(|p| p.into_inner());
+            (log.recent.iter().cloned().collect(), log.totals.clone())
         };
-        let (recent_errors, error_totals) = match &self.crew.error_rate {
-            Some(a) => a.send(ReadErrors).await?,
-            None => Default::default(),
-        };
-        let alerts = match &self.crew.dispatcher {
-            Some(d) => d.send(ReadDeliveries).await?,
-            None => DeliveryView::default(),
-        };
+        let alerts = i
+            .dispatcher
+            .send(ReadDeliveries)
+            .await
+            .unwrap_or_default();
         Ok(EngineStatus {
-            name: self.name.clone(),
+            name: i.name.clone(),
             state: record.state,
             since: record.since,
             reason: record.reason.clone(),
@@ -687,6 +582,7 @@ impl EngineHandle {
                 expires_at: p.expires_at,
             }),
             breakers,
+            actors: i.health.report(),
             portfolio,
             recent_orders: activity.orders,
             recent_fills: activity.fills,
@@ -698,73 +594,264 @@ impl EngineHandle {
         })
     }
 
+    /// Every actor's health, read without a message: `/healthz`.
+    pub fn actor_health(&self) -> Vec<ActorHealth> {
+        let mut report = self.inner.health.report();
+        if !self.inner.supervisor.connected() {
+            for h in report.iter_mut().filter(|h| h.actor == ActorName::Supervisor) {
+                h.ready = false;
+            }
+        }
+        report
+    }
+
     /// The audit trail, oldest first.
     pub fn audit(&self) -> Result<Vec<AuditEntry>, EngineError> {
-        Ok(self.checkpoint.audit()?)
+        Ok(self.inner.checkpoint.audit()?)
     }
 
     /// The persisted alert delivery log, newest `limit`, oldest first (after writing out what
     /// is still queued for the disk).
     pub async fn delivery_log(&self, limit: usize) -> Result<Vec<DeliveryRecord>, EngineError> {
-        self.checkpoint.flush().await?;
-        Ok(self.checkpoint.deliveries(limit)?)
+        self.inner.checkpoint.flush().await?;
+        Ok(self.inner.checkpoint.deliveries(limit)?)
     }
 
     /// Waits until every alert raised so far has its outcome: the Supervisor raises alerts once
-    /// a transition is checkpointed, so it is asked first, then the dispatcher.
+    /// a control event is checkpointed, so it is asked first, then the dispatcher.
     pub async fn alerts_idle(&self) {
-        let _ = self.supervisor.send(ReadState).await;
-        if let Some(d) = &self.crew.dispatcher {
-            let _ = d.send(WaitIdle).await;
-        }
+        let _ = self.inner.supervisor.send(ReadState).await;
+        let _ = self.inner.dispatcher.send(WaitIdle).await;
     }
 
     /// Sends `alert` through every channel now, bypassing the rate limit; answers per channel.
     pub async fn send_alert_now(&self, alert: Alert) -> Result<Vec<DeliveryRecord>, EngineError> {
-        let d = self
-            .crew
-            .dispatcher
-            .as_ref()
-            .ok_or_else(|| unavailable("alert dispatcher"))?;
-        Ok(d.send(SendNow(alert)).await?)
+        Ok(self.inner.dispatcher.send(SendNow(alert)).await?)
     }
 
-    /// Test-only fault hook: makes the named actor panic inside a handler.
-    #[cfg(feature = "fault-injection")]
-    pub async fn inject_panic(&self, actor: &str) {
+    /// Test hook: makes the named actor panic inside a handler (`supervisor`, `ledger_feed`,
+    /// `order_gate`, `alert_dispatcher`, `<kind>_breaker`). Answers whether it was found.
+    #[cfg(feature = "test-util")]
+    pub async fn inject_panic(&self, actor: &str) -> bool {
         use crate::actors::messages::InjectPanic;
-        let r = match actor {
-            "drawdown" => match &self.crew.drawdown {
-                Some(a) => a.send(InjectPanic).await.is_ok(),
-                None => false,
+        let i = &self.inner;
+        let sent = match ActorName::parse(actor) {
+            Some(ActorName::Supervisor) => i.supervisor.send(InjectPanic).await,
+            Some(ActorName::LedgerFeed) => i.feed.send(InjectPanic).await,
+            Some(ActorName::OrderGate) => i.gate.send(InjectPanic).await,
+            Some(ActorName::AlertDispatcher) => i.dispatcher.send(InjectPanic).await,
+            Some(ActorName::Breaker(BreakerKind::Manual)) => i.manual.send(InjectPanic).await,
+            Some(ActorName::Breaker(kind)) => match i.breakers.iter().find(|b| b.kind == kind) {
+                Some(b) => b.panic.send(InjectPanic).await,
+                None => return false,
             },
-            "daily_loss" => match &self.crew.daily_loss {
-                Some(a) => a.send(InjectPanic).await.is_ok(),
-                None => false,
-            },
-            "order_rate" => match &self.crew.order_rate {
-                Some(a) => a.send(InjectPanic).await.is_ok(),
-                None => false,
-            },
-            "error_rate" => match &self.crew.error_rate {
-                Some(a) => a.send(InjectPanic).await.is_ok(),
-                None => false,
-            },
-            "order_gate" => match &self.crew.gate {
-                Some(a) => a.send(InjectPanic).await.is_ok(),
-                None => false,
-            },
-            "ledger_feed" => match &self.crew.feed {
-                Some(a) => a.send(InjectPanic).await.is_ok(),
-                None => false,
-            },
-            "alert_dispatcher" => match &self.crew.dispatcher {
-                Some(a) => a.send(InjectPanic).await.is_ok(),
-                None => false,
-            },
-            "manual_breaker" => self.manual.send(InjectPanic).await.is_ok(),
-            other => panic!("no actor named {other}"),
+            None => return false,
         };
-        let _ = r;
+        sent.is_ok()
     }
+}
+
+impl OperatorHandle {
+    /// Emergency stop: every order refused from the moment this is called, open orders
+    /// cancelled; durable when it returns. Works while actors are down: without the manual
+    /// breaker it goes to the Supervisor; without the Supervisor it is written to the
+    /// checkpoint directly.
+    pub async fn halt(&self, operator: &str, reason: &str) -> Result<StateRecord, EngineError> {
+        required("operator", operator)?;
+        required("reason", reason)?;
+        let i = &self.inner;
+        let at = i.clock.now();
+        let closed = i.core.close_for(Trip {
+            breaker: BreakerKind::Manual,
+            at,
+            value: Decimal::ZERO,
+            limit: Decimal::ZERO,
+            details: BTreeMap::new(),
+            summary: reason.to_string(),
+        });
+        let msg = ApplyHalt {
+            operator: operator.into(),
+            reason: reason.into(),
+            at,
+            seq: closed.seq,
+        };
+        if let Ok(answer) = i.manual.send(msg.clone()).await {
+            return answer;
+        }
+        if let Ok(answer) = i.supervisor.send(msg.clone()).await {
+            return answer;
+        }
+        tracing::error!("supervisor unreachable: writing the halt to the checkpoint directly");
+        let (mut machine, mut records) = resume_machine(&i.checkpoint, at);
+        let step = machine.apply(
+            crate::state_machine::Trigger::Halt {
+                operator: msg.operator,
+                reason: msg.reason,
+            },
+            at,
+        );
+        records.extend(step.records);
+        i.checkpoint.commit(machine.record(), &records).await?;
+        Ok(machine.record().clone())
+    }
+
+    /// First step of a reset: answers the confirmation token.
+    pub async fn request_reset(
+        &self,
+        operator: &str,
+        reason: Option<&str>,
+    ) -> Result<ResetTicket, EngineError> {
+        required("operator", operator)?;
+        self.inner
+            .manual
+            .send(ApplyResetRequest {
+                operator: operator.into(),
+                reason: reason.map(String::from),
+            })
+            .await?
+    }
+
+    /// Second step of a reset. Durable when it returns.
+    pub async fn confirm_reset(
+        &self,
+        operator: &str,
+        token: &str,
+        rebase_high_water_mark: bool,
+    ) -> Result<StateRecord, EngineError> {
+        required("operator", operator)?;
+        required("confirmation_token", token)?;
+        self.inner
+            .manual
+            .send(ApplyResetConfirm {
+                operator: operator.into(),
+                token: token.into(),
+                rebase_high_water_mark,
+            })
+            .await?
+    }
+}
+
+/// Whether a breaker is tripped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerCondition {
+    /// Not tripped.
+    Ok,
+    /// Tripped and not yet reset or cleared.
+    Tripped,
+}
+
+/// A breaker in the status.
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakerStatus {
+    /// `drawdown`, `daily_loss`, ...
+    #[serde(rename = "type")]
+    pub kind: BreakerKind,
+    /// Tripped or not.
+    pub status: BreakerCondition,
+    /// Switched on in the configuration.
+    pub enabled: bool,
+    /// Up and has seen its first input.
+    pub ready: bool,
+    /// Its measured value (ratio, amount, count or seconds, as its limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Decimal>,
+    /// Its limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Decimal>,
+    /// When it tripped, if it is tripped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tripped_at: Option<DateTime<Utc>>,
+    /// Extra figures (per error kind, session date...).
+    pub details: BTreeMap<String, String>,
+}
+
+/// A position with its market value.
+#[derive(Debug, Clone, Serialize)]
+pub struct PositionStatus {
+    /// Instrument identifier.
+    pub asset: String,
+    /// Signed quantity: negative is short.
+    pub quantity: Decimal,
+    /// The price the host valued it at.
+    pub market_price: Decimal,
+    /// Quantity × price (absent if it does not fit a decimal).
+    pub market_value: Option<Decimal>,
+}
+
+/// The portfolio in the status.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortfolioStatus {
+    /// Value of the last snapshot.
+    pub value: Option<Decimal>,
+    /// Cash of the last snapshot, if reported.
+    pub cash: Option<Decimal>,
+    /// The drawdown breaker's high-water mark.
+    pub high_water_mark: Option<Decimal>,
+    /// Drawdown ratio (≤ 0).
+    pub drawdown: Option<Decimal>,
+    /// Profit or loss since the session's open.
+    pub daily_pnl: Option<Decimal>,
+    /// Holdings of the last snapshot.
+    pub positions: Vec<PositionStatus>,
+    /// Time of the last snapshot.
+    pub as_of: Option<DateTime<Utc>>,
+    /// Recent (time, value) points, oldest first.
+    pub history: Vec<(DateTime<Utc>, Decimal)>,
+    /// Snapshots accepted since start.
+    pub snapshots_accepted: u64,
+    /// Snapshots refused since start.
+    pub snapshots_refused: u64,
+    /// Why the last refused snapshot was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_refusal: Option<String>,
+}
+
+/// A pending reset, without its token.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingResetStatus {
+    /// Who asked.
+    pub operator: String,
+    /// When it lapses.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One strategy's full status.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineStatus {
+    /// Strategy name.
+    pub name: String,
+    /// Global state, as the Supervisor recorded it.
+    pub state: EngineState,
+    /// Since when.
+    pub since: DateTime<Utc>,
+    /// Why, when not NORMAL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why the checkpoint is unusable, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_error: Option<String>,
+    /// A reset awaiting confirmation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_reset: Option<PendingResetStatus>,
+    /// Every breaker kind, in reporting order.
+    pub breakers: Vec<BreakerStatus>,
+    /// Every actor's health: the gate refuses while one is not ready.
+    pub actors: Vec<ActorHealth>,
+    /// The portfolio.
+    pub portfolio: PortfolioStatus,
+    /// Recent orders, newest last.
+    pub recent_orders: Vec<crate::decision::OrderRecord>,
+    /// Recent fills, newest last.
+    pub recent_fills: Vec<Fill>,
+    /// Recent errors, newest last.
+    pub recent_errors: Vec<LoggedError>,
+    /// Errors since start per kind.
+    pub error_totals: BTreeMap<String, u64>,
+    /// Orders accepted since start.
+    pub orders_accepted: u64,
+    /// Orders rejected since start, by breaker or state.
+    pub orders_rejected: HashMap<String, u64>,
+    /// Alert deliveries.
+    pub alerts: DeliveryView,
 }

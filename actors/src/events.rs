@@ -1,4 +1,9 @@
 //! Events the engine publishes to any subscriber (the host, the dashboard's live feed, tests).
+//!
+//! Two streams, so that telemetry can never push a control event out: control events (state
+//! changes, trips, halts, resets, clears) go to each subscriber through its own unbounded
+//! channel and are never dropped; snapshot telemetry goes through a bounded broadcast that a
+//! slow reader may lag behind.
 
 use crate::breaker::{BreakerKind, Trip};
 use crate::domain::PortfolioSnapshot;
@@ -89,6 +94,12 @@ pub enum EngineEvent {
     ResetConfirmed(ResetConfirmedEvent),
     /// An auto-reset breaker cleared.
     BreakerCleared(BreakerClearedEvent),
+}
+
+/// High-rate telemetry: may be dropped by a subscriber that lags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TelemetryEvent {
     /// A portfolio snapshot was accepted.
     Snapshot {
         /// The strategy.
@@ -96,6 +107,32 @@ pub enum EngineEvent {
         /// The snapshot.
         snapshot: PortfolioSnapshot,
     },
+}
+
+/// The control-event stream: every subscriber gets every event, in order.
+#[derive(Debug, Default)]
+pub struct ControlEvents {
+    subscribers: std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<EngineEvent>>>,
+}
+
+impl ControlEvents {
+    /// A new subscriber, hearing every event from now on.
+    pub fn subscribe(&self) -> tokio::sync::mpsc::UnboundedReceiver<EngineEvent> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        rx
+    }
+
+    /// Delivers to every subscriber still listening; forgets those that left.
+    pub fn publish(&self, event: &EngineEvent) {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|tx| tx.send(event.clone()).is_ok());
+    }
 }
 
 impl EngineEvent {

@@ -2,12 +2,15 @@
 //!
 //! The circuit-breaker engine that stands between a live strategy and its broker.
 //!
+//! - [`breaker`]: what every breaker shares, and the [`breaker::Rule`] trait.
 //! - [`rules`]: pure, synchronous breaker rules (drawdown, daily loss, order rate, error rate,
 //!   stale feed), tested exhaustively without actors.
+//! - [`decision`]: the order decision core the host's own thread locks for each order.
+//! - [`supervision`]: actor names, lifecycle events and the health board.
 //! - [`state_machine`]: NORMAL / TRIPPED / MANUALLY_HALTED / RESETTING as one transition table.
 //! - [`checkpoint`]: the sled checkpoint, audit trail and delivery log.
-//! - [`actors`]: thin actix shells around the rules: the ledger feed, one actor per breaker,
-//!   the order gate, the alert dispatcher and the supervisor that owns the state machine.
+//! - [`actors`]: thin actix shells: the ledger feed, one generic breaker actor per rule, the
+//!   order gate, the alert dispatcher and the Supervisor that owns the state machine.
 //! - [`alerts`]: the alert channel interface, rate limit and delivery log.
 //! - [`engine`]: spawns one strategy's actors and hands back an [`engine::EngineHandle`].
 //!
@@ -18,6 +21,7 @@ pub mod alerts;
 pub mod breaker;
 pub mod checkpoint;
 pub mod clock;
+pub mod decision;
 pub mod domain;
 pub mod engine;
 pub mod error;
@@ -25,3 +29,4 @@ pub mod events;
 pub mod rules;
 pub mod settings;
 pub mod state_machine;
+pub mod supervision;

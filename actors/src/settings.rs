@@ -102,6 +102,9 @@ pub struct StrategySettings {
     pub stale_feed: Option<StaleFeedSettings>,
     /// How long a reset request waits for its confirmation.
     pub reset_confirmation_ttl: Duration,
+    /// How far ahead of the engine's clock a host timestamp may be; beyond it the event is
+    /// refused (one far-future snapshot would make every real one look out of order).
+    pub max_clock_skew: Duration,
     /// How often time-driven checks run (stale feed, session open, auto clear, reset expiry);
     /// `None` runs them only on [`crate::engine::EngineHandle::tick`] (tests, replays).
     pub tick_interval: Option<std::time::Duration>,
@@ -144,6 +147,7 @@ impl StrategySettings {
                 reset: ResetPolicy::Auto,
             }),
             reset_confirmation_ttl: Duration::seconds(300),
+            max_clock_skew: Duration::seconds(10),
             tick_interval: Some(std::time::Duration::from_secs(1)),
             alerts: AlertSettings::default(),
         }

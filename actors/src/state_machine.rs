@@ -6,8 +6,13 @@
 //! RESETTING ──trip──▶ TRIPPED        RESETTING ──confirmation expires──▶ the state it came from
 //! any state ──halt──▶ MANUALLY_HALTED
 //! ```
+//!
+//! Every control event leaves a record, including those that change no state (a second breaker
+//! tripping while TRIPPED, a second halt, an actor restarting): the audit trail is the record
+//! of every control event, not only of changes of state.
 
 use crate::breaker::{BreakerKind, Trip};
+use crate::supervision::{ActorName, Lifecycle};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -28,6 +33,14 @@ pub enum EngineState {
 }
 
 impl EngineState {
+    /// Every state, in gauge order.
+    pub const ALL: [EngineState; 4] = [
+        EngineState::Normal,
+        EngineState::Tripped,
+        EngineState::ManuallyHalted,
+        EngineState::Resetting,
+    ];
+
     /// The name used by the API.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -47,11 +60,88 @@ impl EngineState {
             EngineState::Resetting => 3,
         }
     }
+
+    /// The state of a gauge code; unknown codes read as MANUALLY_HALTED (fail closed).
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            0 => EngineState::Normal,
+            1 => EngineState::Tripped,
+            3 => EngineState::Resetting,
+            _ => EngineState::ManuallyHalted,
+        }
+    }
 }
 
 impl std::fmt::Display for EngineState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Why a record was written, in the API's words (`trip:drawdown`, `manual_halt`,
+/// `cleared:order_rate`, `actor_restarted:order_gate`...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum Cause {
+    /// A breaker reached its limit.
+    Trip(BreakerKind),
+    /// An auto-reset breaker's condition passed.
+    Cleared(BreakerKind),
+    /// An operator's emergency stop (also: the engine halting itself on an unusable checkpoint).
+    ManualHalt,
+    /// The first step of a reset.
+    ResetRequested,
+    /// The second step of a reset.
+    ResetConfirmed,
+    /// A reset request that was never confirmed lapsed.
+    ResetExpired,
+    /// An actor of the strategy stopped, panicked, restarted or became ready again.
+    Supervision(ActorName, Lifecycle),
+    /// A cause this build does not know (a record written by a newer version).
+    Other(String),
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Trip(k) => write!(f, "trip:{k}"),
+            Cause::Cleared(k) => write!(f, "cleared:{k}"),
+            Cause::ManualHalt => f.write_str("manual_halt"),
+            Cause::ResetRequested => f.write_str("reset_requested"),
+            Cause::ResetConfirmed => f.write_str("reset_confirmed"),
+            Cause::ResetExpired => f.write_str("reset_expired"),
+            Cause::Supervision(actor, event) => write!(f, "actor_{event}:{actor}"),
+            Cause::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<Cause> for String {
+    fn from(c: Cause) -> String {
+        c.to_string()
+    }
+}
+
+impl From<String> for Cause {
+    fn from(s: String) -> Cause {
+        let breaker = |name: &str| BreakerKind::ALL.into_iter().find(|k| k.as_str() == name);
+        let parsed = match s.split_once(':') {
+            Some(("trip", k)) => breaker(k).map(Cause::Trip),
+            Some(("cleared", k)) => breaker(k).map(Cause::Cleared),
+            Some((event, actor)) => event
+                .strip_prefix("actor_")
+                .and_then(Lifecycle::parse)
+                .zip(ActorName::parse(actor))
+                .map(|(e, a)| Cause::Supervision(a, e)),
+            None => match s.as_str() {
+                "manual_halt" => Some(Cause::ManualHalt),
+                "reset_requested" => Some(Cause::ResetRequested),
+                "reset_confirmed" => Some(Cause::ResetConfirmed),
+                "reset_expired" => Some(Cause::ResetExpired),
+                _ => None,
+            },
+        };
+        parsed.unwrap_or(Cause::Other(s))
     }
 }
 
@@ -77,14 +167,14 @@ pub enum Trigger {
     Clear(BreakerKind),
     /// An operator's emergency stop.
     Halt {
-        /// Who.
+        /// Who asked for it.
         operator: String,
-        /// Why.
+        /// Why, as the operator wrote it.
         reason: String,
     },
     /// The first step of a reset.
     RequestReset {
-        /// Who.
+        /// Who asked for it.
         operator: String,
         /// The token to hand back to the operator.
         token: String,
@@ -93,10 +183,19 @@ pub enum Trigger {
     },
     /// The second step of a reset.
     ConfirmReset {
-        /// Who.
+        /// Who confirmed.
         operator: String,
         /// The token from the request.
         token: String,
+    },
+    /// An actor's lifecycle event, recorded without a change of state.
+    Supervision {
+        /// Which actor.
+        actor: ActorName,
+        /// What happened to it.
+        event: Lifecycle,
+        /// The panic message or other detail.
+        detail: Option<String>,
     },
     /// Time passed: a pending reset may lapse.
     Tick,
@@ -131,22 +230,29 @@ pub enum TransitionError {
     },
 }
 
-/// One change of state, for the audit trail and subscribers.
+/// One control event for the audit trail and subscribers: a change of state, or, with
+/// `from == to`, an event that changed none (a trip absorbed while TRIPPED, a second halt).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {
-    /// When.
+    /// When, by the engine's clock.
     pub at: DateTime<Utc>,
     /// The state before.
     pub from: EngineState,
     /// The state after.
     pub to: EngineState,
-    /// Why, in the API's words: `trip:drawdown`, `manual_halt`, `reset_requested`,
-    /// `reset_confirmed`, `reset_expired`, `cleared:order_rate`.
-    pub cause: String,
+    /// Why.
+    pub cause: Cause,
     /// The operator, for operator actions.
     pub operator: Option<String>,
     /// Figures and reasons.
     pub details: serde_json::Value,
+}
+
+impl Transition {
+    /// Whether the state changed.
+    pub fn changes_state(&self) -> bool {
+        self.from != self.to
+    }
 }
 
 /// The checkpointed part of the machine.
@@ -162,6 +268,56 @@ pub struct StateRecord {
     pub tripped: Vec<(BreakerKind, DateTime<Utc>)>,
     /// A reset awaiting confirmation.
     pub pending_reset: Option<PendingReset>,
+}
+
+impl StateRecord {
+    /// Why this record cannot be true, if it cannot: a decodable checkpoint in an impossible
+    /// combination is treated like an unreadable one.
+    pub fn inconsistency(&self) -> Option<String> {
+        use EngineState::*;
+        match (self.state, &self.pending_reset) {
+            (Resetting, None) => Some("state RESETTING with no pending reset".into()),
+            (Resetting, Some(p)) if !matches!(p.from, Tripped | ManuallyHalted) => Some(format!(
+                "a pending reset that would return to {}",
+                p.from
+            )),
+            (Normal | Tripped | ManuallyHalted, Some(_)) => Some(format!(
+                "state {} with a pending reset",
+                self.state
+            )),
+            (Normal, None) if !self.tripped.is_empty() => {
+                Some("state NORMAL with tripped breakers".into())
+            }
+            (Tripped, None) if self.tripped.is_empty() => {
+                Some("state TRIPPED with no tripped breaker".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What one trigger did: the records to audit (possibly several: a lapsed reset found on the
+/// way, then the trigger's own), and the refusal, if it was refused. A refusal changes nothing
+/// but the lapse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Step {
+    /// Records to write, oldest first.
+    pub records: Vec<Transition>,
+    /// Why the trigger itself was refused.
+    pub refused: Option<TransitionError>,
+}
+
+impl Step {
+    /// Whether any record changes the state.
+    pub fn changes_state(&self) -> bool {
+        self.records.iter().any(Transition::changes_state)
+    }
+
+    /// The refusal as an error, after the records are kept.
+    pub fn result(&self) -> Result<(), TransitionError> {
+        self.refused.clone().map_or(Ok(()), Err)
+    }
 }
 
 /// The state machine.
@@ -184,9 +340,12 @@ impl StateMachine {
         }
     }
 
-    /// A machine resumed from a checkpoint.
-    pub fn resume(record: StateRecord) -> Self {
-        Self { record }
+    /// A machine resumed from a checkpoint; refuses a record in an impossible combination.
+    pub fn resume(record: StateRecord) -> Result<Self, String> {
+        match record.inconsistency() {
+            Some(why) => Err(why),
+            None => Ok(Self { record }),
+        }
     }
 
     /// The checkpointed part.
@@ -204,10 +363,27 @@ impl StateMachine {
         self.record.tripped.iter().map(|(k, _)| *k).collect()
     }
 
-    /// Applies a trigger. `Ok(Some(_))` is a change of state, `Ok(None)` a trigger absorbed
-    /// without one (a second trip while TRIPPED, a halt while halted); `Err` is refused and
-    /// changes nothing.
-    pub fn apply(
+    /// Applies a trigger at `now`, letting a pending reset lapse first when its time is up.
+    pub fn apply(&mut self, trigger: Trigger, now: DateTime<Utc>) -> Step {
+        let lapse = self.expire(now);
+        let expired_at = lapse.as_ref().map(|(_, at)| *at);
+        let mut step = Step {
+            records: lapse.map(|(t, _)| t).into_iter().collect(),
+            refused: None,
+        };
+        if let (Trigger::ConfirmReset { .. }, Some(expired_at)) = (&trigger, expired_at) {
+            // The confirmation came too late: the lapse is kept, the confirmation refused.
+            step.refused = Some(TransitionError::ResetExpired { expired_at });
+            return step;
+        }
+        match self.apply_now(trigger, now) {
+            Ok(record) => step.records.extend(record),
+            Err(e) => step.refused = Some(e),
+        }
+        step
+    }
+
+    fn apply_now(
         &mut self,
         trigger: Trigger,
         now: DateTime<Utc>,
@@ -215,7 +391,13 @@ impl StateMachine {
         use EngineState::*;
         let state = self.record.state;
         match (state, trigger) {
-            (_, Trigger::Tick) => Ok(self.expire(now)),
+            (_, Trigger::Tick) => Ok(None),
+            (_, Trigger::Supervision { actor, event, detail }) => Ok(Some(self.note(
+                now,
+                Cause::Supervision(actor, event),
+                None,
+                serde_json::json!({"actor": actor, "event": event, "detail": detail}),
+            ))),
             (Normal | Resetting, Trigger::Trip(trip)) => {
                 self.note_trip(&trip);
                 self.record.pending_reset = None;
@@ -223,38 +405,52 @@ impl StateMachine {
                 Ok(Some(self.enter(
                     Tripped,
                     now,
-                    &format!("trip:{}", trip.breaker),
+                    Cause::Trip(trip.breaker),
                     None,
                     trip_details(&trip),
                 )))
             }
             (Tripped | ManuallyHalted, Trigger::Trip(trip)) => {
                 self.note_trip(&trip);
-                Ok(None)
+                Ok(Some(self.note(
+                    now,
+                    Cause::Trip(trip.breaker),
+                    None,
+                    trip_details(&trip),
+                )))
             }
             (_, Trigger::Clear(kind)) => {
                 let before = self.record.tripped.len();
                 self.record.tripped.retain(|(k, _)| *k != kind);
-                if state == Tripped && before > 0 && self.record.tripped.is_empty() {
+                if self.record.tripped.len() == before {
+                    return Ok(None);
+                }
+                let details = serde_json::json!({"breaker": kind});
+                if state == Tripped && self.record.tripped.is_empty() {
                     self.record.reason = None;
                     return Ok(Some(self.enter(
                         Normal,
                         now,
-                        &format!("cleared:{kind}"),
+                        Cause::Cleared(kind),
                         None,
-                        serde_json::json!({"breaker": kind}),
+                        details,
                     )));
                 }
-                Ok(None)
+                Ok(Some(self.note(now, Cause::Cleared(kind), None, details)))
             }
-            (ManuallyHalted, Trigger::Halt { .. }) => Ok(None),
+            (ManuallyHalted, Trigger::Halt { operator, reason }) => Ok(Some(self.note(
+                now,
+                Cause::ManualHalt,
+                Some(operator),
+                serde_json::json!({"reason": reason, "already_halted": true}),
+            ))),
             (_, Trigger::Halt { operator, reason }) => {
                 self.record.pending_reset = None;
                 self.record.reason = Some(reason.clone());
                 Ok(Some(self.enter(
                     ManuallyHalted,
                     now,
-                    "manual_halt",
+                    Cause::ManualHalt,
                     Some(operator),
                     serde_json::json!({"reason": reason}),
                 )))
@@ -286,22 +482,16 @@ impl StateMachine {
                 Ok(Some(self.enter(
                     Resetting,
                     now,
-                    "reset_requested",
+                    Cause::ResetRequested,
                     Some(operator),
                     serde_json::json!({"expires_at": expires_at, "from": state}),
                 )))
             }
             (Resetting, Trigger::ConfirmReset { operator, token }) => {
-                let pending = self
-                    .record
-                    .pending_reset
-                    .as_ref()
-                    .expect("RESETTING has a pending reset");
-                if now >= pending.expires_at {
-                    return Err(TransitionError::ResetExpired {
-                        expired_at: pending.expires_at,
-                    });
-                }
+                // A resumed machine is checked for this; a missing one still refuses.
+                let Some(pending) = self.record.pending_reset.as_ref() else {
+                    return Err(TransitionError::NoResetPending { state });
+                };
                 if !constant_time_eq(pending.token.as_bytes(), token.as_bytes()) {
                     return Err(TransitionError::WrongToken);
                 }
@@ -312,7 +502,7 @@ impl StateMachine {
                 Ok(Some(self.enter(
                     Normal,
                     now,
-                    "reset_confirmed",
+                    Cause::ResetConfirmed,
                     Some(operator),
                     serde_json::json!({"requested_by": requested_by}),
                 )))
@@ -322,8 +512,8 @@ impl StateMachine {
     }
 
     /// Lets a pending reset lapse at `now` if its time is up: back to the state it came from.
-    /// Call before any trigger but a confirmation, and after a confirmation refused as expired.
-    pub fn expire(&mut self, now: DateTime<Utc>) -> Option<Transition> {
+    /// Answers the record and when the request lapsed.
+    fn expire(&mut self, now: DateTime<Utc>) -> Option<(Transition, DateTime<Utc>)> {
         let pending = self.record.pending_reset.as_ref()?;
         if self.record.state != EngineState::Resetting || now < pending.expires_at {
             return None;
@@ -331,13 +521,14 @@ impl StateMachine {
         let (back, expired_at) = (pending.from, pending.expires_at);
         self.record.pending_reset = None;
         self.record.reason = Some(format!("reset request expired at {expired_at}"));
-        Some(self.enter(
+        let record = self.enter(
             back,
             now,
-            "reset_expired",
+            Cause::ResetExpired,
             None,
             serde_json::json!({"expired_at": expired_at}),
-        ))
+        );
+        Some((record, expired_at))
     }
 
     fn note_trip(&mut self, trip: &Trip) {
@@ -346,11 +537,29 @@ impl StateMachine {
         }
     }
 
+    /// A record of an event that leaves the state as it is.
+    fn note(
+        &self,
+        now: DateTime<Utc>,
+        cause: Cause,
+        operator: Option<String>,
+        details: serde_json::Value,
+    ) -> Transition {
+        Transition {
+            at: now,
+            from: self.record.state,
+            to: self.record.state,
+            cause,
+            operator,
+            details,
+        }
+    }
+
     fn enter(
         &mut self,
         to: EngineState,
         now: DateTime<Utc>,
-        cause: &str,
+        cause: Cause,
         operator: Option<String>,
         details: serde_json::Value,
     ) -> Transition {
@@ -361,7 +570,7 @@ impl StateMachine {
             at: now,
             from,
             to,
-            cause: cause.to_string(),
+            cause,
             operator,
             details,
         }
@@ -389,7 +598,6 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
     use rust_decimal_macros::dec;
     use EngineState::*;
 
@@ -434,55 +642,59 @@ mod tests {
         let mut m = StateMachine::new(t(0));
         match state {
             Normal => {}
-            Tripped => {
-                m.apply(trip(BreakerKind::Drawdown), t(1)).unwrap();
-            }
-            ManuallyHalted => {
-                m.apply(halt(), t(1)).unwrap();
-            }
+            Tripped => m.apply(trip(BreakerKind::Drawdown), t(1)).result().unwrap(),
+            ManuallyHalted => m.apply(halt(), t(1)).result().unwrap(),
             Resetting => {
-                m.apply(trip(BreakerKind::Drawdown), t(1)).unwrap();
-                m.apply(request("tok", 100), t(2)).unwrap();
+                m.apply(trip(BreakerKind::Drawdown), t(1)).result().unwrap();
+                m.apply(request("tok", 100), t(2)).result().unwrap();
             }
         }
         assert_eq!(m.state(), state);
         m
     }
 
-    /// Every (state, trigger) pair: the state after, or the refusal.
+    /// Every (state, trigger) pair: the state after and how many records it leaves, or the
+    /// refusal.
     #[test]
     fn test_apply_every_state_and_trigger() {
-        let cases: Vec<(EngineState, Trigger, Result<EngineState, TransitionError>)> = vec![
-            (Normal, trip(BreakerKind::Drawdown), Ok(Tripped)),
-            (Normal, halt(), Ok(ManuallyHalted)),
-            (
-                Normal,
-                request("x", 100),
-                Err(TransitionError::NothingToReset),
-            ),
+        let restarted = Trigger::Supervision {
+            actor: ActorName::OrderGate,
+            event: Lifecycle::Restarted,
+            detail: None,
+        };
+        type Case = (EngineState, Trigger, Result<(EngineState, usize), TransitionError>);
+        let cases: Vec<Case> = vec![
+            (Normal, trip(BreakerKind::Drawdown), Ok((Tripped, 1))),
+            (Normal, halt(), Ok((ManuallyHalted, 1))),
+            (Normal, request("x", 100), Err(TransitionError::NothingToReset)),
             (
                 Normal,
                 confirm("x"),
                 Err(TransitionError::NoResetPending { state: Normal }),
             ),
-            (Normal, Trigger::Clear(BreakerKind::OrderRate), Ok(Normal)),
-            (Tripped, trip(BreakerKind::ErrorRate), Ok(Tripped)),
-            (Tripped, halt(), Ok(ManuallyHalted)),
-            (Tripped, request("x", 100), Ok(Resetting)),
+            (Normal, Trigger::Clear(BreakerKind::OrderRate), Ok((Normal, 0))),
+            (Normal, restarted.clone(), Ok((Normal, 1))),
+            (Normal, Trigger::Tick, Ok((Normal, 0))),
+            // A second breaker while TRIPPED changes no state but is on record.
+            (Tripped, trip(BreakerKind::ErrorRate), Ok((Tripped, 1))),
+            (Tripped, halt(), Ok((ManuallyHalted, 1))),
+            (Tripped, request("x", 100), Ok((Resetting, 1))),
             (
                 Tripped,
                 confirm("x"),
                 Err(TransitionError::NoResetPending { state: Tripped }),
             ),
-            (Tripped, Trigger::Clear(BreakerKind::Drawdown), Ok(Normal)),
-            (Tripped, Trigger::Clear(BreakerKind::OrderRate), Ok(Tripped)),
+            (Tripped, Trigger::Clear(BreakerKind::Drawdown), Ok((Normal, 1))),
+            (Tripped, Trigger::Clear(BreakerKind::OrderRate), Ok((Tripped, 0))),
+            (Tripped, restarted.clone(), Ok((Tripped, 1))),
             (
                 ManuallyHalted,
                 trip(BreakerKind::Drawdown),
-                Ok(ManuallyHalted),
+                Ok((ManuallyHalted, 1)),
             ),
-            (ManuallyHalted, halt(), Ok(ManuallyHalted)),
-            (ManuallyHalted, request("x", 100), Ok(Resetting)),
+            // A second stop is recorded with its reason.
+            (ManuallyHalted, halt(), Ok((ManuallyHalted, 1))),
+            (ManuallyHalted, request("x", 100), Ok((Resetting, 1))),
             (
                 ManuallyHalted,
                 confirm("x"),
@@ -493,42 +705,42 @@ mod tests {
             (
                 ManuallyHalted,
                 Trigger::Clear(BreakerKind::OrderRate),
-                Ok(ManuallyHalted),
+                Ok((ManuallyHalted, 0)),
             ),
-            (Resetting, trip(BreakerKind::OrderRate), Ok(Tripped)),
-            (Resetting, halt(), Ok(ManuallyHalted)),
+            (Resetting, trip(BreakerKind::OrderRate), Ok((Tripped, 1))),
+            (Resetting, halt(), Ok((ManuallyHalted, 1))),
             (
                 Resetting,
                 request("y", 100),
                 Err(TransitionError::ResetAlreadyPending { expires_at: t(100) }),
             ),
-            (Resetting, confirm("tok"), Ok(Normal)),
-            (
-                Resetting,
-                confirm("wrong"),
-                Err(TransitionError::WrongToken),
-            ),
+            (Resetting, confirm("tok"), Ok((Normal, 1))),
+            (Resetting, confirm("wrong"), Err(TransitionError::WrongToken)),
+            // The drawdown trip stays noted while the reset is pending: clearing it is kept.
             (
                 Resetting,
                 Trigger::Clear(BreakerKind::Drawdown),
-                Ok(Resetting),
+                Ok((Resetting, 1)),
             ),
-            (Resetting, Trigger::Tick, Ok(Resetting)),
+            (Resetting, Trigger::Tick, Ok((Resetting, 0))),
+            (Resetting, restarted, Ok((Resetting, 1))),
         ];
         for (from, trigger, expected) in cases {
             let mut m = machine_in(from);
             let before = m.clone();
-            let got = m.apply(trigger.clone(), t(10));
+            let step = m.apply(trigger.clone(), t(10));
             match expected {
-                Ok(to) => {
-                    assert!(got.is_ok(), "{from} + {trigger:?}: {got:?}");
+                Ok((to, records)) => {
+                    assert_eq!(step.refused, None, "{from} + {trigger:?}");
                     assert_eq!(m.state(), to, "{from} + {trigger:?}");
-                    if let Ok(Some(tr)) = got {
-                        assert_eq!((tr.from, tr.to), (from, to));
+                    assert_eq!(step.records.len(), records, "{from} + {trigger:?}");
+                    if let Some(tr) = step.records.last() {
+                        assert_eq!((tr.from, tr.to), (from, to), "{from} + {trigger:?}");
                     }
                 }
                 Err(e) => {
-                    assert_eq!(got, Err(e), "{from} + {trigger:?}");
+                    assert_eq!(step.refused, Some(e), "{from} + {trigger:?}");
+                    assert!(step.records.is_empty());
                     assert_eq!(m, before, "a refused transition changes nothing");
                 }
             }
@@ -536,66 +748,73 @@ mod tests {
     }
 
     #[test]
-    fn test_confirm_when_expired_then_refused_and_expire_returns_to_origin() {
+    fn test_confirm_when_expired_then_refused_and_back_to_origin() {
         let mut m = machine_in(Resetting);
-        let before = m.clone();
+        let step = m.apply(confirm("tok"), t(100));
         assert_eq!(
-            m.apply(confirm("tok"), t(100)),
-            Err(TransitionError::ResetExpired { expired_at: t(100) })
+            step.refused,
+            Some(TransitionError::ResetExpired { expired_at: t(100) })
         );
-        assert_eq!(m, before);
-        let lapse = m.expire(t(100)).expect("lapses");
+        let [lapse] = step.records.as_slice() else {
+            panic!("one lapse: {step:?}");
+        };
         assert_eq!(
-            (lapse.from, lapse.to, lapse.cause.as_str()),
-            (Resetting, Tripped, "reset_expired")
+            (lapse.from, lapse.to, &lapse.cause),
+            (Resetting, Tripped, &Cause::ResetExpired)
         );
         assert_eq!(m.state(), Tripped);
         assert!(m.record().pending_reset.is_none());
     }
 
     #[test]
-    fn test_expire_when_halted_origin_then_back_to_halted() {
+    fn test_tick_when_halted_origin_expires_then_back_to_halted() {
         let mut m = machine_in(ManuallyHalted);
-        m.apply(request("tok", 50), t(2)).unwrap();
-        assert!(m.expire(t(49)).is_none());
-        m.expire(t(50)).unwrap();
+        m.apply(request("tok", 50), t(2)).result().unwrap();
+        assert!(m.apply(Trigger::Tick, t(49)).records.is_empty());
+        assert_eq!(m.apply(Trigger::Tick, t(50)).records.len(), 1);
         assert_eq!(m.state(), ManuallyHalted);
+    }
+
+    #[test]
+    fn test_halt_when_reset_lapsed_on_the_way_then_both_recorded() {
+        let mut m = machine_in(Resetting);
+        let step = m.apply(halt(), t(200));
+        let causes: Vec<_> = step.records.iter().map(|r| r.cause.clone()).collect();
+        assert_eq!(causes, vec![Cause::ResetExpired, Cause::ManualHalt]);
     }
 
     #[test]
     fn test_confirm_when_wrong_token_then_reset_stays_pending() {
         let mut m = machine_in(Resetting);
         assert_eq!(
-            m.apply(confirm("nope"), t(5)),
-            Err(TransitionError::WrongToken)
+            m.apply(confirm("nope"), t(5)).refused,
+            Some(TransitionError::WrongToken)
         );
         assert_eq!(m.state(), Resetting);
-        assert_eq!(m.apply(confirm("tok"), t(6)).unwrap().unwrap().to, Normal);
+        assert_eq!(m.apply(confirm("tok"), t(6)).records[0].to, Normal);
         assert!(m.tripped_breakers().is_empty());
     }
 
     #[test]
     fn test_clear_when_two_breakers_tripped_then_normal_only_after_both() {
         let mut m = machine_in(Normal);
-        m.apply(trip(BreakerKind::OrderRate), t(1)).unwrap();
-        m.apply(trip(BreakerKind::StaleFeed), t(2)).unwrap();
-        assert_eq!(
-            m.apply(Trigger::Clear(BreakerKind::OrderRate), t(3))
-                .unwrap(),
-            None
-        );
+        m.apply(trip(BreakerKind::OrderRate), t(1)).result().unwrap();
+        m.apply(trip(BreakerKind::StaleFeed), t(2)).result().unwrap();
+        let first = m.apply(Trigger::Clear(BreakerKind::OrderRate), t(3));
         assert_eq!(m.state(), Tripped);
-        let tr = m
-            .apply(Trigger::Clear(BreakerKind::StaleFeed), t(4))
-            .unwrap()
-            .unwrap();
-        assert_eq!((tr.to, tr.cause.as_str()), (Normal, "cleared:stale_feed"));
+        assert!(!first.changes_state());
+        assert_eq!(first.records[0].cause, Cause::Cleared(BreakerKind::OrderRate));
+        let tr = &m.apply(Trigger::Clear(BreakerKind::StaleFeed), t(4)).records[0];
+        assert_eq!(
+            (tr.to, tr.cause.to_string().as_str()),
+            (Normal, "cleared:stale_feed")
+        );
     }
 
     #[test]
     fn test_halt_records_operator_and_reason() {
         let mut m = machine_in(Normal);
-        let tr = m.apply(halt(), t(1)).unwrap().unwrap();
+        let tr = m.apply(halt(), t(1)).records.remove(0);
         assert_eq!(tr.operator.as_deref(), Some("alice"));
         assert_eq!(tr.details["reason"], "fat finger");
         assert_eq!(m.record().reason.as_deref(), Some("fat finger"));
@@ -606,7 +825,47 @@ mod tests {
         let m = machine_in(Resetting);
         let json = serde_json::to_string(m.record()).unwrap();
         let back: StateRecord = serde_json::from_str(&json).unwrap();
-        assert_eq!(StateMachine::resume(back), m);
-        let _ = Duration::seconds(1);
+        assert_eq!(StateMachine::resume(back).unwrap(), m);
+    }
+
+    #[test]
+    fn test_resume_when_impossible_combination_then_refused() {
+        let mut resetting_without_pending = machine_in(Resetting).record().clone();
+        resetting_without_pending.pending_reset = None;
+        let mut tripped_without_breaker = machine_in(Tripped).record().clone();
+        tripped_without_breaker.tripped.clear();
+        let mut normal_with_pending = machine_in(Resetting).record().clone();
+        normal_with_pending.state = Normal;
+        let mut back_to_normal = machine_in(Resetting).record().clone();
+        if let Some(p) = back_to_normal.pending_reset.as_mut() {
+            p.from = Normal;
+        }
+        for r in [
+            resetting_without_pending,
+            tripped_without_breaker,
+            normal_with_pending,
+            back_to_normal,
+        ] {
+            assert!(StateMachine::resume(r.clone()).is_err(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn test_cause_round_trips_through_its_name() {
+        let causes = [
+            Cause::Trip(BreakerKind::DailyLoss),
+            Cause::Cleared(BreakerKind::OrderRate),
+            Cause::ManualHalt,
+            Cause::ResetRequested,
+            Cause::ResetConfirmed,
+            Cause::ResetExpired,
+            Cause::Supervision(ActorName::Supervisor, Lifecycle::Panicked),
+            Cause::Supervision(ActorName::Breaker(BreakerKind::Drawdown), Lifecycle::Ready),
+            Cause::Other("firm_halt".into()),
+        ];
+        for c in causes {
+            assert_eq!(Cause::from(c.to_string()), c);
+        }
+        assert_eq!(Cause::Trip(BreakerKind::Drawdown).to_string(), "trip:drawdown");
     }
 }

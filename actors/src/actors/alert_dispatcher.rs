@@ -64,6 +64,7 @@ pub struct AlertDispatcher {
     view: DeliveryView,
     recent: VecDeque<DeliveryRecord>,
     idle_waiters: Vec<tokio::sync::oneshot::Sender<()>>,
+    links: super::Links,
 }
 
 impl AlertDispatcher {
@@ -73,6 +74,7 @@ impl AlertDispatcher {
         settings: AlertSettings,
         clock: SharedClock,
         checkpoint: StrategyCheckpoint,
+        links: super::Links,
     ) -> Self {
         let view = DeliveryView {
             channels: channels.iter().map(|c| c.name()).collect(),
@@ -88,6 +90,7 @@ impl AlertDispatcher {
             view,
             recent: VecDeque::with_capacity(RECENT),
             idle_waiters: Vec::new(),
+            links,
         }
     }
 
@@ -213,11 +216,25 @@ async fn deliver_with_retries(
     }
 }
 
-impl Actor for AlertDispatcher {
-    type Context = Context<Self>;
+impl super::Supervisee for AlertDispatcher {
+    fn name(&self) -> crate::supervision::ActorName {
+        crate::supervision::ActorName::AlertDispatcher
+    }
+
+    fn links(&self) -> &super::Links {
+        &self.links
+    }
 }
 
-impl Supervised for AlertDispatcher {}
+super::supervisee!(AlertDispatcher);
+
+impl Actor for AlertDispatcher {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        super::mark_ready(self);
+    }
+}
 
 impl Handler<Dispatch> for AlertDispatcher {
     type Result = ();
@@ -305,17 +322,3 @@ impl Handler<ReadDeliveries> for AlertDispatcher {
     }
 }
 
-#[cfg(feature = "fault-injection")]
-impl Handler<super::messages::InjectPanic> for AlertDispatcher {
-    type Result = ();
-
-    fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
-        super::guard(
-            self,
-            ctx,
-            "alert_dispatcher",
-            |_| {},
-            |_| panic!("injected fault"),
-        );
-    }
-}

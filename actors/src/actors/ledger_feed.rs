@@ -1,19 +1,17 @@
-//! LedgerFeed: takes the host's portfolio snapshots, refuses bad ones, fans good ones out to
-//! the portfolio breakers, and watches for a feed gone silent (the stale_feed breaker).
+//! LedgerFeed: takes the host's portfolio snapshots, refuses bad ones (naming the field),
+//! hands positions to the gate's decision core, and fans valuations out to the portfolio
+//! breakers (drawdown, daily loss, stale feed).
 
-use super::daily_loss_breaker::DailyLossBreaker;
-use super::drawdown_breaker::DrawdownBreaker;
-use super::messages::{ClearReport, EvaluateSnapshots, Rearm, Tick, TripReport, Valuation};
-use super::order_gate::{OrderGate, PositionsUpdate};
-use super::{guard, Supervisor};
-use crate::breaker::{BreakerKind, BreakerReading, ResetPolicy, Trip};
+use super::messages::Evaluate;
+use super::{guard, mark_ready, supervisee, Links, Supervisee};
 use crate::clock::SharedClock;
-use crate::domain::{InputError, PortfolioSnapshot};
+use crate::decision::DecisionCore;
+use crate::domain::{InputError, PortfolioSnapshot, Valuation};
 use crate::error::EngineError;
-use crate::events::EngineEvent;
-use crate::rules::StaleFeedRule;
+use crate::events::TelemetryEvent;
+use crate::supervision::ActorName;
 use actix::prelude::*;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,15 +19,15 @@ use tokio::sync::broadcast;
 
 const HISTORY: usize = 2000;
 
-/// Submits a snapshot. Resolves once every breaker has judged it and any trip it caused is in
-/// force at the order gate.
+/// Submits a snapshot. Resolves once every portfolio breaker has judged it: any trip it caused
+/// is refusing orders by then.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<(), EngineError>")]
 pub struct SubmitSnapshot(pub PortfolioSnapshot);
 
-/// Submits snapshots, in order, without waiting for the breakers (bulk feeds, replays): the
-/// breakers judge the whole batch in one message each. A refused snapshot is logged and
-/// counted; the others go on.
+/// Submits snapshots, in order, without waiting for the breakers (bulk feeds, replays): each
+/// breaker judges the whole batch in one message. A refused snapshot is logged and counted;
+/// the others go on.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct PushSnapshots(pub Vec<PortfolioSnapshot>);
@@ -45,6 +43,8 @@ pub struct PortfolioView {
     pub accepted: u64,
     /// Snapshots refused since start.
     pub refused: u64,
+    /// The last refusal, for the operator.
+    pub last_refusal: Option<String>,
 }
 
 /// Asks for the portfolio view.
@@ -52,153 +52,140 @@ pub struct PortfolioView {
 #[rtype(result = "PortfolioView")]
 pub struct ReadPortfolio;
 
-/// Asks for the stale-feed breaker's reading.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "BreakerReading")]
-pub struct ReadStaleFeed;
+/// The portfolio breakers a feed fans out to.
+pub type PortfolioBreakers = Vec<Recipient<Evaluate<Valuation>>>;
 
 /// The ledger feed actor.
 pub struct LedgerFeed {
     strategy: String,
-    last: Option<Arc<PortfolioSnapshot>>,
+    view: PortfolioView,
     history: VecDeque<(DateTime<Utc>, Decimal)>,
-    accepted: u64,
-    refused: u64,
-    drawdown: Option<Addr<DrawdownBreaker>>,
-    daily_loss: Option<Addr<DailyLossBreaker>>,
-    stale: Option<(StaleFeedRule, ResetPolicy)>,
-    gate: Addr<OrderGate>,
-    forward_positions: bool,
-    supervisor: Addr<Supervisor>,
-    events: broadcast::Sender<EngineEvent>,
+    breakers: PortfolioBreakers,
+    core: Arc<DecisionCore>,
+    max_clock_skew: Duration,
+    telemetry: broadcast::Sender<TelemetryEvent>,
     clock: SharedClock,
+    links: Links,
 }
 
 impl LedgerFeed {
-    /// A feed for `strategy` fanning out to the given breakers.
+    /// A feed for `strategy` fanning out to `breakers`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         strategy: String,
-        drawdown: Option<Addr<DrawdownBreaker>>,
-        daily_loss: Option<Addr<DailyLossBreaker>>,
-        stale: Option<(StaleFeedRule, ResetPolicy)>,
-        gate: Addr<OrderGate>,
-        forward_positions: bool,
-        supervisor: Addr<Supervisor>,
-        events: broadcast::Sender<EngineEvent>,
+        breakers: PortfolioBreakers,
+        core: Arc<DecisionCore>,
+        max_clock_skew: Duration,
+        telemetry: broadcast::Sender<TelemetryEvent>,
         clock: SharedClock,
+        links: Links,
     ) -> Self {
         Self {
             strategy,
-            last: None,
+            view: PortfolioView::default(),
             history: VecDeque::with_capacity(HISTORY),
-            accepted: 0,
-            refused: 0,
-            drawdown,
-            daily_loss,
-            stale,
-            gate,
-            forward_positions,
-            supervisor,
-            events,
+            breakers,
+            core,
+            max_clock_skew,
+            telemetry,
             clock,
+            links,
         }
     }
 
-    /// Validates and records a snapshot; on success returns it shared, ready to fan out.
-    fn accept(
-        &mut self,
-        snapshot: PortfolioSnapshot,
-    ) -> Result<Arc<PortfolioSnapshot>, InputError> {
-        let checked = snapshot.validate().and_then(|_| match &self.last {
+    fn check(&self, snapshot: &PortfolioSnapshot, now: DateTime<Utc>) -> Result<(), InputError> {
+        snapshot.validate()?;
+        InputError::check_not_ahead("timestamp", snapshot.timestamp, now, self.max_clock_skew)?;
+        match &self.view.last {
             Some(prev) if snapshot.timestamp < prev.timestamp => Err(InputError::OutOfOrder {
                 field: "timestamp",
                 value: snapshot.timestamp,
                 previous: prev.timestamp,
             }),
             _ => Ok(()),
-        });
-        if let Err(e) = checked {
-            self.refused += 1;
+        }
+    }
+
+    /// Validates and records a snapshot; on success, its valuation, ready to fan out.
+    fn accept(&mut self, snapshot: PortfolioSnapshot) -> Result<Valuation, InputError> {
+        let now = self.clock.now();
+        if let Err(e) = self.check(&snapshot, now) {
+            self.view.refused += 1;
+            self.view.last_refusal = Some(e.to_string());
             return Err(e);
         }
-        let snapshot = Arc::new(snapshot);
-        self.accepted += 1;
+        let valuation = Valuation {
+            value: snapshot.portfolio_value,
+            at: snapshot.timestamp,
+            received_at: now,
+        };
+        self.view.accepted += 1;
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
         self.history
             .push_back((snapshot.timestamp, snapshot.portfolio_value));
-        self.last = Some(snapshot.clone());
-        if let Some((rule, policy)) = self.stale.as_mut() {
-            if rule.on_snapshot(self.clock.now()) && *policy == ResetPolicy::Auto {
-                self.supervisor.do_send(ClearReport {
-                    breaker: BreakerKind::StaleFeed,
-                    at: self.clock.now(),
-                });
-            }
+        if !snapshot.positions.is_empty() {
+            self.core.set_positions(&snapshot.positions);
         }
-        if self.forward_positions && !snapshot.positions.is_empty() {
-            self.gate
-                .do_send(PositionsUpdate(snapshot.positions.clone()));
-        }
-        if self.events.receiver_count() > 0 {
-            let _ = self.events.send(EngineEvent::Snapshot {
+        let snapshot = Arc::new(snapshot);
+        if self.telemetry.receiver_count() > 0 {
+            let _ = self.telemetry.send(TelemetryEvent::Snapshot {
                 strategy: self.strategy.clone(),
                 snapshot: (*snapshot).clone(),
             });
         }
-        Ok(snapshot)
+        self.view.last = Some(snapshot);
+        Ok(valuation)
     }
 }
 
-impl Actor for LedgerFeed {
-    type Context = Context<Self>;
+impl Supervisee for LedgerFeed {
+    fn name(&self) -> ActorName {
+        ActorName::LedgerFeed
+    }
+
+    fn links(&self) -> &Links {
+        &self.links
+    }
 }
 
-impl Supervised for LedgerFeed {}
+supervisee!(LedgerFeed);
+
+impl Actor for LedgerFeed {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        mark_ready(self);
+    }
+}
 
 impl Handler<SubmitSnapshot> for LedgerFeed {
     type Result = ResponseFuture<Result<(), EngineError>>;
 
     fn handle(&mut self, msg: SubmitSnapshot, ctx: &mut Context<Self>) -> Self::Result {
-        let accepted = match guard(self, ctx, "ledger_feed", |_| {}, |act| act.accept(msg.0)) {
+        let valuation = match guard(self, ctx, |act| act.accept(msg.0)) {
             None => {
                 return Box::pin(async {
                     Err(EngineError::Unavailable("ledger feed restarting".into()))
                 })
             }
             Some(Err(e)) => return Box::pin(async move { Err(e.into()) }),
-            Some(Ok(s)) => s,
+            Some(Ok(v)) => v,
         };
-        let batch: Arc<[Valuation]> = Arc::new([Valuation::from(&*accepted)]);
-        let drawdown = self
-            .drawdown
-            .as_ref()
-            .map(|a| a.send(EvaluateSnapshots(batch.clone())));
-        let daily = self
-            .daily_loss
-            .as_ref()
-            .map(|a| a.send(EvaluateSnapshots(batch)));
+        let batch: Arc<[Valuation]> = Arc::new([valuation]);
+        let judged: Vec<_> = self
+            .breakers
+            .iter()
+            .map(|b| b.send(Evaluate(batch.clone())))
+            .collect();
         Box::pin(async move {
-            // Both breakers judge the snapshot at once; a failed one has already marked itself
-            // not ready, so the gate is closed: the snapshot itself was accepted.
-            let (a, b) = futures::join!(
-                async {
-                    match drawdown {
-                        Some(f) => f.await.ok().and_then(|r| r.err()),
-                        None => None,
-                    }
-                },
-                async {
-                    match daily {
-                        Some(f) => f.await.ok().and_then(|r| r.err()),
-                        None => None,
-                    }
+            // A breaker that failed on it has marked itself not ready, so the gate is closed:
+            // the snapshot itself was accepted.
+            for r in futures::future::join_all(judged).await {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "a portfolio breaker could not judge a snapshot");
                 }
-            );
-            if let Some(failed) = a.or(b) {
-                tracing::error!(%failed, "a breaker failed on a snapshot");
             }
             Ok(())
         })
@@ -209,59 +196,23 @@ impl Handler<PushSnapshots> for LedgerFeed {
     type Result = ();
 
     fn handle(&mut self, msg: PushSnapshots, ctx: &mut Context<Self>) {
-        let accepted = guard(
-            self,
-            ctx,
-            "ledger_feed",
-            |_| {},
-            |act| {
-                let mut batch = Vec::with_capacity(msg.0.len());
-                for s in msg.0 {
-                    match act.accept(s) {
-                        Ok(s) => batch.push(Valuation::from(&*s)),
-                        Err(e) => tracing::warn!(error = %e, "snapshot refused"),
-                    }
+        let accepted = guard(self, ctx, |act| {
+            let mut batch = Vec::with_capacity(msg.0.len());
+            for s in msg.0 {
+                match act.accept(s) {
+                    Ok(v) => batch.push(v),
+                    Err(e) => tracing::warn!(error = %e, "snapshot refused"),
                 }
-                batch
-            },
-        );
+            }
+            batch
+        });
         let Some(batch) = accepted.filter(|b| !b.is_empty()) else {
             return;
         };
         let batch: Arc<[Valuation]> = batch.into();
-        if let Some(a) = &self.drawdown {
-            a.do_send(EvaluateSnapshots(batch.clone()));
+        for b in &self.breakers {
+            b.do_send(Evaluate(batch.clone()));
         }
-        if let Some(a) = &self.daily_loss {
-            a.do_send(EvaluateSnapshots(batch));
-        }
-    }
-}
-
-impl Handler<Tick> for LedgerFeed {
-    type Result = ResponseFuture<()>;
-
-    fn handle(&mut self, msg: Tick, _: &mut Context<Self>) -> Self::Result {
-        let trip = self
-            .stale
-            .as_mut()
-            .and_then(|(rule, _)| rule.on_tick(msg.now));
-        let reported = trip.map(|trip| self.supervisor.send(TripReport(trip)));
-        Box::pin(async move {
-            if let Some(r) = reported {
-                let _ = r.await;
-            }
-        })
-    }
-}
-
-impl Handler<Rearm> for LedgerFeed {
-    type Result = Option<Trip>;
-
-    fn handle(&mut self, msg: Rearm, _: &mut Context<Self>) -> Self::Result {
-        let (rule, _) = self.stale.as_mut()?;
-        rule.rearm();
-        rule.on_tick(msg.now)
     }
 }
 
@@ -269,45 +220,8 @@ impl Handler<ReadPortfolio> for LedgerFeed {
     type Result = MessageResult<ReadPortfolio>;
 
     fn handle(&mut self, _: ReadPortfolio, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(PortfolioView {
-            last: self.last.clone(),
-            history: self.history.iter().copied().collect(),
-            accepted: self.accepted,
-            refused: self.refused,
-        })
-    }
-}
-
-impl Handler<ReadStaleFeed> for LedgerFeed {
-    type Result = MessageResult<ReadStaleFeed>;
-
-    fn handle(&mut self, _: ReadStaleFeed, _: &mut Context<Self>) -> Self::Result {
-        let now = self.clock.now();
-        MessageResult(match &self.stale {
-            Some((rule, _)) => rule.reading(true, now),
-            None => BreakerReading {
-                breaker: BreakerKind::StaleFeed,
-                enabled: false,
-                ready: true,
-                value: None,
-                limit: None,
-                details: Default::default(),
-            },
-        })
-    }
-}
-
-#[cfg(feature = "fault-injection")]
-impl Handler<super::messages::InjectPanic> for LedgerFeed {
-    type Result = ();
-
-    fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
-        guard(
-            self,
-            ctx,
-            "ledger_feed",
-            |_| {},
-            |_| panic!("injected fault"),
-        );
+        let mut view = self.view.clone();
+        view.history = self.history.iter().copied().collect();
+        MessageResult(view)
     }
 }

@@ -1,136 +1,91 @@
-//! ManualBreaker: the operators' emergency stop and the two-step reset. It remembers who
-//! halted and why, and hands each request to the Supervisor, which owns the state machine.
+//! ManualBreaker: the operators' emergency stop and the two-step reset. It checks the
+//! request, remembers who halted and why, and hands each request to the Supervisor, which
+//! owns the state machine.
 
 use super::supervisor::{ApplyHalt, ApplyResetConfirm, ApplyResetRequest, ResetTicket};
-use super::Supervisor;
+use super::{mark_ready, supervisee, Links, Supervisee};
 use crate::breaker::{BreakerKind, BreakerReading};
-use crate::clock::SharedClock;
-use crate::domain::InputError;
 use crate::error::EngineError;
 use crate::state_machine::StateRecord;
+use crate::supervision::ActorName;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-/// Emergency stop: every order refused, open orders cancelled. Durable when answered.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<StateRecord, EngineError>")]
-pub struct Halt {
-    /// Who.
-    pub operator: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// First step of a reset: answers with the confirmation token.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<ResetTicket, EngineError>")]
-pub struct RequestReset {
-    /// Who.
-    pub operator: String,
-    /// Why, if given.
-    pub reason: Option<String>,
-}
-
-/// Second step of a reset.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<StateRecord, EngineError>")]
-pub struct ConfirmReset {
-    /// Who.
-    pub operator: String,
-    /// The token from the request.
-    pub confirmation_token: String,
-    /// Make the current value the drawdown breaker's new high-water mark.
-    pub rebase_high_water_mark: bool,
-}
-
-fn required(field: &'static str, value: &str) -> Result<(), InputError> {
-    if value.trim().is_empty() {
-        return Err(InputError::Empty { field });
-    }
-    Ok(())
+/// The operator's last halt, for the breaker's reading.
+#[derive(Debug, Clone)]
+struct LastHalt {
+    operator: String,
+    reason: String,
+    at: DateTime<Utc>,
 }
 
 /// The manual breaker actor.
 pub struct ManualBreaker {
-    supervisor: Addr<Supervisor>,
-    clock: SharedClock,
-    last_halt: Option<(String, String, DateTime<Utc>)>,
+    links: Links,
+    last_halt: Option<LastHalt>,
 }
 
 impl ManualBreaker {
-    /// A manual breaker reporting to `supervisor`.
-    pub fn new(supervisor: Addr<Supervisor>, clock: SharedClock) -> Self {
+    /// A manual breaker reporting to the Supervisor of `links`.
+    pub fn new(links: Links) -> Self {
         Self {
-            supervisor,
-            clock,
+            links,
             last_halt: None,
         }
     }
 }
 
+impl Supervisee for ManualBreaker {
+    fn name(&self) -> ActorName {
+        ActorName::Breaker(BreakerKind::Manual)
+    }
+
+    fn links(&self) -> &Links {
+        &self.links
+    }
+}
+
+supervisee!(ManualBreaker);
+
 impl Actor for ManualBreaker {
     type Context = Context<Self>;
-}
 
-impl Supervised for ManualBreaker {}
-
-impl Handler<Halt> for ManualBreaker {
-    type Result = ResponseFuture<Result<StateRecord, EngineError>>;
-
-    fn handle(&mut self, msg: Halt, _: &mut Context<Self>) -> Self::Result {
-        if let Err(e) = required("operator", &msg.operator).and(required("reason", &msg.reason)) {
-            return Box::pin(async move { Err(e.into()) });
-        }
-        tracing::warn!(operator = %msg.operator, reason = %msg.reason, "manual halt");
-        self.last_halt = Some((msg.operator.clone(), msg.reason.clone(), self.clock.now()));
-        let sup = self.supervisor.clone();
-        Box::pin(async move {
-            sup.send(ApplyHalt {
-                operator: msg.operator,
-                reason: msg.reason,
-            })
-            .await?
-        })
+    fn started(&mut self, _: &mut Context<Self>) {
+        mark_ready(self);
     }
 }
 
-impl Handler<RequestReset> for ManualBreaker {
+impl Handler<ApplyHalt> for ManualBreaker {
+    type Result = ResponseFuture<Result<StateRecord, EngineError>>;
+
+    fn handle(&mut self, msg: ApplyHalt, _: &mut Context<Self>) -> Self::Result {
+        tracing::warn!(operator = %msg.operator, reason = %msg.reason, "manual halt");
+        self.last_halt = Some(LastHalt {
+            operator: msg.operator.clone(),
+            reason: msg.reason.clone(),
+            at: msg.at,
+        });
+        let sup = self.links.supervisor.clone();
+        Box::pin(async move { sup.send(msg).await? })
+    }
+}
+
+impl Handler<ApplyResetRequest> for ManualBreaker {
     type Result = ResponseFuture<Result<ResetTicket, EngineError>>;
 
-    fn handle(&mut self, msg: RequestReset, _: &mut Context<Self>) -> Self::Result {
-        if let Err(e) = required("operator", &msg.operator) {
-            return Box::pin(async move { Err(e.into()) });
-        }
-        let sup = self.supervisor.clone();
-        Box::pin(async move {
-            sup.send(ApplyResetRequest {
-                operator: msg.operator,
-                reason: msg.reason,
-            })
-            .await?
-        })
+    fn handle(&mut self, msg: ApplyResetRequest, _: &mut Context<Self>) -> Self::Result {
+        let sup = self.links.supervisor.clone();
+        Box::pin(async move { sup.send(msg).await? })
     }
 }
 
-impl Handler<ConfirmReset> for ManualBreaker {
+impl Handler<ApplyResetConfirm> for ManualBreaker {
     type Result = ResponseFuture<Result<StateRecord, EngineError>>;
 
-    fn handle(&mut self, msg: ConfirmReset, _: &mut Context<Self>) -> Self::Result {
-        if let Err(e) = required("operator", &msg.operator)
-            .and(required("confirmation_token", &msg.confirmation_token))
-        {
-            return Box::pin(async move { Err(e.into()) });
-        }
-        let sup = self.supervisor.clone();
-        Box::pin(async move {
-            sup.send(ApplyResetConfirm {
-                operator: msg.operator,
-                token: msg.confirmation_token,
-                rebase_high_water_mark: msg.rebase_high_water_mark,
-            })
-            .await?
-        })
+    fn handle(&mut self, msg: ApplyResetConfirm, _: &mut Context<Self>) -> Self::Result {
+        let sup = self.links.supervisor.clone();
+        Box::pin(async move { sup.send(msg).await? })
     }
 }
 
@@ -139,10 +94,10 @@ impl Handler<super::messages::ReadBreaker> for ManualBreaker {
 
     fn handle(&mut self, _: super::messages::ReadBreaker, _: &mut Context<Self>) -> Self::Result {
         let mut details = BTreeMap::new();
-        if let Some((op, reason, at)) = &self.last_halt {
-            details.insert("last_halt_operator".into(), op.clone());
-            details.insert("last_halt_reason".into(), reason.clone());
-            details.insert("last_halt_at".into(), at.to_rfc3339());
+        if let Some(h) = &self.last_halt {
+            details.insert("last_halt_operator".into(), h.operator.clone());
+            details.insert("last_halt_reason".into(), h.reason.clone());
+            details.insert("last_halt_at".into(), h.at.to_rfc3339());
         }
         MessageResult(BreakerReading {
             breaker: BreakerKind::Manual,
@@ -152,20 +107,5 @@ impl Handler<super::messages::ReadBreaker> for ManualBreaker {
             limit: None,
             details,
         })
-    }
-}
-
-#[cfg(feature = "fault-injection")]
-impl Handler<super::messages::InjectPanic> for ManualBreaker {
-    type Result = ();
-
-    fn handle(&mut self, _: super::messages::InjectPanic, ctx: &mut Context<Self>) {
-        super::guard(
-            self,
-            ctx,
-            "manual_breaker",
-            |_| {},
-            |_| panic!("injected fault"),
-        );
     }
 }

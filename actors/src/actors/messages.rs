@@ -1,44 +1,22 @@
 //! Messages several actors share. A message handled by one actor only lives in its file.
 
-use crate::breaker::{BreakerKind, BreakerReading, Trip};
-use crate::domain::{InputError, PortfolioSnapshot};
+use crate::breaker::BreakerReading;
+use crate::decision::NumberedTrip;
 use crate::state_machine::EngineState;
+use crate::supervision::{ActorName, Lifecycle};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
+use serde::Serialize;
 use std::sync::Arc;
 
-/// A breaker failed while handling a message (it panicked and is being restarted).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{breaker} breaker failed and is restarting")]
-pub struct BreakerFailed {
-    /// Which breaker.
-    pub breaker: BreakerKind,
-}
+/// Inputs for a breaker to judge, in order (one, or a batch from a bulk feed). Resolves once
+/// judged: any trip they caused is refusing orders by then.
+#[derive(Debug, Clone)]
+pub struct Evaluate<I>(pub Arc<[I]>);
 
-/// A portfolio value at an instant: what the portfolio breakers judge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Valuation {
-    /// Portfolio value.
-    pub value: Decimal,
-    /// The snapshot's time.
-    pub at: DateTime<Utc>,
+impl<I: 'static> Message for Evaluate<I> {
+    type Result = ();
 }
-
-impl From<&PortfolioSnapshot> for Valuation {
-    fn from(s: &PortfolioSnapshot) -> Self {
-        Self {
-            value: s.portfolio_value,
-            at: s.timestamp,
-        }
-    }
-}
-
-/// Snapshots for a portfolio breaker to judge, in order (one, or a batch from a bulk feed).
-/// Resolves once any trip they caused is in force at the order gate.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<(), BreakerFailed>")]
-pub struct EvaluateSnapshots(pub Arc<[Valuation]>);
 
 /// Time passed: run time-driven checks as of `now`.
 #[derive(Message, Debug, Clone, Copy)]
@@ -48,25 +26,37 @@ pub struct Tick {
     pub now: DateTime<Utc>,
 }
 
-/// A breaker reached its limit (to the Supervisor). Resolves once the gate has been closed.
+/// A breaker reached its limit (to the Supervisor). The gate was closed for it already.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
-pub struct TripReport(pub Trip);
+pub struct TripReport(pub NumberedTrip);
 
 /// An auto-reset breaker's condition passed (to the Supervisor).
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct ClearReport {
     /// Which breaker.
-    pub breaker: BreakerKind,
-    /// When.
+    pub breaker: crate::breaker::BreakerKind,
+    /// When, by the engine's clock.
     pub at: DateTime<Utc>,
 }
 
+/// An actor's lifecycle event (to the Supervisor, which records it).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct LifecycleReport {
+    /// Which actor.
+    pub actor: ActorName,
+    /// What happened.
+    pub event: Lifecycle,
+    /// The panic message, when it panicked.
+    pub detail: Option<String>,
+}
+
 /// After a confirmed reset: let the rule trip again, judging its current input at once.
-/// Answers with the trip when its condition still holds.
+/// Answers with the trip when its condition still holds (the gate is closed for it already).
 #[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "Option<Trip>")]
+#[rtype(result = "Option<NumberedTrip>")]
 pub struct Rearm {
     /// Drawdown only: make the current value the new high-water mark.
     pub rebase_high_water_mark: bool,
@@ -79,38 +69,23 @@ pub struct Rearm {
 #[rtype(result = "BreakerReading")]
 pub struct ReadBreaker;
 
-/// The Supervisor's word to the gate: the state orders are judged against.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct GateUpdate {
-    /// The global state.
-    pub state: EngineState,
-    /// The first tripped breaker, named in rejections.
-    pub breaker: Option<BreakerKind>,
-    /// Why, named in rejections.
-    pub reason: Option<String>,
-}
-
 /// Test-only fault hook: the receiving actor panics inside its handler.
-#[cfg(feature = "fault-injection")]
+#[cfg(feature = "test-util")]
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct InjectPanic;
 
-/// An input the engine refused.
-pub type InputResult = Result<(), InputError>;
-
 /// The engine's word to the host: cancel every open order now (a trip or a halt).
-#[derive(Message, Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Message, Debug, Clone, PartialEq, Eq, Serialize)]
 #[rtype(result = "()")]
 pub struct CancelAllOrders {
     /// The strategy.
     pub strategy: String,
     /// The state that demands it.
     pub state: EngineState,
-    /// Why.
+    /// Why, in words a person can act on.
     pub reason: String,
-    /// When.
+    /// When, by the engine's clock.
     pub at: DateTime<Utc>,
 }
 

@@ -1,30 +1,35 @@
-//! Supervisor: owns the global state machine. Every trip, clear, halt and reset passes through
-//! it: it closes the gate in memory first, tells the host to cancel open orders, checkpoints
-//! the transition (flushed) and only then answers, publishes events and raises alerts.
+//! Supervisor: owns the global state machine and the strategy's checkpoint, and supervises
+//! every other actor of the strategy.
+//!
+//! Every trip, clear, halt, reset and lifecycle event goes through [`Supervisor::commit`], the
+//! one commit path: the gate is told of any closing at once (it was usually closed already by
+//! the breaker itself), the records are written and flushed in one sled batch, and only then
+//! are the gate told of any opening, subscribers told, alerts raised and the caller answered.
 
 use super::alert_dispatcher::{AlertDispatcher, Dispatch};
-use super::daily_loss_breaker::DailyLossBreaker;
-use super::drawdown_breaker::DrawdownBreaker;
-use super::error_rate_breaker::ErrorRateBreaker;
-use super::ledger_feed::LedgerFeed;
 use super::messages::{
-    CancelAllOrders, CancelSink, ClearReport, GateUpdate, Rearm, Tick, TripReport,
+    CancelAllOrders, CancelSink, ClearReport, LifecycleReport, ReadBreaker, Rearm, Tick,
+    TripReport,
 };
-use super::order_gate::OrderGate;
-use super::order_rate_breaker::OrderRateBreaker;
+use super::order_gate::{ApplyGateUpdate, OrderGate};
+use super::{guard, mark_ready, supervisee, Links, Supervisee};
 use crate::alerts::{Alert, AlertEventType};
-use crate::breaker::{BreakerKind, Trip};
+use crate::breaker::{BreakerKind, BreakerReading, Trip};
 use crate::checkpoint::{CheckpointError, StrategyCheckpoint};
 use crate::clock::SharedClock;
+use crate::decision::{DecisionCore, GateUpdate, NumberedTrip};
 use crate::error::EngineError;
 use crate::events::*;
-use crate::state_machine::{EngineState, StateMachine, StateRecord, Transition, Trigger};
+use crate::state_machine::{
+    EngineState, StateMachine, StateRecord, Step, Transition, Trigger,
+};
+use crate::supervision::{ActorName, HealthBoard};
 use actix::prelude::*;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tokio::sync::broadcast;
+use std::sync::Arc;
 
 /// The token and deadline of a requested reset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,33 +42,37 @@ pub struct ResetTicket {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Halt (from the ManualBreaker).
+/// Halt. The gate was closed for it already under `seq`.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<StateRecord, EngineError>")]
 pub struct ApplyHalt {
-    /// Who.
+    /// Who asked for it.
     pub operator: String,
-    /// Why.
+    /// Why, as the operator wrote it.
     pub reason: String,
+    /// When the handle took it.
+    pub at: DateTime<Utc>,
+    /// The number under which the gate closed for it.
+    pub seq: u64,
 }
 
-/// Reset request (from the ManualBreaker).
+/// Reset request.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<ResetTicket, EngineError>")]
 pub struct ApplyResetRequest {
-    /// Who.
+    /// Who asked for it.
     pub operator: String,
-    /// Why.
+    /// Why, if the operator said.
     pub reason: Option<String>,
 }
 
-/// Reset confirmation (from the ManualBreaker).
+/// Reset confirmation.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<StateRecord, EngineError>")]
 pub struct ApplyResetConfirm {
-    /// Who.
+    /// Who confirmed.
     pub operator: String,
-    /// The token.
+    /// The token from the request.
     pub token: String,
     /// Rebase the drawdown high-water mark.
     pub rebase_high_water_mark: bool,
@@ -74,71 +83,126 @@ pub struct ApplyResetConfirm {
 #[rtype(result = "(StateRecord, Option<String>)")]
 pub struct ReadState;
 
-/// The actors the Supervisor drives.
+/// Runs every actor's time-driven checks once, as of the clock's now.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct TickAll;
+
+/// How the Supervisor reaches one breaker, whatever its rule.
+#[derive(Clone)]
+pub struct BreakerLink {
+    /// Which breaker.
+    pub kind: BreakerKind,
+    /// Its time-driven checks.
+    pub tick: Recipient<Tick>,
+    /// Its re-arm after a confirmed reset.
+    pub rearm: Recipient<Rearm>,
+    /// Its reading.
+    pub read: Recipient<ReadBreaker>,
+    /// Its fault hook.
+    #[cfg(feature = "test-util")]
+    pub panic: Recipient<super::messages::InjectPanic>,
+}
+
+impl BreakerLink {
+    /// The link of any actor that handles the breaker messages.
+    pub fn of<A>(kind: BreakerKind, addr: &Addr<A>) -> Self
+    where
+        A: Actor<Context = Context<A>>
+            + Handler<Tick>
+            + Handler<Rearm>
+            + Handler<ReadBreaker>
+            + FaultHook,
+    {
+        Self {
+            kind,
+            tick: addr.clone().recipient(),
+            rearm: addr.clone().recipient(),
+            read: addr.clone().recipient(),
+            #[cfg(feature = "test-util")]
+            panic: addr.clone().recipient(),
+        }
+    }
+}
+
+/// Handles the fault-injection hook when the feature is on; nothing otherwise.
+#[cfg(feature = "test-util")]
+pub trait FaultHook: Handler<super::messages::InjectPanic> {}
+#[cfg(feature = "test-util")]
+impl<A: Handler<super::messages::InjectPanic>> FaultHook for A {}
+/// Handles the fault-injection hook when the feature is on; nothing otherwise.
+#[cfg(not(feature = "test-util"))]
+pub trait FaultHook {}
+#[cfg(not(feature = "test-util"))]
+impl<A> FaultHook for A {}
+
+/// The actors the Supervisor drives, once they exist.
 #[derive(Clone, Default)]
-pub struct Crew {
-    /// Ledger feed (owns the stale-feed rule).
-    pub feed: Option<Addr<LedgerFeed>>,
-    /// Order gate.
+pub struct StrategyActors {
+    /// The gate (also the order-rate breaker's shell).
     pub gate: Option<Addr<OrderGate>>,
-    /// Drawdown breaker, if enabled.
-    pub drawdown: Option<Addr<DrawdownBreaker>>,
-    /// Daily loss breaker, if enabled.
-    pub daily_loss: Option<Addr<DailyLossBreaker>>,
-    /// Order rate breaker, if enabled.
-    pub order_rate: Option<Addr<OrderRateBreaker>>,
-    /// Error rate breaker (always present for the error log).
-    pub error_rate: Option<Addr<ErrorRateBreaker>>,
-    /// Alert dispatcher.
+    /// Every breaker that judges input or time, the order-rate one through the gate.
+    pub breakers: Vec<BreakerLink>,
+    /// The alert dispatcher.
     pub dispatcher: Option<Addr<AlertDispatcher>>,
+}
+
+/// What the Supervisor needs.
+pub struct SupervisorParts {
+    /// The strategy's name.
+    pub strategy: String,
+    /// The machine resumed from the checkpoint.
+    pub machine: StateMachine,
+    /// Records to write first thing (resuming from an unusable checkpoint).
+    pub startup: Vec<Transition>,
+    /// The strategy's checkpoint.
+    pub checkpoint: StrategyCheckpoint,
+    /// The engine's clock.
+    pub clock: SharedClock,
+    /// How long a reset request waits for its confirmation.
+    pub reset_ttl: Duration,
+    /// How often time-driven checks run; `None`: only on request.
+    pub tick_interval: Option<std::time::Duration>,
+    /// The gate's decision core.
+    pub core: Arc<DecisionCore>,
+    /// The health board.
+    pub health: Arc<HealthBoard>,
+    /// Control events.
+    pub control: Arc<ControlEvents>,
+    /// Where cancel-all orders go.
+    pub cancel: CancelSink,
 }
 
 /// The supervisor actor.
 pub struct Supervisor {
-    strategy: String,
+    parts: SupervisorParts,
     machine: StateMachine,
-    checkpoint: StrategyCheckpoint,
-    clock: SharedClock,
-    reset_ttl: Duration,
-    tick_interval: Option<std::time::Duration>,
-    crew: Crew,
-    events: broadcast::Sender<EngineEvent>,
-    cancel: CancelSink,
-    /// A transition to write at start (resuming from an unreadable checkpoint).
-    startup: Vec<Transition>,
+    applied_trips: u64,
+    actors: StrategyActors,
+    links: Links,
 }
 
 impl Supervisor {
-    /// A supervisor resuming `machine`; `startup` transitions are checkpointed first thing.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        strategy: String,
-        machine: StateMachine,
-        startup: Vec<Transition>,
-        checkpoint: StrategyCheckpoint,
-        clock: SharedClock,
-        reset_ttl: Duration,
-        tick_interval: Option<std::time::Duration>,
-        events: broadcast::Sender<EngineEvent>,
-        cancel: CancelSink,
-    ) -> Self {
+    /// A supervisor; `addr` is its own address (from `Supervisor::create`).
+    pub fn new(mut parts: SupervisorParts, addr: Addr<Supervisor>) -> Self {
+        let machine = parts.machine.clone();
+        let links = Links {
+            supervisor: addr,
+            health: parts.health.clone(),
+        };
+        parts.startup.shrink_to_fit();
         Self {
-            strategy,
+            parts,
             machine,
-            checkpoint,
-            clock,
-            reset_ttl,
-            tick_interval,
-            crew: Crew::default(),
-            events,
-            cancel,
-            startup,
+            applied_trips: 0,
+            actors: StrategyActors::default(),
+            links,
         }
     }
 
     /// Hands over the actors, once they exist.
-    pub fn set_crew(&mut self, crew: Crew) {
-        self.crew = crew;
+    pub fn set_actors(&mut self, actors: StrategyActors) {
+        self.actors = actors;
     }
 
     /// What the gate must be told now.
@@ -146,46 +210,22 @@ impl Supervisor {
         let record = self.machine.record();
         GateUpdate {
             state: record.state,
-            breaker: record.tripped.first().map(|(k, _)| *k),
+            tripped: record.tripped.iter().map(|(k, _)| *k).collect(),
             reason: record.reason.clone(),
+            applied_trips: self.applied_trips,
         }
     }
 
     fn tell_gate(&self) {
-        if let Some(gate) = &self.crew.gate {
-            gate.do_send(self.gate_update());
+        // The core is shared: set it directly so the word is in force before anything else.
+        self.parts.core.apply(self.gate_update());
+        if let Some(gate) = &self.actors.gate {
+            gate.do_send(ApplyGateUpdate(self.gate_update()));
         }
     }
 
-    fn cancel_open_orders(&self, transitions: &[Transition]) {
-        if let Some(t) = transitions.iter().rev().find(|t| {
-            matches!(t.to, EngineState::Tripped | EngineState::ManuallyHalted) && t.from != t.to
-        }) {
-            self.cancel.send(CancelAllOrders {
-                strategy: self.strategy.clone(),
-                state: t.to,
-                reason: self.machine.record().reason.clone().unwrap_or_default(),
-                at: t.at,
-            });
-        }
-    }
-
-    fn publish(&self, events: Vec<EngineEvent>) {
-        for e in events {
-            let _ = self.events.send(e);
-        }
-    }
-
-    fn state_events(&self, transitions: &[Transition]) -> Vec<EngineEvent> {
-        transitions
-            .iter()
-            .map(|t| {
-                EngineEvent::StateChanged(StateChangedEvent {
-                    strategy: self.strategy.clone(),
-                    transition: t.clone(),
-                })
-            })
-            .collect()
+    fn now(&self) -> DateTime<Utc> {
+        self.parts.clock.now()
     }
 
     fn alert(
@@ -199,7 +239,7 @@ impl Supervisor {
         Alert {
             id: format!("msg_{}", random_token(24)),
             event_type,
-            strategy_name: self.strategy.clone(),
+            strategy_name: self.parts.strategy.clone(),
             circuit_breaker_type: breaker,
             details,
             timestamp: at,
@@ -209,18 +249,10 @@ impl Supervisor {
         }
     }
 
-    fn dispatch(&self, alerts: Vec<Alert>) {
-        if let Some(d) = &self.crew.dispatcher {
-            for a in alerts {
-                d.do_send(Dispatch(a));
-            }
-        }
-    }
-
     fn trip_outputs(&self, trip: &Trip) -> (EngineEvent, Alert) {
         (
             EngineEvent::CircuitBreakerTripped(CircuitBreakerTrippedEvent {
-                strategy: self.strategy.clone(),
+                strategy: self.parts.strategy.clone(),
                 trip: trip.clone(),
             }),
             self.alert(
@@ -239,64 +271,162 @@ impl Supervisor {
         )
     }
 
-    /// Checkpoints, then publishes and alerts; the mailbox waits meanwhile, so nobody reads a
-    /// state that is not yet durable.
-    fn persist_then(
-        &mut self,
-        ctx: &mut Context<Self>,
-        transitions: Vec<Transition>,
-        events: Vec<EngineEvent>,
-        alerts: Vec<Alert>,
-    ) {
-        if transitions.is_empty() {
-            self.publish(events);
-            self.dispatch(alerts);
-            return;
+    /// Applies a trip the gate closed for.
+    fn apply_trip(&mut self, numbered: NumberedTrip, out: &mut Outputs) {
+        let now = self.now();
+        self.applied_trips = self.applied_trips.max(numbered.seq);
+        out.step(self.machine.apply(Trigger::Trip(numbered.trip.clone()), now));
+        let (event, alert) = self.trip_outputs(&numbered.trip);
+        out.events.push(event);
+        out.alerts.push(alert);
+    }
+
+    /// The one commit path. `before` is the machine as it was before these records: if they
+    /// open the gate and cannot be made durable, the machine goes back to it.
+    fn commit(&mut self, before: StateMachine, out: Outputs) -> ResponseActFuture<Self, Result<(), EngineError>> {
+        let Outputs {
+            records,
+            events,
+            alerts,
+        } = out;
+        if records.is_empty() {
+            self.publish(events, alerts);
+            return Box::pin(fut::ready(Ok(())));
+        }
+        let opens = self.machine.state() == EngineState::Normal;
+        if !opens {
+            // Fail closed in memory first: the gate and the host hear before the disk does.
+            self.tell_gate();
+            self.cancel_open_orders(&records);
         }
         let record = self.machine.record().clone();
-        let cp = self.checkpoint.clone();
-        ctx.wait(
+        let cp = self.parts.checkpoint.clone();
+        Box::pin(
             async move {
-                // Let the breaker, the feed and the host run first: the gate is already closed,
-                // and the trip's latency should not carry the checkpoint's work.
+                // Let the breaker, the feed and the host run first: the gate is already closed.
                 tokio::task::yield_now().await;
-                cp.commit(&record, &transitions).await.map(|_| transitions)
+                cp.commit(&record, &records).await.map(|_| records)
             }
             .into_actor(self)
             .map(move |res, act, _| match res {
-                    Ok(transitions) => {
-                        for t in &transitions {
-                            tracing::warn!(from = %t.from, to = %t.to, cause = %t.cause, "state transition");
-                        }
-                        for e in &events {
-                            if let EngineEvent::CircuitBreakerTripped(t) = e {
-                                tracing::error!(breaker = %t.trip.breaker, summary = %t.trip.summary, "circuit breaker tripped");
-                            }
-                        }
-                        let mut all = act.state_events(&transitions);
-                        all.extend(events);
-                        act.publish(all);
-                        act.dispatch(alerts);
+                Ok(records) => {
+                    act.tell_gate();
+                    for t in &records {
+                        tracing::warn!(from = %t.from, to = %t.to, cause = %t.cause, operator = ?t.operator, "control event");
                     }
-                    Err(e) => tracing::error!(error = %e, "checkpoint of a transition failed"),
-                }),
-        );
+                    let mut all: Vec<EngineEvent> = records
+                        .iter()
+                        .filter(|t| t.changes_state())
+                        .map(|t| {
+                            EngineEvent::StateChanged(StateChangedEvent {
+                                strategy: act.parts.strategy.clone(),
+                                transition: t.clone(),
+                            })
+                        })
+                        .collect();
+                    all.extend(events);
+                    act.publish(all, alerts);
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "checkpoint of a control event failed");
+                    if opens {
+                        // Not durable: take it back; the gate never opened.
+                        act.machine = before;
+                        act.tell_gate();
+                    }
+                    Err(e.into())
+                }
+            }),
+        )
+    }
+
+    fn publish(&self, events: Vec<EngineEvent>, alerts: Vec<Alert>) {
+        for e in &events {
+            if let EngineEvent::CircuitBreakerTripped(t) = e {
+                tracing::error!(breaker = %t.trip.breaker, summary = %t.trip.summary, "circuit breaker tripped");
+            }
+            self.parts.control.publish(e);
+        }
+        if let Some(d) = &self.actors.dispatcher {
+            for a in alerts {
+                d.do_send(Dispatch(a));
+            }
+        }
+    }
+
+    fn cancel_open_orders(&self, records: &[Transition]) {
+        if let Some(t) = records.iter().rev().find(|t| {
+            matches!(t.to, EngineState::Tripped | EngineState::ManuallyHalted) && t.changes_state()
+        }) {
+            self.parts.cancel.send(CancelAllOrders {
+                strategy: self.parts.strategy.clone(),
+                state: t.to,
+                reason: self.machine.record().reason.clone().unwrap_or_default(),
+                at: t.at,
+            });
+        }
     }
 
     fn tick_all(&self, now: DateTime<Utc>) {
-        let tick = Tick { now };
-        if let Some(a) = &self.crew.feed {
-            a.do_send(tick);
+        for b in &self.actors.breakers {
+            b.tick.do_send(Tick { now });
         }
-        if let Some(a) = &self.crew.daily_loss {
-            a.do_send(tick);
-        }
-        if let Some(a) = &self.crew.order_rate {
-            a.do_send(tick);
-        }
-        if let Some(a) = &self.crew.error_rate {
-            a.do_send(tick);
-        }
+    }
+
+    /// Resumes the machine from the checkpoint (after a restart of this actor).
+    fn resume(&mut self) {
+        let now = self.now();
+        let (machine, startup) = resume_machine(&self.parts.checkpoint, now);
+        self.machine = machine;
+        self.parts.startup.extend(startup);
+        // Trips the gate closed for may have died with the old instance: apply them again.
+        self.applied_trips = 0;
+    }
+}
+
+/// The records one control event leaves, with what to publish and alert once they are durable.
+#[derive(Default)]
+struct Outputs {
+    records: Vec<Transition>,
+    events: Vec<EngineEvent>,
+    alerts: Vec<Alert>,
+}
+
+impl Outputs {
+    fn step(&mut self, step: Step) -> Option<crate::state_machine::TransitionError> {
+        self.records.extend(step.records);
+        step.refused
+    }
+}
+
+/// The machine a checkpoint resumes, with the records of a halt when it cannot be trusted:
+/// unreadable, or readable in an impossible combination, never resumes NORMAL.
+pub fn resume_machine(
+    checkpoint: &StrategyCheckpoint,
+    now: DateTime<Utc>,
+) -> (StateMachine, Vec<Transition>) {
+    let distrust = |why: String| {
+        let mut m = StateMachine::new(now);
+        let step = m.apply(
+            Trigger::Halt {
+                operator: crate::engine::ENGINE_OPERATOR.into(),
+                reason: format!(
+                    "checkpoint unusable at start, trading halted until an operator resets: {why}"
+                ),
+            },
+            now,
+        );
+        tracing::error!(reason = %why, "checkpoint unusable: starting MANUALLY_HALTED");
+        (m, step.records)
+    };
+    match checkpoint.load_state() {
+        Ok(Some(record)) => match StateMachine::resume(record) {
+            Ok(m) => (m, Vec::new()),
+            Err(why) => distrust(format!("impossible state record: {why}")),
+        },
+        Ok(None) => (StateMachine::new(now), Vec::new()),
+        Err(e) => distrust(e.to_string()),
     }
 }
 
@@ -309,22 +439,52 @@ pub fn random_token(len: usize) -> String {
         .collect()
 }
 
+impl Supervisee for Supervisor {
+    fn name(&self) -> ActorName {
+        ActorName::Supervisor
+    }
+
+    fn links(&self) -> &Links {
+        &self.links
+    }
+
+    fn reload(&mut self) {
+        self.parts.core.set_supervisor_alive(false);
+        self.resume();
+    }
+}
+
+supervisee!(Supervisor);
+
 impl Actor for Supervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let startup = std::mem::take(&mut self.startup);
-        if !startup.is_empty() {
-            let events = self.state_events(&startup);
-            self.persist_then(ctx, startup, events, Vec::new());
+        self.parts.core.set_supervisor_alive(true);
+        let before = self.machine.clone();
+        let mut out = Outputs {
+            records: std::mem::take(&mut self.parts.startup),
+            ..Outputs::default()
+        };
+        for numbered in self.parts.core.unconfirmed() {
+            self.apply_trip(numbered, &mut out);
         }
-        if let Some(every) = self.tick_interval {
+        self.tell_gate();
+        let fut = self.commit(before, out);
+        ctx.wait(fut.map(|_, _, _| ()));
+        mark_ready(self);
+        if let Some(every) = self.parts.tick_interval {
             ctx.run_interval(every, |act, ctx| {
-                let now = act.clock.now();
+                let now = act.now();
                 act.tick_all(now);
-                ctx.notify(Tick { now });
+                <Self as Handler<Tick>>::handle(act, Tick { now }, ctx);
             });
         }
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        // Until a restarted instance says otherwise, nobody can record a trip or a halt.
+        self.parts.core.set_supervisor_alive(false);
     }
 }
 
@@ -332,16 +492,16 @@ impl Handler<TripReport> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, msg: TripReport, ctx: &mut Context<Self>) {
-        let now = self.clock.now();
-        let trip = msg.0;
-        let mut transitions: Vec<Transition> = self.machine.expire(now).into_iter().collect();
-        let applied = self.machine.apply(Trigger::Trip(trip.clone()), now);
-        transitions.extend(applied.ok().flatten());
-        // Fail closed in memory first: the gate hears before the caller is answered.
-        self.tell_gate();
-        self.cancel_open_orders(&transitions);
-        let (event, alert) = self.trip_outputs(&trip);
-        self.persist_then(ctx, transitions, vec![event], vec![alert]);
+        let before = self.machine.clone();
+        let Some(out) = guard(self, ctx, |act| {
+            let mut out = Outputs::default();
+            act.apply_trip(msg.0, &mut out);
+            out
+        }) else {
+            return;
+        };
+        let fut = self.commit(before, out);
+        ctx.wait(fut.map(|_, _, _| ()));
     }
 }
 
@@ -349,43 +509,40 @@ impl Handler<ClearReport> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, msg: ClearReport, ctx: &mut Context<Self>) {
-        let now = self.clock.now();
-        let mut transitions: Vec<Transition> = self.machine.expire(now).into_iter().collect();
-        let was_tripped = self.machine.tripped_breakers().contains(&msg.breaker);
-        transitions.extend(
-            self.machine
-                .apply(Trigger::Clear(msg.breaker), now)
-                .ok()
-                .flatten(),
-        );
-        let mut events = Vec::new();
-        if was_tripped {
-            events.push(EngineEvent::BreakerCleared(BreakerClearedEvent {
-                strategy: self.strategy.clone(),
-                breaker: msg.breaker,
-                at: msg.at,
-            }));
+        let before = self.machine.clone();
+        let now = self.now();
+        let mut out = Outputs::default();
+        let _ = out.step(self.machine.apply(Trigger::Clear(msg.breaker), now));
+        if !out.records.is_empty() {
+            out.events
+                .push(EngineEvent::BreakerCleared(BreakerClearedEvent {
+                    strategy: self.parts.strategy.clone(),
+                    breaker: msg.breaker,
+                    at: msg.at,
+                }));
         }
-        if transitions.is_empty() {
-            self.publish(events);
-            return;
-        }
-        // Opening the gate waits for the checkpoint; closing never does.
-        let record = self.machine.record().clone();
-        let cp = self.checkpoint.clone();
-        ctx.wait(
-            async move { cp.commit(&record, &transitions).await.map(|_| transitions) }
-                .into_actor(self)
-                .map(move |res, act, _| match res {
-                    Ok(transitions) => {
-                        act.tell_gate();
-                        let mut all = act.state_events(&transitions);
-                        all.extend(events);
-                        act.publish(all);
-                    }
-                    Err(e) => tracing::error!(error = %e, "checkpoint of a clear failed: the gate stays closed"),
-                }),
-        );
+        let fut = self.commit(before, out);
+        ctx.wait(fut.map(|_, _, _| ()));
+    }
+}
+
+impl Handler<LifecycleReport> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, msg: LifecycleReport, ctx: &mut Context<Self>) {
+        let before = self.machine.clone();
+        let now = self.now();
+        let mut out = Outputs::default();
+        let _ = out.step(self.machine.apply(
+            Trigger::Supervision {
+                actor: msg.actor,
+                event: msg.event,
+                detail: msg.detail,
+            },
+            now,
+        ));
+        let fut = self.commit(before, out);
+        ctx.wait(fut.map(|_, _, _| ()));
     }
 }
 
@@ -393,24 +550,19 @@ impl Handler<Tick> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, msg: Tick, ctx: &mut Context<Self>) {
-        if let Some(t) = self.machine.expire(msg.now) {
-            self.tell_gate();
-            let events = Vec::new();
-            self.persist_then(ctx, vec![t], events, Vec::new());
-        }
+        let before = self.machine.clone();
+        let mut out = Outputs::default();
+        let _ = out.step(self.machine.apply(Trigger::Tick, msg.now));
+        let fut = self.commit(before, out);
+        ctx.wait(fut.map(|_, _, _| ()));
     }
 }
-
-/// Runs every engine actor's time-driven checks once, as of the clock's now.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct TickAll;
 
 impl Handler<TickAll> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, _: TickAll, ctx: &mut Context<Self>) {
-        let now = self.clock.now();
+        let now = self.now();
         self.tick_all(now);
         <Self as Handler<Tick>>::handle(self, Tick { now }, ctx);
     }
@@ -420,27 +572,21 @@ impl Handler<ApplyHalt> for Supervisor {
     type Result = AtomicResponse<Self, Result<StateRecord, EngineError>>;
 
     fn handle(&mut self, msg: ApplyHalt, _: &mut Context<Self>) -> Self::Result {
-        let now = self.clock.now();
-        let mut transitions: Vec<Transition> = self.machine.expire(now).into_iter().collect();
-        let halted = self
-            .machine
-            .apply(
-                Trigger::Halt {
-                    operator: msg.operator.clone(),
-                    reason: msg.reason.clone(),
-                },
-                now,
-            )
-            .expect("a halt is never refused");
-        let is_new = halted.is_some();
-        transitions.extend(halted);
-        self.tell_gate();
-        self.cancel_open_orders(&transitions);
-        let mut events = Vec::new();
-        let mut alerts = Vec::new();
-        if is_new {
-            events.push(EngineEvent::ManualHalt(ManualHaltEvent {
-                strategy: self.strategy.clone(),
+        let before = self.machine.clone();
+        let now = self.now();
+        self.applied_trips = self.applied_trips.max(msg.seq);
+        let was_halted = self.machine.state() == EngineState::ManuallyHalted;
+        let mut out = Outputs::default();
+        let _ = out.step(self.machine.apply(
+            Trigger::Halt {
+                operator: msg.operator.clone(),
+                reason: msg.reason.clone(),
+            },
+            now,
+        ));
+        if !was_halted {
+            out.events.push(EngineEvent::ManualHalt(ManualHaltEvent {
+                strategy: self.parts.strategy.clone(),
                 reason: msg.reason.clone(),
                 operator: msg.operator.clone(),
                 at: now,
@@ -448,7 +594,7 @@ impl Handler<ApplyHalt> for Supervisor {
             let mut details = BTreeMap::new();
             details.insert("operator".into(), msg.operator.clone());
             details.insert("reason".into(), msg.reason.clone());
-            alerts.push(self.alert(
+            out.alerts.push(self.alert(
                 AlertEventType::ManualHalt,
                 BreakerKind::Manual,
                 format!("manual halt by {}: {}", msg.operator, msg.reason),
@@ -456,9 +602,10 @@ impl Handler<ApplyHalt> for Supervisor {
                 now,
             ));
         }
-        commit_and_answer(self, transitions, events, alerts, |act| {
-            Ok(act.machine.record().clone())
-        })
+        AtomicResponse::new(Box::pin(
+            self.commit(before, out)
+                .map(|r, act, _| r.map(|_| act.machine.record().clone())),
+        ))
     }
 }
 
@@ -466,63 +613,62 @@ impl Handler<ApplyResetRequest> for Supervisor {
     type Result = AtomicResponse<Self, Result<ResetTicket, EngineError>>;
 
     fn handle(&mut self, msg: ApplyResetRequest, _: &mut Context<Self>) -> Self::Result {
-        if let Some(why) = self.checkpoint.degraded() {
+        if let Some(why) = self.parts.checkpoint.degraded() {
             let err = EngineError::Checkpoint(CheckpointError::Unavailable(format!(
                 "{why}: resets are refused until the checkpoint is repaired"
             )));
             return AtomicResponse::new(Box::pin(fut::ready(Err(err))));
         }
-        let now = self.clock.now();
-        let mut transitions: Vec<Transition> = self.machine.expire(now).into_iter().collect();
+        let before = self.machine.clone();
+        let now = self.now();
         let token = random_token(32);
-        let expires_at = now + self.reset_ttl;
-        match self.machine.apply(
+        let expires_at = now + self.parts.reset_ttl;
+        let mut out = Outputs::default();
+        let refused = out.step(self.machine.apply(
             Trigger::RequestReset {
                 operator: msg.operator.clone(),
                 token: token.clone(),
                 expires_at,
             },
             now,
-        ) {
-            Ok(t) => transitions.extend(t),
-            Err(e) => {
-                // A lapse found on the way is still a transition to keep.
-                let lapse = transitions;
-                return commit_and_answer(self, lapse, Vec::new(), Vec::new(), move |_| {
-                    Err(e.into())
-                });
+        ));
+        if refused.is_none() {
+            out.events
+                .push(EngineEvent::ResetRequested(ResetRequestedEvent {
+                    strategy: self.parts.strategy.clone(),
+                    operator: msg.operator.clone(),
+                    expires_at,
+                    at: now,
+                }));
+            let mut details = BTreeMap::new();
+            details.insert("operator".into(), msg.operator.clone());
+            details.insert("expires_at".into(), expires_at.to_rfc3339());
+            if let Some(r) = &msg.reason {
+                details.insert("reason".into(), r.clone());
             }
+            out.alerts.push(self.alert(
+                AlertEventType::ResetRequested,
+                BreakerKind::Manual,
+                format!(
+                    "reset requested by {}; it needs a confirmation before {expires_at}",
+                    msg.operator
+                ),
+                details,
+                now,
+            ));
         }
-        self.tell_gate();
-        let events = vec![EngineEvent::ResetRequested(ResetRequestedEvent {
-            strategy: self.strategy.clone(),
-            operator: msg.operator.clone(),
-            expires_at,
-            at: now,
-        })];
-        let mut details = BTreeMap::new();
-        details.insert("operator".into(), msg.operator.clone());
-        details.insert("expires_at".into(), expires_at.to_rfc3339());
-        if let Some(r) = &msg.reason {
-            details.insert("reason".into(), r.clone());
-        }
-        let alerts = vec![self.alert(
-            AlertEventType::ResetRequested,
-            BreakerKind::Manual,
-            format!(
-                "reset requested by {}; it needs a confirmation before {expires_at}",
-                msg.operator
-            ),
-            details,
-            now,
-        )];
-        commit_and_answer(self, transitions, events, alerts, move |_| {
-            Ok(ResetTicket {
-                state: EngineState::Resetting,
-                confirmation_token: token,
-                expires_at,
-            })
-        })
+        // A lapse found on the way is kept even when the request itself is refused.
+        AtomicResponse::new(Box::pin(self.commit(before, out).map(move |r, _, _| {
+            r?;
+            match refused {
+                Some(e) => Err(e.into()),
+                None => Ok(ResetTicket {
+                    state: EngineState::Resetting,
+                    confirmation_token: token,
+                    expires_at,
+                }),
+            }
+        })))
     }
 }
 
@@ -530,139 +676,68 @@ impl Handler<ApplyResetConfirm> for Supervisor {
     type Result = AtomicResponse<Self, Result<StateRecord, EngineError>>;
 
     fn handle(&mut self, msg: ApplyResetConfirm, _: &mut Context<Self>) -> Self::Result {
-        let now = self.clock.now();
         let before = self.machine.clone();
-        let confirmed = match self.machine.apply(
+        let now = self.now();
+        let mut out = Outputs::default();
+        if let Some(e) = out.step(self.machine.apply(
             Trigger::ConfirmReset {
                 operator: msg.operator.clone(),
                 token: msg.token.clone(),
             },
             now,
-        ) {
-            Ok(t) => t,
-            Err(e) => {
-                let lapse: Vec<Transition> = self.machine.expire(now).into_iter().collect();
-                if !lapse.is_empty() {
-                    self.tell_gate();
-                }
-                return commit_and_answer(self, lapse, Vec::new(), Vec::new(), move |_| {
-                    Err(e.into())
-                });
-            }
-        };
-        let mut transitions: Vec<Transition> = confirmed.into_iter().collect();
+        )) {
+            return AtomicResponse::new(Box::pin(
+                self.commit(before, out)
+                    .map(move |r, _, _| r.and(Err(e.into()))),
+            ));
+        }
         // Before the gate opens, every breaker judges its current input again; one whose
-        // condition still holds trips at once and the gate never opens.
+        // condition still holds trips at once (closing the gate for it) and the gate never
+        // opens.
         let rearm = Rearm {
             rebase_high_water_mark: msg.rebase_high_water_mark,
             now,
         };
-        let crew = self.crew.clone();
-        let rearmed = async move {
-            let mut trips = Vec::new();
-            macro_rules! ask {
-                ($a:expr) => {
-                    if let Some(a) = &$a {
-                        if let Ok(Some(t)) = a.send(rearm).await {
-                            trips.push(t);
+        let asked: Vec<_> = self
+            .actors
+            .breakers
+            .iter()
+            .map(|b| b.rearm.send(rearm))
+            .collect();
+        let operator = msg.operator;
+        AtomicResponse::new(Box::pin(
+            futures::future::join_all(asked)
+                .into_actor(self)
+                .then(move |answers, act, _| {
+                    out.events
+                        .push(EngineEvent::ResetConfirmed(ResetConfirmedEvent {
+                            strategy: act.parts.strategy.clone(),
+                            operator: operator.clone(),
+                            at: now,
+                        }));
+                    let mut details = BTreeMap::new();
+                    details.insert("operator".into(), operator.clone());
+                    out.alerts.push(act.alert(
+                        AlertEventType::ResetConfirmed,
+                        BreakerKind::Manual,
+                        format!("reset confirmed by {operator}: trading resumes"),
+                        details,
+                        now,
+                    ));
+                    for answer in answers {
+                        match answer {
+                            Ok(Some(numbered)) => act.apply_trip(numbered, &mut out),
+                            Ok(None) => {}
+                            // A breaker that cannot answer is down: the health board keeps
+                            // the gate shut until it is back.
+                            Err(e) => tracing::error!(error = %e, "a breaker could not re-arm"),
                         }
                     }
-                };
-            }
-            ask!(crew.drawdown);
-            ask!(crew.daily_loss);
-            ask!(crew.order_rate);
-            ask!(crew.error_rate);
-            ask!(crew.feed);
-            trips
-        };
-        let operator = msg.operator.clone();
-        AtomicResponse::new(Box::pin(rearmed.into_actor(self).then(
-            move |trips, act, _| {
-                let mut events = vec![EngineEvent::ResetConfirmed(ResetConfirmedEvent {
-                    strategy: act.strategy.clone(),
-                    operator: operator.clone(),
-                    at: now,
-                })];
-                let mut details = BTreeMap::new();
-                details.insert("operator".into(), operator.clone());
-                let mut alerts = vec![act.alert(
-                    AlertEventType::ResetConfirmed,
-                    BreakerKind::Manual,
-                    format!("reset confirmed by {operator}: trading resumes"),
-                    details,
-                    now,
-                )];
-                for trip in trips {
-                    transitions.extend(
-                        act.machine
-                            .apply(Trigger::Trip(trip.clone()), now)
-                            .ok()
-                            .flatten(),
-                    );
-                    let (e, a) = act.trip_outputs(&trip);
-                    events.push(e);
-                    alerts.push(a);
-                }
-                let record = act.machine.record().clone();
-                let cp = act.checkpoint.clone();
-                async move { cp.commit(&record, &transitions).await.map(|_| transitions) }
-                    .into_actor(act)
-                    .map(move |res, act, _| match res {
-                        Ok(transitions) => {
-                            act.tell_gate();
-                            act.cancel_open_orders(&transitions);
-                            let mut all = act.state_events(&transitions);
-                            all.extend(events);
-                            act.publish(all);
-                            act.dispatch(alerts);
-                            Ok(act.machine.record().clone())
-                        }
-                        Err(e) => {
-                            // Not durable: take it back; the gate never opened.
-                            act.machine = before;
-                            Err(e.into())
-                        }
-                    })
-            },
-        )))
+                    act.commit(before, out)
+                        .map(|r, act, _| r.map(|_| act.machine.record().clone()))
+                }),
+        ))
     }
-}
-
-/// Checkpoints `transitions`, then publishes, alerts and answers with `answer`. The gate was
-/// already told of any closing; a failed checkpoint is reported to the caller.
-fn commit_and_answer<T: 'static>(
-    act: &mut Supervisor,
-    transitions: Vec<Transition>,
-    events: Vec<EngineEvent>,
-    alerts: Vec<Alert>,
-    answer: impl FnOnce(&mut Supervisor) -> Result<T, EngineError> + 'static,
-) -> AtomicResponse<Supervisor, Result<T, EngineError>> {
-    let record = act.machine.record().clone();
-    let cp = act.checkpoint.clone();
-    let nothing = transitions.is_empty();
-    AtomicResponse::new(Box::pin(
-        async move {
-            if nothing {
-                return Ok(transitions);
-            }
-            cp.commit(&record, &transitions).await.map(|_| transitions)
-        }
-        .into_actor(act)
-        .map(move |res, act, _| match res {
-            Ok(transitions) => {
-                for t in &transitions {
-                    tracing::warn!(from = %t.from, to = %t.to, cause = %t.cause, operator = ?t.operator, "state transition");
-                }
-                let mut all = act.state_events(&transitions);
-                all.extend(events);
-                act.publish(all);
-                act.dispatch(alerts);
-                answer(act)
-            }
-            Err(e) => Err(e.into()),
-        }),
-    ))
 }
 
 impl Handler<ReadState> for Supervisor {
@@ -671,7 +746,20 @@ impl Handler<ReadState> for Supervisor {
     fn handle(&mut self, _: ReadState, _: &mut Context<Self>) -> Self::Result {
         MessageResult((
             self.machine.record().clone(),
-            self.checkpoint.degraded().map(String::from),
+            self.parts.checkpoint.degraded().map(String::from),
         ))
     }
+}
+
+/// Reads every breaker; a breaker that cannot answer reads as not ready.
+pub async fn read_breakers(links: &[BreakerLink]) -> Vec<BreakerReading> {
+    let asked = links.iter().map(|l| async move {
+        l.read.send(ReadBreaker).await.unwrap_or_else(|_| {
+            let mut r = BreakerReading::disabled(l.kind);
+            r.enabled = true;
+            r.ready = false;
+            r
+        })
+    });
+    futures::future::join_all(asked).await
 }

@@ -2,7 +2,8 @@
 //! trips when the loss reaches the limit, as an amount or as a fraction of the open value.
 
 use super::market_session::{MarketSession, SessionSpan};
-use crate::breaker::{BreakerKind, BreakerReading, Trip};
+use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
+use crate::domain::Valuation;
 use crate::domain::InputError;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -121,7 +122,7 @@ impl DailyLossRule {
                 open_value: value,
             });
         }
-        Ok(self.evaluate(at))
+        Ok(self.judge_last(at))
     }
 
     /// Forgets the previous session at the open: the next snapshot sets the open value.
@@ -137,7 +138,7 @@ impl DailyLossRule {
     }
 
     /// Judges the last snapshot again (after a reset).
-    pub fn evaluate(&mut self, at: DateTime<Utc>) -> Option<Trip> {
+    pub fn judge_last(&mut self, at: DateTime<Utc>) -> Option<Trip> {
         let (value, last_at) = self.last?;
         let session = self.session?;
         if self.latched || self.session_of(last_at) != Some(session.session_date) {
@@ -152,7 +153,7 @@ impl DailyLossRule {
             return None;
         }
         self.latched = true;
-        let fraction = (pnl / session.open_value).round_dp(6).normalize();
+        let fraction = fraction_of(pnl, session.open_value);
         let mut details = BTreeMap::new();
         details.insert("daily_pnl".into(), pnl.to_string());
         details.insert("daily_pnl_fraction".into(), fraction.to_string());
@@ -201,12 +202,15 @@ impl DailyLossRule {
             details.insert("session_date".into(), s.session_date.to_string());
             details.insert("open_value".into(), s.open_value.to_string());
         }
+        if let Some(pnl) = self.daily_pnl() {
+            details.insert("daily_pnl".into(), pnl.to_string());
+        }
         let (value, limit) = match self.limit {
             DailyLossLimit::Amount(l) => (self.daily_pnl(), l),
             DailyLossLimit::Fraction(f) => (
                 self.daily_pnl()
                     .zip(self.session)
-                    .map(|(p, s)| (p / s.open_value).round_dp(6).normalize()),
+                    .map(|(p, s)| fraction_of(p, s.open_value)),
                 f,
             ),
         };
@@ -218,6 +222,57 @@ impl DailyLossRule {
             limit: Some(limit),
             details,
         }
+    }
+}
+
+/// `pnl / open`, rounded for reports. A tiny open value and a huge move overflow `Decimal`:
+/// the ratio then saturates at the bound of its sign instead of panicking.
+fn fraction_of(pnl: Decimal, open: Decimal) -> Decimal {
+    match pnl.checked_div(open) {
+        Some(f) => f.round_dp(6).normalize(),
+        None if pnl.is_sign_negative() => Decimal::MIN,
+        None => Decimal::MAX,
+    }
+}
+
+impl Rule for DailyLossRule {
+    type Input = Valuation;
+    type Durable = DailyLossState;
+
+    fn kind(&self) -> BreakerKind {
+        BreakerKind::DailyLoss
+    }
+
+    fn evaluate(&mut self, v: &Valuation) -> Result<Verdict, InputError> {
+        self.on_snapshot(v.value, v.at).map(Verdict::from)
+    }
+
+    fn on_tick(&mut self, now: DateTime<Utc>) -> Verdict {
+        if self.on_session_open(now) {
+            tracing::info!(at = %now, "daily loss: new session, waiting for the first snapshot");
+        }
+        Verdict::Quiet
+    }
+
+    fn durable_state(&self) -> Option<DailyLossState> {
+        DailyLossRule::durable_state(self)
+    }
+
+    fn restore(&mut self, state: DailyLossState) {
+        DailyLossRule::restore(self, state)
+    }
+
+    fn rearm(&mut self, _rebase: bool, now: DateTime<Utc>) -> Option<Trip> {
+        DailyLossRule::rearm(self);
+        self.judge_last(now)
+    }
+
+    fn has_input(&self) -> bool {
+        DailyLossRule::has_input(self)
+    }
+
+    fn reading(&self, _now: DateTime<Utc>) -> BreakerReading {
+        DailyLossRule::reading(self, true)
     }
 }
 
@@ -362,7 +417,7 @@ mod tests {
             .unwrap()
             .is_none());
         r.rearm();
-        assert!(r.evaluate(utc("2026-03-09T14:03:00Z")).is_some());
+        assert!(r.judge_last(utc("2026-03-09T14:03:00Z")).is_some());
     }
 
     #[test]

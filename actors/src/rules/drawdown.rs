@@ -1,6 +1,7 @@
 //! Drawdown = (value − high-water mark) / high-water mark; trips when drawdown ≤ threshold.
 
-use crate::breaker::{BreakerKind, BreakerReading, Trip};
+use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
+use crate::domain::Valuation;
 use crate::domain::InputError;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -82,11 +83,11 @@ impl DrawdownRule {
         let hwm = self.high_water_mark.map_or(value, |h| h.max(value));
         self.high_water_mark = Some(hwm);
         self.last = Some((value, at));
-        Ok(self.evaluate(at))
+        Ok(self.judge_last(at))
     }
 
     /// Judges the last snapshot again (after a reset).
-    pub fn evaluate(&mut self, at: DateTime<Utc>) -> Option<Trip> {
+    pub fn judge_last(&mut self, at: DateTime<Utc>) -> Option<Trip> {
         let (value, _) = self.last?;
         let hwm = self.high_water_mark?;
         // Compare by multiplication so that "exactly at the threshold" is exact, with no
@@ -145,6 +146,40 @@ impl DrawdownRule {
             limit: Some(self.threshold),
             details,
         }
+    }
+}
+
+impl Rule for DrawdownRule {
+    type Input = Valuation;
+    type Durable = DrawdownState;
+
+    fn kind(&self) -> BreakerKind {
+        BreakerKind::Drawdown
+    }
+
+    fn evaluate(&mut self, v: &Valuation) -> Result<Verdict, InputError> {
+        self.on_snapshot(v.value, v.at).map(Verdict::from)
+    }
+
+    fn durable_state(&self) -> Option<DrawdownState> {
+        DrawdownRule::durable_state(self)
+    }
+
+    fn restore(&mut self, state: DrawdownState) {
+        DrawdownRule::restore(self, state)
+    }
+
+    fn rearm(&mut self, rebase: bool, now: DateTime<Utc>) -> Option<Trip> {
+        DrawdownRule::rearm(self, rebase);
+        self.judge_last(now)
+    }
+
+    fn has_input(&self) -> bool {
+        DrawdownRule::has_input(self)
+    }
+
+    fn reading(&self, _now: DateTime<Utc>) -> BreakerReading {
+        DrawdownRule::reading(self, true)
     }
 }
 
@@ -253,7 +288,7 @@ mod tests {
         assert!(r.on_snapshot(dec!(79), t(2)).unwrap().is_none());
         r.rearm(false);
         assert!(
-            r.evaluate(t(3)).is_some(),
+            r.judge_last(t(3)).is_some(),
             "condition still holds after reset: trips again"
         );
     }
@@ -265,7 +300,7 @@ mod tests {
         r.on_snapshot(dec!(80), t(1)).unwrap();
         r.rearm(true);
         assert_eq!(r.high_water_mark(), Some(dec!(80)));
-        assert!(r.evaluate(t(2)).is_none());
+        assert!(r.judge_last(t(2)).is_none());
     }
 
     #[test]

@@ -2,11 +2,20 @@
 //! the error that makes the count exceed the maximum. Kinds are counted and reported apiece.
 
 use super::sliding_window::SlidingWindow;
-use crate::breaker::{BreakerKind, BreakerReading, Trip};
+use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
 use crate::domain::{ErrorKind, InputError};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
+
+/// One error as the breaker counts it: its kind and when the engine heard of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorArrival {
+    /// Order rejection, broker error or data error.
+    pub kind: ErrorKind,
+    /// The engine clock's time of receipt.
+    pub at: DateTime<Utc>,
+}
 
 /// The error-rate rule.
 #[derive(Debug, Clone)]
@@ -123,6 +132,35 @@ impl ErrorRateRule {
             limit: Some(Decimal::from(self.window.max())),
             details,
         }
+    }
+}
+
+impl Rule for ErrorRateRule {
+    type Input = ErrorArrival;
+    type Durable = ();
+
+    fn kind(&self) -> BreakerKind {
+        BreakerKind::ErrorRate
+    }
+
+    fn evaluate(&mut self, e: &ErrorArrival) -> Result<Verdict, InputError> {
+        self.on_error(e.kind, e.at).map(Verdict::from)
+    }
+
+    fn on_tick(&mut self, now: DateTime<Utc>) -> Verdict {
+        if self.cleared(now) {
+            Verdict::Cleared
+        } else {
+            Verdict::Quiet
+        }
+    }
+
+    fn rearm(&mut self, _rebase: bool, now: DateTime<Utc>) -> Option<Trip> {
+        ErrorRateRule::rearm(self, now)
+    }
+
+    fn reading(&self, _now: DateTime<Utc>) -> BreakerReading {
+        ErrorRateRule::reading(self, true)
     }
 }
 

@@ -11,7 +11,7 @@ pub mod stale_feed;
 
 pub use daily_loss::{DailyLossLimit, DailyLossRule, DailyLossState};
 pub use drawdown::{DrawdownRule, DrawdownState};
-pub use error_rate::ErrorRateRule;
+pub use error_rate::{ErrorArrival, ErrorRateRule};
 pub use market_session::MarketSession;
 pub use order_rate::{OrderRateRule, OrderVerdict};
 pub use sliding_window::SlidingWindow;
@@ -19,8 +19,8 @@ pub use stale_feed::StaleFeedRule;
 
 /// Formats a ratio as a percentage with two decimals: `-0.1042` → `-10.42%`.
 pub fn percent(ratio: rust_decimal::Decimal) -> String {
-    let p = (ratio * rust_decimal::Decimal::ONE_HUNDRED)
-        .round_dp(2)
-        .normalize();
-    format!("{p}%")
+    match ratio.checked_mul(rust_decimal::Decimal::ONE_HUNDRED) {
+        Some(p) => format!("{}%", p.round_dp(2).normalize()),
+        None => format!("{}×100%", ratio.normalize()),
+    }
 }

@@ -2,7 +2,8 @@
 //! trips, because every portfolio breaker is blind without one.
 
 use super::market_session::MarketSession;
-use crate::breaker::{BreakerKind, BreakerReading, Trip};
+use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
+use crate::domain::{InputError, Valuation};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -87,6 +88,38 @@ impl StaleFeedRule {
             limit: Some(Decimal::from(self.max_age.num_seconds())),
             details: BTreeMap::new(),
         }
+    }
+}
+
+impl Rule for StaleFeedRule {
+    type Input = Valuation;
+    type Durable = ();
+
+    fn kind(&self) -> BreakerKind {
+        BreakerKind::StaleFeed
+    }
+
+    /// Counts the snapshot by when the engine received it: a host's clock cannot keep the
+    /// feed looking fresh.
+    fn evaluate(&mut self, v: &Valuation) -> Result<Verdict, InputError> {
+        Ok(if self.on_snapshot(v.received_at) {
+            Verdict::Cleared
+        } else {
+            Verdict::Quiet
+        })
+    }
+
+    fn on_tick(&mut self, now: DateTime<Utc>) -> Verdict {
+        Verdict::from(StaleFeedRule::on_tick(self, now))
+    }
+
+    fn rearm(&mut self, _rebase: bool, now: DateTime<Utc>) -> Option<Trip> {
+        StaleFeedRule::rearm(self);
+        StaleFeedRule::on_tick(self, now)
+    }
+
+    fn reading(&self, now: DateTime<Utc>) -> BreakerReading {
+        StaleFeedRule::reading(self, true, now)
     }
 }
 
