@@ -69,7 +69,7 @@ fn gate(c: &mut Criterion) {
             clock.advance(Duration::microseconds(10));
             let o = order.clone();
             let e = &eng;
-            async move { black_box(e.check_order(o).await.unwrap()) }
+            async move { black_box(e.check_order(o).unwrap()) }
         })
     });
     g.bench_function("baseline_cross_thread_round_trip", |b| {
@@ -121,7 +121,7 @@ fn gate_same_thread(c: &mut Criterion) {
                 let start = std::time::Instant::now();
                 for _ in 0..iters {
                     clock.advance(Duration::microseconds(10));
-                    black_box(eng.check_order(order.clone()).await.unwrap());
+                    black_box(eng.check_order(order.clone()).unwrap());
                 }
                 start.elapsed()
             })
@@ -169,7 +169,7 @@ fn snapshots(c: &mut Criterion) {
     g.bench_function("push_snapshot_one_by_one_then_settle", |b| {
         b.to_async(&rt).iter(|| {
             for _ in 0..BATCH {
-                eng.push_snapshot(next(&clock));
+                eng.push_snapshots(vec![next(&clock)]);
             }
             let e = &eng;
             async move { e.settle().await.unwrap() }
@@ -222,7 +222,6 @@ fn snapshots(c: &mut Criterion) {
                     eng.submit_snapshot(breach).await.unwrap();
                     let d = eng
                         .check_order(OrderRequest::market("x", "SPY", Side::Buy, Decimal::ONE))
-                        .await
                         .unwrap();
                     total += start.elapsed();
                     assert!(!d.is_accepted());

@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
             Side::Sell
         };
         let order = OrderRequest::market(format!("o{step}"), "SPY", side, Decimal::ONE);
-        let decision = engine.check_order(order).await?;
+        let decision = engine.check_order(order)?;
         if decision.is_accepted() {
             accepted += 1;
             shares += if side == Side::Buy {
@@ -103,10 +103,12 @@ async fn main() -> anyhow::Result<()> {
         status.reason.unwrap_or_default()
     );
     let ticket = engine
+        .operator()
         .request_reset("alice", Some("reviewed the losses"))
         .await?;
     println!("reset requested; token expires at {}", ticket.expires_at);
     let record = engine
+        .operator()
         .confirm_reset("alice", &ticket.confirmation_token, true)
         .await?;
     println!("after the confirmed reset: {}", record.state);
@@ -116,17 +118,15 @@ async fn main() -> anyhow::Result<()> {
              breaches its limit, so it tripped again at once — by design)"
         );
     }
-    let decision = engine
-        .check_order(OrderRequest::market(
-            "after-reset",
-            "SPY",
-            Side::Sell,
-            Decimal::ONE,
-        ))
-        .await?;
+    let decision = engine.check_order(OrderRequest::market(
+        "after-reset",
+        "SPY",
+        Side::Sell,
+        Decimal::ONE,
+    ))?;
     println!("next order: {decision:?}");
     println!("audit trail:");
-    for entry in engine.audit()? {
+    for entry in engine.audit().await? {
         println!(
             "  #{} {} {} -> {} ({})",
             entry.seq, entry.at, entry.from, entry.to, entry.cause

@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..n {
             clock.advance(Duration::microseconds(10));
             let t = Instant::now();
-            let d = engine.check_order(order.clone()).await?;
+            let d = engine.check_order(order.clone())?;
             gate.push(t.elapsed().as_nanos() as u64);
             assert!(d.is_accepted());
         }
@@ -110,7 +110,7 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..n {
             clock.advance(Duration::microseconds(10));
             let t = Instant::now();
-            let d = engine.check_order(order.clone()).await?;
+            let d = engine.check_order(order.clone())?;
             gate.push(t.elapsed().as_nanos() as u64);
             assert!(d.is_accepted());
         }
@@ -131,11 +131,12 @@ fn main() -> anyhow::Result<()> {
             let t = Instant::now();
             engine.submit_snapshot(breach).await?;
             snapshot_part.push(t.elapsed().as_nanos() as u64);
-            let d = engine.check_order(order.clone()).await?;
+            let d = engine.check_order(order.clone())?;
             trips.push(t.elapsed().as_nanos() as u64);
             assert!(!d.is_accepted());
-            let ticket = engine.request_reset("bench", None).await?;
+            let ticket = engine.operator().request_reset("bench", None).await?;
             engine
+                .operator()
                 .confirm_reset("bench", &ticket.confirmation_token, true)
                 .await?;
         }
@@ -228,15 +229,16 @@ fn main() -> anyhow::Result<()> {
             let mut lat = Vec::with_capacity(n);
             for i in 0..n {
                 if i % 500 == 0 {
-                    engine.halt("bench", "alert load").await?;
-                    let t = engine.request_reset("bench", None).await?;
+                    engine.operator().halt("bench", "alert load").await?;
+                    let t = engine.operator().request_reset("bench", None).await?;
                     engine
+                        .operator()
                         .confirm_reset("bench", &t.confirmation_token, false)
                         .await?;
                 }
                 clock.advance(Duration::microseconds(10));
                 let t = Instant::now();
-                let d = engine.check_order(order.clone()).await?;
+                let d = engine.check_order(order.clone())?;
                 lat.push(t.elapsed().as_nanos() as u64);
                 assert!(d.is_accepted());
             }

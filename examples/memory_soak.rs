@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
         match i % 10 {
             0 => {
                 let order = OrderRequest::market(format!("o{i}"), "SPY", Side::Buy, Decimal::ONE);
-                engine.check_order(order).await?;
+                engine.check_order(order)?;
             }
             5 => {
                 engine
@@ -74,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
                 if i % 1000 == 1 {
                     engine.submit_snapshot(s).await?; // a barrier now and then bounds the mailbox
                 } else {
-                    engine.push_snapshot(s);
+                    engine.push_snapshots(vec![s]);
                 }
             }
         }

@@ -89,7 +89,7 @@ pub async fn run(engine: EngineHandle) {
             let mut order =
                 OrderRequest::market(format!("demo-{order_seq}"), "DEMO", side, Decimal::ONE);
             order.limit_price = Some(price);
-            let _ = engine.check_order(order).await;
+            let _ = engine.check_order(order);
         }
         // The broker: an outage of twelve errors at 150 s into the cycle.
         if (600..612).contains(&phase) {

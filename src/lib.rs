@@ -2,7 +2,8 @@
 //!
 //! The faces of the engine in [`rustybt_actors`]:
 //!
-//! - [`engine`]: start engines from a host (embedding), hiding actix.
+//! - [`engine`]: start engines from a host (embedding), hiding actix (the engine crate's
+//!   builder, re-exported; a host that embeds needs only `rustybt-actors`).
 //! - [`config`]: the TOML configuration contract, profiles and validation.
 //! - the `rustybt` binary: `live run` (HTTP API, dashboard, metrics), `live stop|reset|status`,
 //!   `live replay`, `alerts test`.
@@ -13,18 +14,19 @@ pub mod alerting;
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod engine;
 pub mod replay;
 pub mod server;
 
+pub use rustybt_actors::builder as engine;
 pub use rustybt_actors::{
     actors::messages::CancelAllOrders,
     breaker::{BreakerKind, ResetPolicy, Trip},
     clock::{Clock, SharedClock, SystemClock, TestClock},
+    decision::OrderDecision,
     domain::{ErrorKind, ErrorReport, Fill, OrderRequest, PortfolioSnapshot, Position, Side},
-    engine::{EngineHandle, EngineStatus, OrderDecision},
+    engine::{EngineHandle, EngineStatus, OperatorHandle},
     error::EngineError,
-    events::EngineEvent,
+    events::{EngineEvent, TelemetryEvent},
     settings::StrategySettings,
     state_machine::EngineState,
 };

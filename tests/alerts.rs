@@ -261,7 +261,7 @@ async fn test_trip_reaches_email_sms_and_signed_webhook() {
 
     // Secrets appear nowhere: delivery log, status, audit.
     let status = serde_json::to_string(&e.status().await.unwrap()).unwrap();
-    let audit = serde_json::to_string(&e.audit().unwrap()).unwrap();
+    let audit = serde_json::to_string(&e.audit().await.unwrap()).unwrap();
     let deliveries = serde_json::to_string(&log).unwrap();
     for secret in [
         BEARER,
@@ -350,7 +350,6 @@ async fn test_webhook_that_never_answers_times_out_and_delays_nothing_else() {
     // While the hanging webhook is being retried, the gate answers at once and correctly.
     let d = e
         .check_order(OrderRequest::market("o", "SPY", Side::Buy, dec!(1)))
-        .await
         .unwrap();
     assert!(!d.is_accepted(), "TRIPPED refuses the order");
     e.alerts_idle().await;
@@ -392,7 +391,6 @@ async fn test_eleven_trips_in_an_hour_send_ten_then_report_the_suppressed() {
                 Side::Buy,
                 dec!(1),
             ))
-            .await
             .unwrap();
         }
         clock.advance(Duration::seconds(120));
@@ -424,7 +422,6 @@ async fn test_eleven_trips_in_an_hour_send_ten_then_report_the_suppressed() {
             Side::Buy,
             dec!(1),
         ))
-        .await
         .unwrap();
     }
     e.alerts_idle().await;

@@ -1,10 +1,8 @@
 //! Bad input never panics, is refused with an error naming the problem, and changes nothing:
 //! property tests over configuration files and the host's event bodies.
 
-mod engine_support;
-
+use crate::support::engine::*;
 use chrono::Duration;
-use engine_support::*;
 use proptest::prelude::*;
 use rust_decimal_macros::dec;
 use rustybt::config::Config;
@@ -136,14 +134,12 @@ async fn test_engine_when_fed_bad_events_then_refuses_each_and_state_is_unchange
         let e = h
             .engine
             .check_order(OrderRequest::market("o", "SPY", rustybt::Side::Buy, q))
-            .await
             .unwrap_err();
         assert!(e.to_string().contains("quantity"), "{e}");
     }
     let e = h
         .engine
         .check_order(OrderRequest::market("", "SPY", rustybt::Side::Buy, dec!(1)))
-        .await
         .unwrap_err();
     assert!(e.to_string().contains("order_id"), "{e}");
     let after = h.engine.status().await.unwrap();
@@ -158,5 +154,5 @@ async fn test_engine_when_fed_bad_events_then_refuses_each_and_state_is_unchange
         0,
         "refused input is not an order"
     );
-    assert!(h.engine.audit().unwrap().is_empty());
+    assert!(h.engine.audit().await.unwrap().is_empty());
 }

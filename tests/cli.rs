@@ -165,8 +165,8 @@ async fn test_stop_status_reset_and_failures() {
         text(&unreachable)
     );
 
-    let audit = engines.get("momentum").unwrap().audit().unwrap();
-    let causes: Vec<_> = audit.iter().map(|a| a.cause.as_str()).collect();
+    let audit = engines.get("momentum").unwrap().audit().await.unwrap();
+    let causes: Vec<_> = audit.iter().map(|a| a.cause.to_string()).collect();
     assert_eq!(
         causes,
         ["manual_halt", "reset_requested", "reset_confirmed"]

@@ -7,9 +7,8 @@
 
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-mod service_support;
 
-use service_support::{free_port, spawn_live_run, wait_healthy};
+use crate::support::service::{free_port, spawn_live_run, wait_healthy};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 

@@ -258,7 +258,6 @@ async fn test_dashboard_when_operated_in_chromium_then_shows_state_halts_and_res
     for (id, side) in [("ord-1", Side::Buy), ("ord-2", Side::Sell)] {
         engine
             .check_order(OrderRequest::market(id, "SPY", side, dec!(10)))
-            .await
             .unwrap();
     }
     engine
@@ -270,7 +269,6 @@ async fn test_dashboard_when_operated_in_chromium_then_shows_state_halts_and_res
             price: dec!(500.25),
             timestamp: now,
         })
-        .await
         .unwrap();
     for (kind, message) in [
         (

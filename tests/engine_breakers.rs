@@ -1,9 +1,7 @@
 //! The breakers through the actors, driven by message injection on a hand-moved clock.
 
-mod engine_support;
-
+use crate::support::engine::*;
 use chrono::Duration;
-use engine_support::*;
 use rust_decimal_macros::dec;
 use rustybt::{BreakerKind, EngineEvent, EngineState, ErrorKind, ErrorReport, OrderDecision};
 
@@ -49,7 +47,7 @@ async fn test_drawdown_when_portfolio_falls_10_percent_then_trips_and_refuses_or
         .iter()
         .find(|b| b.kind == BreakerKind::Drawdown)
         .unwrap();
-    assert_eq!(dd.status, "tripped");
+    assert_eq!(dd.status, rustybt_actors::engine::BreakerCondition::Tripped);
     assert_eq!(dd.value, Some(dec!(-0.1)));
     let cancel = h
         .cancels
@@ -134,7 +132,7 @@ async fn test_order_rate_when_window_clears_then_auto_reset_to_normal() {
         "order rate resets itself"
     );
     assert!(h.order("after").await.is_accepted());
-    let audit = h.engine.audit().unwrap();
+    let audit = h.engine.audit().await.unwrap();
     assert_eq!(audit.last().unwrap().cause, "cleared:order_rate");
 }
 
@@ -172,9 +170,9 @@ async fn test_error_rate_when_15_errors_in_a_minute_then_11th_trips() {
         .iter()
         .find(|b| b.kind == BreakerKind::ErrorRate)
         .unwrap();
-    assert_eq!(er.status, "tripped");
+    assert_eq!(er.status, rustybt_actors::engine::BreakerCondition::Tripped);
     assert_eq!(status.error_totals["broker_error"], 5);
-    let audit = h.engine.audit().unwrap();
+    let audit = h.engine.audit().await.unwrap();
     assert_eq!(audit[0].cause, "trip:error_rate");
     assert_eq!(audit[0].details["figures"]["errors_in_window"], "11");
 }

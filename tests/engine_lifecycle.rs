@@ -1,9 +1,7 @@
 //! Halts, resets, restarts and actor failures, through the actors on a real sled folder.
 
-mod engine_support;
-
+use crate::support::engine::*;
 use chrono::Duration;
-use engine_support::*;
 use rust_decimal_macros::dec;
 use rustybt::{BreakerKind, EngineError, EngineState, OrderDecision, OrderRequest, Position, Side};
 use rustybt_actors::state_machine::TransitionError;
@@ -14,7 +12,12 @@ async fn test_manual_halt_when_requested_then_next_order_refused_and_cancel_sent
     let mut h = start(dir.path(), settings(), monday_morning());
     h.value(Duration::seconds(1), dec!(100000)).await;
     assert!(h.order("o1").await.is_accepted());
-    let record = h.engine.halt("alice", "fat finger").await.unwrap();
+    let record = h
+        .engine
+        .operator()
+        .halt("alice", "fat finger")
+        .await
+        .unwrap();
     assert_eq!(record.state, EngineState::ManuallyHalted);
     match h.order("o2").await {
         OrderDecision::Rejected {
@@ -34,7 +37,7 @@ async fn test_manual_halt_when_requested_then_next_order_refused_and_cancel_sent
         h.cancels.try_recv().unwrap().state,
         EngineState::ManuallyHalted
     );
-    let audit = h.engine.audit().unwrap();
+    let audit = h.engine.audit().await.unwrap();
     assert_eq!(audit[0].operator.as_deref(), Some("alice"));
     assert_eq!(audit[0].cause, "manual_halt");
 }
@@ -43,12 +46,12 @@ async fn test_manual_halt_when_requested_then_next_order_refused_and_cancel_sent
 async fn test_halt_when_operator_or_reason_missing_then_refused_and_nothing_changes() {
     let dir = tempfile::tempdir().unwrap();
     let h = start(dir.path(), settings(), monday_morning());
-    let e = h.engine.halt("", "why").await.unwrap_err();
+    let e = h.engine.operator().halt("", "why").await.unwrap_err();
     assert!(e.to_string().contains("operator"), "{e}");
-    let e = h.engine.halt("bob", " ").await.unwrap_err();
+    let e = h.engine.operator().halt("bob", " ").await.unwrap_err();
     assert!(e.to_string().contains("reason"), "{e}");
     assert_eq!(h.engine.status().await.unwrap().state, EngineState::Normal);
-    assert!(h.engine.audit().unwrap().is_empty());
+    assert!(h.engine.audit().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -56,14 +59,20 @@ async fn test_reset_needs_request_and_confirmation() {
     let dir = tempfile::tempdir().unwrap();
     let h = start(dir.path(), settings(), monday_morning());
     h.value(Duration::seconds(1), dec!(100000)).await;
-    let e = h.engine.request_reset("bob", None).await.unwrap_err();
+    let e = h
+        .engine
+        .operator()
+        .request_reset("bob", None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(e, EngineError::Transition(TransitionError::NothingToReset)),
         "{e}"
     );
-    h.engine.halt("alice", "drill").await.unwrap();
+    h.engine.operator().halt("alice", "drill").await.unwrap();
     let ticket = h
         .engine
+        .operator()
         .request_reset("bob", Some("drill over"))
         .await
         .unwrap();
@@ -74,6 +83,7 @@ async fn test_reset_needs_request_and_confirmation() {
     );
     let e = h
         .engine
+        .operator()
         .confirm_reset("bob", "not-the-token", false)
         .await
         .unwrap_err();
@@ -88,6 +98,7 @@ async fn test_reset_needs_request_and_confirmation() {
     );
     let rec = h
         .engine
+        .operator()
         .confirm_reset("carol", &ticket.confirmation_token, false)
         .await
         .unwrap();
@@ -96,9 +107,10 @@ async fn test_reset_needs_request_and_confirmation() {
     let causes: Vec<_> = h
         .engine
         .audit()
+        .await
         .unwrap()
         .into_iter()
-        .map(|a| a.cause)
+        .map(|a| a.cause.to_string())
         .collect();
     assert_eq!(
         causes,
@@ -112,10 +124,16 @@ async fn test_reset_when_confirmation_expires_then_back_to_tripped() {
     let h = start(dir.path(), settings(), monday_morning());
     h.value(Duration::seconds(1), dec!(100000)).await;
     h.value(Duration::seconds(1), dec!(80000)).await;
-    let ticket = h.engine.request_reset("bob", None).await.unwrap();
+    let ticket = h
+        .engine
+        .operator()
+        .request_reset("bob", None)
+        .await
+        .unwrap();
     h.clock.advance(Duration::seconds(301));
     let e = h
         .engine
+        .operator()
         .confirm_reset("bob", &ticket.confirmation_token, false)
         .await
         .unwrap_err();
@@ -128,7 +146,7 @@ async fn test_reset_when_confirmation_expires_then_back_to_tripped() {
     );
     assert_eq!(h.engine.status().await.unwrap().state, EngineState::Tripped);
     assert_eq!(
-        h.engine.audit().unwrap().last().unwrap().cause,
+        h.engine.audit().await.unwrap().last().unwrap().cause,
         "reset_expired"
     );
 }
@@ -141,9 +159,15 @@ async fn test_reset_when_condition_still_holds_then_trips_again_unless_rebased()
     let h = start(dir.path(), s, monday_morning());
     h.value(Duration::seconds(1), dec!(100000)).await;
     h.value(Duration::seconds(1), dec!(85000)).await;
-    let t = h.engine.request_reset("bob", None).await.unwrap();
+    let t = h
+        .engine
+        .operator()
+        .request_reset("bob", None)
+        .await
+        .unwrap();
     let rec = h
         .engine
+        .operator()
         .confirm_reset("bob", &t.confirmation_token, false)
         .await
         .unwrap();
@@ -153,9 +177,15 @@ async fn test_reset_when_condition_still_holds_then_trips_again_unless_rebased()
         "the drawdown still holds: it trips again at once"
     );
     assert!(!h.order("o").await.is_accepted());
-    let t = h.engine.request_reset("bob", None).await.unwrap();
+    let t = h
+        .engine
+        .operator()
+        .request_reset("bob", None)
+        .await
+        .unwrap();
     let rec = h
         .engine
+        .operator()
         .confirm_reset("bob", &t.confirmation_token, true)
         .await
         .unwrap();
@@ -200,7 +230,20 @@ async fn test_restart_when_tripped_then_resumes_tripped_with_high_water_mark() {
         "high-water mark restored"
     );
     assert!(!h.order("o").await.is_accepted());
-    assert_eq!(h.engine.audit().unwrap().len(), 1);
+    let causes: Vec<String> = h
+        .engine
+        .audit()
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.cause.to_string())
+        .collect();
+    // The second breaker's trip while TRIPPED is on record, and so is its re-trip after the
+    // restart: its condition still held when the restarted rule judged the next snapshot.
+    assert_eq!(
+        causes,
+        ["trip:drawdown", "trip:daily_loss", "trip:daily_loss"]
+    );
 }
 
 #[tokio::test]
@@ -235,7 +278,12 @@ async fn test_restart_when_data_dir_unusable_then_halted_and_reset_refused() {
     let st = h.engine.status().await.unwrap();
     assert_eq!(st.state, EngineState::ManuallyHalted);
     assert!(st.checkpoint_error.is_some());
-    let e = h.engine.request_reset("bob", None).await.unwrap_err();
+    let e = h
+        .engine
+        .operator()
+        .request_reset("bob", None)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("checkpoint unavailable"), "{e}");
 }
 
@@ -247,7 +295,7 @@ async fn test_breaker_panic_when_injected_then_restarted_and_no_order_passes_mea
     let h = start(dir.path(), s, monday_morning());
     h.value(Duration::seconds(1), dec!(100000)).await;
     assert!(h.order("before").await.is_accepted());
-    h.engine.inject_panic("drawdown").await;
+    h.engine.inject_panic("drawdown_breaker").await;
     match h.order("while-down").await {
         OrderDecision::Rejected { breaker, .. } => assert_eq!(breaker, Some(BreakerKind::Drawdown)),
         d => panic!("an order passed while the drawdown breaker was down: {d:?}"),
@@ -266,39 +314,69 @@ async fn test_breaker_panic_when_injected_then_restarted_and_no_order_passes_mea
 #[tokio::test]
 async fn test_each_actor_when_panicking_then_restarted_and_engine_keeps_working() {
     for actor in [
-        "daily_loss",
-        "order_rate",
-        "error_rate",
+        "daily_loss_breaker",
+        "error_rate_breaker",
+        "stale_feed_breaker",
         "ledger_feed",
         "order_gate",
+        "alert_dispatcher",
+        "manual_breaker",
+        "supervisor",
     ] {
         let dir = tempfile::tempdir().unwrap();
         let h = start(dir.path(), settings(), monday_morning());
         h.value(Duration::seconds(1), dec!(100000)).await;
-        h.engine.inject_panic(actor).await;
+        assert!(h.engine.inject_panic(actor).await, "{actor} exists");
         let d = h.order("while-down").await;
-        // A breaker that needs input stays closed until its next snapshot; the rate breakers
-        // need none and are back at once with an empty window.
-        if actor == "daily_loss" {
+        // A breaker that needs input stays closed until its next snapshot; the others are back
+        // at once.
+        if actor == "daily_loss_breaker" {
             assert!(
                 !d.is_accepted(),
                 "{actor}: an order passed while it was down"
             );
         }
         h.value(Duration::seconds(1), dec!(100001)).await;
+        let after = h.order("after").await;
         assert!(
-            h.order("after").await.is_accepted(),
-            "{actor}: engine works after the restart"
+            after.is_accepted(),
+            "{actor}: engine works after the restart: {after:?}"
         );
         if actor == "manual_breaker" {
-            let rec = h.engine.halt("alice", "after the restart").await.unwrap();
+            let rec = h
+                .engine
+                .operator()
+                .halt("alice", "after the restart")
+                .await
+                .unwrap();
             assert_eq!(
                 rec.state,
                 EngineState::ManuallyHalted,
                 "the restarted manual breaker halts"
             );
         }
-        if actor == "order_rate" {
+        // Every panic and restart is on record with the actor's name.
+        let causes: Vec<String> = h
+            .engine
+            .audit()
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.cause.to_string())
+            .collect();
+        for event in ["panicked", "restarted"] {
+            assert!(
+                causes.contains(&format!("actor_{event}:{actor}")),
+                "{actor}: {event} recorded in {causes:?}"
+            );
+        }
+        let health = h.engine.actor_health();
+        let me = health
+            .iter()
+            .find(|a| a.actor.to_string() == actor)
+            .unwrap();
+        assert_eq!((me.ready, me.restarts), (true, 1), "{actor}: {health:?}");
+        if actor == "order_gate" {
             for i in 0..100 {
                 h.order(&format!("burst{i}")).await;
             }
@@ -342,20 +420,24 @@ async fn test_reduce_only_when_tripped_then_only_shrinking_orders_pass() {
             .check_order(OrderRequest::market("x", "SPY", side, qty))
     };
     assert!(
-        check(Side::Sell, dec!(10)).await.unwrap().is_accepted(),
+        check(Side::Sell, dec!(10)).unwrap().is_accepted(),
         "selling the long down passes"
     );
     assert!(
-        !check(Side::Sell, dec!(11)).await.unwrap().is_accepted(),
+        !check(Side::Sell, dec!(11)).unwrap().is_accepted(),
         "crossing to short does not"
     );
     assert!(
-        !check(Side::Buy, dec!(1)).await.unwrap().is_accepted(),
+        !check(Side::Buy, dec!(1)).unwrap().is_accepted(),
         "adding does not"
     );
-    h.engine.halt("alice", "stop everything").await.unwrap();
+    h.engine
+        .operator()
+        .halt("alice", "stop everything")
+        .await
+        .unwrap();
     assert!(
-        !check(Side::Sell, dec!(1)).await.unwrap().is_accepted(),
+        !check(Side::Sell, dec!(1)).unwrap().is_accepted(),
         "never while MANUALLY_HALTED"
     );
 }

@@ -5,9 +5,8 @@
 //! for the long run.
 
 use serde_json::{json, Value};
-mod service_support;
 
-use service_support::{free_port, spawn_live_run, wait_healthy};
+use crate::support::service::{free_port, spawn_live_run, wait_healthy};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -120,11 +120,11 @@ fn test_replay_equals_the_live_engine_fed_the_same_events() {
                 match &ev.kind {
                     EventKind::Portfolio(p) => e.submit_snapshot(p.clone()).await.unwrap(),
                     EventKind::Order(o) => {
-                        if !e.check_order(o.clone()).await.unwrap().is_accepted() {
+                        if !e.check_order(o.clone()).unwrap().is_accepted() {
                             refused.push(o.order_id.clone());
                         }
                     }
-                    EventKind::Fill(f) => e.report_fill(f.clone()).await.unwrap(),
+                    EventKind::Fill(f) => e.report_fill(f.clone()).unwrap(),
                     EventKind::Error(r) => e.report_error(r.clone()).await.unwrap(),
                 }
             }
@@ -149,7 +149,17 @@ fn test_replay_equals_the_live_engine_fed_the_same_events() {
             .iter()
             .map(|o| o.order_id.clone())
             .collect();
-        assert_eq!(replay_refused, live.1, "{name}: refused orders");
+        assert_eq!(
+            replay_refused,
+            live.1,
+            "{name}: refused orders {:?}",
+            replayed
+                .refused
+                .iter()
+                .take(3)
+                .map(|r| r.reason.clone())
+                .collect::<Vec<_>>()
+        );
     }
 }
 

@@ -3,9 +3,8 @@
 
 use serde_json::json;
 use std::io::Read;
-mod service_support;
 
-use service_support::{free_port, spawn_live_run, wait_healthy};
+use crate::support::service::{free_port, spawn_live_run, wait_healthy};
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -102,6 +102,7 @@ struct Judged {
     positions: HashMap<String, Decimal>,
     in_flight: HashMap<String, Decimal>,
     order_rate: Option<OrderRateRule>,
+    last_decision_at: DateTime<Utc>,
     recent_orders: VecDeque<OrderRecord>,
     recent_fills: VecDeque<Fill>,
     accepted: u64,
@@ -136,7 +137,7 @@ impl DecisionCore {
         health: Arc<HealthBoard>,
     ) -> Self {
         let (state_watch, _) = tokio::sync::watch::channel(first.state);
-        let core = Self {
+        Self {
             signal: AtomicU8::new(first.state.code()),
             judged: Mutex::new(Judged {
                 update: first,
@@ -145,6 +146,7 @@ impl DecisionCore {
                 positions: HashMap::new(),
                 in_flight: HashMap::new(),
                 order_rate,
+                last_decision_at: DateTime::<Utc>::MIN_UTC,
                 recent_orders: VecDeque::with_capacity(RECENT),
                 recent_fills: VecDeque::with_capacity(RECENT),
                 accepted: 0,
@@ -154,8 +156,7 @@ impl DecisionCore {
             next_trip: AtomicU64::new(1),
             supervisor_alive: AtomicBool::new(true),
             state_watch,
-        };
-        core
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Judged> {
@@ -164,14 +165,18 @@ impl DecisionCore {
         self.judged.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Judges an order at `now` (already validated). Answers the decision and, when this
-    /// order tripped the order-rate breaker, the trip to report to the Supervisor.
+    /// Judges an order (already validated) as of `clock`'s time, read under the lock so that
+    /// concurrent callers are timed in the order they are judged. Answers the decision and,
+    /// when this order tripped the order-rate breaker, the trip to report to the Supervisor.
     pub fn decide(
         &self,
         order: OrderRequest,
-        now: DateTime<Utc>,
+        clock: &dyn crate::clock::Clock,
     ) -> (OrderDecision, Option<NumberedTrip>) {
         let mut j = self.lock();
+        // A wall clock stepped back (NTP) must not make the window refuse orders.
+        let now = clock.now().max(j.last_decision_at);
+        j.last_decision_at = now;
         let mut tripped = None;
         let mut decision = self.refusal(&j, &order);
         // Every submission counts toward the order rate, refused or not: a runaway loop
@@ -202,13 +207,13 @@ impl DecisionCore {
         if decision.is_accepted() {
             let held = j.in_flight.entry(order.asset.clone()).or_default();
             // Quantities were bounded at the edge; saturate rather than panic all the same.
-            *held = held
-                .checked_add(order.signed_quantity())
-                .unwrap_or(if order.side == Side::Buy {
-                    Decimal::MAX
-                } else {
-                    Decimal::MIN
-                });
+            *held =
+                held.checked_add(order.signed_quantity())
+                    .unwrap_or(if order.side == Side::Buy {
+                        Decimal::MAX
+                    } else {
+                        Decimal::MIN
+                    });
         }
         record(&mut j, now, order, &decision);
         (decision, tripped)
@@ -251,8 +256,7 @@ impl DecisionCore {
         let why = reason.as_deref().unwrap_or("no reason given");
         match state {
             EngineState::Normal => {}
-            EngineState::Tripped
-                if j.reduce_only_when_tripped && reduces_position(j, order) => {}
+            EngineState::Tripped if j.reduce_only_when_tripped && reduces_position(j, order) => {}
             EngineState::Tripped => {
                 let names: Vec<String> = self
                     .tripped_names(j)

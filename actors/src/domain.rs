@@ -44,7 +44,9 @@ pub enum InputError {
     },
     /// A timestamp further ahead of the engine's clock than the allowed skew: accepting it
     /// would make every real event after it look out of order.
-    #[error("{field}: {value} is more than {max_skew_seconds} s ahead of the engine's clock ({now})")]
+    #[error(
+        "{field}: {value} is more than {max_skew_seconds} s ahead of the engine's clock ({now})"
+    )]
     AheadOfClock {
         /// The field's name.
         field: &'static str,
@@ -174,10 +176,7 @@ impl PortfolioSnapshot {
         for p in &self.positions {
             let value = p.market_value().ok_or_else(|| InputError::Overflow {
                 field: "positions.market_price",
-                detail: format!(
-                    "{} × {} for {}",
-                    p.quantity, p.market_price, p.asset
-                ),
+                detail: format!("{} × {} for {}", p.quantity, p.market_price, p.asset),
             })?;
             gross = gross
                 .checked_add(value.abs())

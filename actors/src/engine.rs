@@ -33,7 +33,9 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 
@@ -88,7 +90,12 @@ fn start_breaker<R: Rule>(
     links: &Links,
 ) -> Addr<Breaker<R>> {
     let make: RuleFactory<R> = Arc::new(make);
-    let (cp, core, clock, links) = (checkpoint.clone(), core.clone(), clock.clone(), links.clone());
+    let (cp, core, clock, links) = (
+        checkpoint.clone(),
+        core.clone(),
+        clock.clone(),
+        links.clone(),
+    );
     actix::Supervisor::start(move |_| Breaker::new(make, reset, cp, core, clock, links))
 }
 
@@ -120,7 +127,7 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             crate::state_machine::Trigger::Halt {
                 operator: ENGINE_OPERATOR.into(),
                 reason: format!(
-                    "checkpoint unusable at start, trading halted until an operator resets: {e}"
+                    "checkpoint unreadable at start, trading halted until an operator resets: {e}"
                 ),
             },
             now,
@@ -147,12 +154,22 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
         .flatten()
         .map(ActorName::Breaker),
     );
-    let health = Arc::new(HealthBoard::new(actors));
+    // The portfolio breakers cannot judge before their first snapshot: fail closed until then.
+    let need_input = [
+        s.drawdown.as_ref().map(|_| BreakerKind::Drawdown),
+        s.daily_loss.as_ref().map(|_| BreakerKind::DailyLoss),
+    ];
+    let health = Arc::new(HealthBoard::new(
+        actors,
+        need_input.into_iter().flatten().map(ActorName::Breaker),
+    ));
     let control = Arc::new(ControlEvents::default());
     let (telemetry, _) = broadcast::channel(4096);
 
-    let mut out = None;
-    let supervisor = Supervisor::create(|ctx| {
+    // The factory runs at once, on this thread; it hands the handle's parts out through here.
+    let slot: Rc<RefCell<Option<Inner>>> = Rc::default();
+    let out = slot.clone();
+    let supervisor = actix::Supervisor::start(move |ctx: &mut Context<Supervisor>| {
         let links = Links {
             supervisor: ctx.address(),
             health: health.clone(),
@@ -285,11 +302,10 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             breakers: links_out.clone(),
             dispatcher: Some(dispatcher.clone()),
         });
-        out = Some(Inner {
+        *out.borrow_mut() = Some(Inner {
             name: name.clone(),
             core,
             feed,
-            gate,
             error_rate,
             manual,
             dispatcher,
@@ -305,10 +321,10 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
         sup
     });
     let _ = supervisor;
-    let inner = out.map(Arc::new);
+    let inner = slot.borrow_mut().take().map(Arc::new);
     EngineHandle {
-        // `create` runs its closure before returning.
-        inner: inner.unwrap_or_else(|| unreachable!("Supervisor::create ran its closure")),
+        // `start` runs its closure before returning.
+        inner: inner.unwrap_or_else(|| unreachable!("the Supervisor factory ran")),
     }
 }
 
@@ -317,7 +333,6 @@ struct Inner {
     core: Arc<DecisionCore>,
     supervisor: Addr<Supervisor>,
     feed: Addr<LedgerFeed>,
-    gate: Addr<OrderGate>,
     error_rate: Option<Recipient<crate::actors::messages::Evaluate<ErrorArrival>>>,
     manual: Addr<ManualBreaker>,
     dispatcher: Addr<AlertDispatcher>,
@@ -377,7 +392,7 @@ impl EngineHandle {
         if !i.supervisor.connected() {
             i.core.set_supervisor_alive(false);
         }
-        let (decision, tripped) = i.core.decide(order, i.clock.now());
+        let (decision, tripped) = i.core.decide(order, i.clock.as_ref());
         if let Some(trip) = tripped {
             i.supervisor.do_send(TripReport(trip));
         }
@@ -566,11 +581,7 @@ impl EngineHandle {
             let log = i.errors.lock().unwrap_or_else(|p| p.into_inner());
             (log.recent.iter().cloned().collect(), log.totals.clone())
         };
-        let alerts = i
-            .dispatcher
-            .send(ReadDeliveries)
-            .await
-            .unwrap_or_default();
+        let alerts = i.dispatcher.send(ReadDeliveries).await.unwrap_or_default();
         Ok(EngineStatus {
             name: i.name.clone(),
             state: record.state,
@@ -598,15 +609,22 @@ impl EngineHandle {
     pub fn actor_health(&self) -> Vec<ActorHealth> {
         let mut report = self.inner.health.report();
         if !self.inner.supervisor.connected() {
-            for h in report.iter_mut().filter(|h| h.actor == ActorName::Supervisor) {
+            for h in report
+                .iter_mut()
+                .filter(|h| h.actor == ActorName::Supervisor)
+            {
                 h.ready = false;
             }
         }
         report
     }
 
-    /// The audit trail, oldest first.
-    pub fn audit(&self) -> Result<Vec<AuditEntry>, EngineError> {
+    /// The audit trail, oldest first, including every control event the Supervisor had
+    /// heard of when this was called.
+    pub async fn audit(&self) -> Result<Vec<AuditEntry>, EngineError> {
+        // The Supervisor answers only after what it is committing is on disk. If it is gone,
+        // the trail on disk is still the truth.
+        let _ = self.inner.supervisor.send(ReadState).await;
         Ok(self.inner.checkpoint.audit()?)
     }
 
@@ -638,7 +656,14 @@ impl EngineHandle {
         let sent = match ActorName::parse(actor) {
             Some(ActorName::Supervisor) => i.supervisor.send(InjectPanic).await,
             Some(ActorName::LedgerFeed) => i.feed.send(InjectPanic).await,
-            Some(ActorName::OrderGate) => i.gate.send(InjectPanic).await,
+            // The gate is the order-rate breaker's shell.
+            Some(ActorName::OrderGate) => {
+                let gate = i.breakers.iter().find(|b| b.kind == BreakerKind::OrderRate);
+                match gate {
+                    Some(b) => b.panic.send(InjectPanic).await,
+                    None => return false,
+                }
+            }
             Some(ActorName::AlertDispatcher) => i.dispatcher.send(InjectPanic).await,
             Some(ActorName::Breaker(BreakerKind::Manual)) => i.manual.send(InjectPanic).await,
             Some(ActorName::Breaker(kind)) => match i.breakers.iter().find(|b| b.kind == kind) {

@@ -12,13 +12,16 @@
 //! - [`actors`]: thin actix shells: the ledger feed, one generic breaker actor per rule, the
 //!   order gate, the alert dispatcher and the Supervisor that owns the state machine.
 //! - [`alerts`]: the alert channel interface, rate limit and delivery log.
-//! - [`engine`]: spawns one strategy's actors and hands back an [`engine::EngineHandle`].
+//! - [`engine`]: spawns one strategy's actors and hands back an [`engine::EngineHandle`]
+//!   (the host's calls) and an [`engine::OperatorHandle`] (halt and reset).
+//! - [`builder`]: starts engines on a thread of their own for hosts that know nothing of actix.
 //!
 //! Time comes only from an injected [`clock::Clock`]; money and ratios are `Decimal`.
 
 pub mod actors;
 pub mod alerts;
 pub mod breaker;
+pub mod builder;
 pub mod checkpoint;
 pub mod clock;
 pub mod decision;

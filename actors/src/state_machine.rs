@@ -116,6 +116,12 @@ impl std::fmt::Display for Cause {
     }
 }
 
+impl PartialEq<&str> for Cause {
+    fn eq(&self, other: &&str) -> bool {
+        *other == self.to_string().as_str()
+    }
+}
+
 impl From<Cause> for String {
     fn from(c: Cause) -> String {
         c.to_string()
@@ -277,14 +283,12 @@ impl StateRecord {
         use EngineState::*;
         match (self.state, &self.pending_reset) {
             (Resetting, None) => Some("state RESETTING with no pending reset".into()),
-            (Resetting, Some(p)) if !matches!(p.from, Tripped | ManuallyHalted) => Some(format!(
-                "a pending reset that would return to {}",
-                p.from
-            )),
-            (Normal | Tripped | ManuallyHalted, Some(_)) => Some(format!(
-                "state {} with a pending reset",
-                self.state
-            )),
+            (Resetting, Some(p)) if !matches!(p.from, Tripped | ManuallyHalted) => {
+                Some(format!("a pending reset that would return to {}", p.from))
+            }
+            (Normal | Tripped | ManuallyHalted, Some(_)) => {
+                Some(format!("state {} with a pending reset", self.state))
+            }
             (Normal, None) if !self.tripped.is_empty() => {
                 Some("state NORMAL with tripped breakers".into())
             }
@@ -392,7 +396,14 @@ impl StateMachine {
         let state = self.record.state;
         match (state, trigger) {
             (_, Trigger::Tick) => Ok(None),
-            (_, Trigger::Supervision { actor, event, detail }) => Ok(Some(self.note(
+            (
+                _,
+                Trigger::Supervision {
+                    actor,
+                    event,
+                    detail,
+                },
+            ) => Ok(Some(self.note(
                 now,
                 Cause::Supervision(actor, event),
                 None,
@@ -662,17 +673,29 @@ mod tests {
             event: Lifecycle::Restarted,
             detail: None,
         };
-        type Case = (EngineState, Trigger, Result<(EngineState, usize), TransitionError>);
+        type Case = (
+            EngineState,
+            Trigger,
+            Result<(EngineState, usize), TransitionError>,
+        );
         let cases: Vec<Case> = vec![
             (Normal, trip(BreakerKind::Drawdown), Ok((Tripped, 1))),
             (Normal, halt(), Ok((ManuallyHalted, 1))),
-            (Normal, request("x", 100), Err(TransitionError::NothingToReset)),
+            (
+                Normal,
+                request("x", 100),
+                Err(TransitionError::NothingToReset),
+            ),
             (
                 Normal,
                 confirm("x"),
                 Err(TransitionError::NoResetPending { state: Normal }),
             ),
-            (Normal, Trigger::Clear(BreakerKind::OrderRate), Ok((Normal, 0))),
+            (
+                Normal,
+                Trigger::Clear(BreakerKind::OrderRate),
+                Ok((Normal, 0)),
+            ),
             (Normal, restarted.clone(), Ok((Normal, 1))),
             (Normal, Trigger::Tick, Ok((Normal, 0))),
             // A second breaker while TRIPPED changes no state but is on record.
@@ -684,8 +707,16 @@ mod tests {
                 confirm("x"),
                 Err(TransitionError::NoResetPending { state: Tripped }),
             ),
-            (Tripped, Trigger::Clear(BreakerKind::Drawdown), Ok((Normal, 1))),
-            (Tripped, Trigger::Clear(BreakerKind::OrderRate), Ok((Tripped, 0))),
+            (
+                Tripped,
+                Trigger::Clear(BreakerKind::Drawdown),
+                Ok((Normal, 1)),
+            ),
+            (
+                Tripped,
+                Trigger::Clear(BreakerKind::OrderRate),
+                Ok((Tripped, 0)),
+            ),
             (Tripped, restarted.clone(), Ok((Tripped, 1))),
             (
                 ManuallyHalted,
@@ -715,7 +746,11 @@ mod tests {
                 Err(TransitionError::ResetAlreadyPending { expires_at: t(100) }),
             ),
             (Resetting, confirm("tok"), Ok((Normal, 1))),
-            (Resetting, confirm("wrong"), Err(TransitionError::WrongToken)),
+            (
+                Resetting,
+                confirm("wrong"),
+                Err(TransitionError::WrongToken),
+            ),
             // The drawdown trip stays noted while the reset is pending: clearing it is kept.
             (
                 Resetting,
@@ -798,13 +833,22 @@ mod tests {
     #[test]
     fn test_clear_when_two_breakers_tripped_then_normal_only_after_both() {
         let mut m = machine_in(Normal);
-        m.apply(trip(BreakerKind::OrderRate), t(1)).result().unwrap();
-        m.apply(trip(BreakerKind::StaleFeed), t(2)).result().unwrap();
+        m.apply(trip(BreakerKind::OrderRate), t(1))
+            .result()
+            .unwrap();
+        m.apply(trip(BreakerKind::StaleFeed), t(2))
+            .result()
+            .unwrap();
         let first = m.apply(Trigger::Clear(BreakerKind::OrderRate), t(3));
         assert_eq!(m.state(), Tripped);
         assert!(!first.changes_state());
-        assert_eq!(first.records[0].cause, Cause::Cleared(BreakerKind::OrderRate));
-        let tr = &m.apply(Trigger::Clear(BreakerKind::StaleFeed), t(4)).records[0];
+        assert_eq!(
+            first.records[0].cause,
+            Cause::Cleared(BreakerKind::OrderRate)
+        );
+        let tr = &m
+            .apply(Trigger::Clear(BreakerKind::StaleFeed), t(4))
+            .records[0];
         assert_eq!(
             (tr.to, tr.cause.to_string().as_str()),
             (Normal, "cleared:stale_feed")
@@ -866,6 +910,9 @@ mod tests {
         for c in causes {
             assert_eq!(Cause::from(c.to_string()), c);
         }
-        assert_eq!(Cause::Trip(BreakerKind::Drawdown).to_string(), "trip:drawdown");
+        assert_eq!(
+            Cause::Trip(BreakerKind::Drawdown).to_string(),
+            "trip:drawdown"
+        );
     }
 }

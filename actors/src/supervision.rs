@@ -136,17 +136,25 @@ pub struct HealthBoard {
 }
 
 impl HealthBoard {
-    /// A board for these actors, each not ready until it says so.
-    pub fn new(actors: impl IntoIterator<Item = ActorName>) -> Self {
-        let mut registered = [false; SLOTS];
-        for a in actors {
-            registered[a.slot()] = true;
-        }
-        Self {
-            registered,
+    /// A board for these actors. Each is ready from the start (its mailbox takes messages as
+    /// soon as it exists) except those that `need_input` before they can judge.
+    pub fn new(
+        actors: impl IntoIterator<Item = ActorName>,
+        need_input: impl IntoIterator<Item = ActorName>,
+    ) -> Self {
+        let mut board = Self {
+            registered: [false; SLOTS],
             ready: Default::default(),
             restarts: Default::default(),
+        };
+        for a in actors {
+            board.registered[a.slot()] = true;
+            board.ready[a.slot()] = AtomicBool::new(true);
         }
+        for a in need_input {
+            board.ready[a.slot()] = AtomicBool::new(false);
+        }
+        board
     }
 
     /// Marks an actor ready or not.
@@ -201,10 +209,18 @@ mod tests {
 
     #[test]
     fn test_first_not_ready_when_unregistered_actor_down_then_ignored() {
-        let b = HealthBoard::new([
-            ActorName::Breaker(BreakerKind::Drawdown),
-            ActorName::OrderGate,
-        ]);
+        let b = HealthBoard::new(
+            [
+                ActorName::Breaker(BreakerKind::Drawdown),
+                ActorName::OrderGate,
+            ],
+            [ActorName::Breaker(BreakerKind::Drawdown)],
+        );
+        assert_eq!(
+            b.first_not_ready(),
+            Some(ActorName::Breaker(BreakerKind::Drawdown))
+        );
+        b.set_ready(ActorName::OrderGate, false);
         assert_eq!(b.first_not_ready(), Some(ActorName::OrderGate));
         b.set_ready(ActorName::OrderGate, true);
         assert_eq!(

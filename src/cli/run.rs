@@ -67,7 +67,8 @@ pub async fn main(args: RunArgs) -> anyhow::Result<()> {
     })?;
     let token = api_token(&config, &bind)?;
     let channels = crate::alerting::build_channels(&config.alerts, &crate::config::ProcessEnv)?;
-    let engines = EngineBuilder::from_config(&config)
+    let engines = EngineBuilder::strategies(config.strategies.clone())
+        .data_dir(config.data_dir.clone())
         .alert_channels(channels)
         .start_all()?;
     for (name, engine) in engines.all() {

@@ -195,6 +195,8 @@ pub struct StrategySection {
     pub reduce_only_when_tripped: Option<bool>,
     /// How long a reset request waits for its confirmation (default 300 s).
     pub reset_confirmation_ttl: Option<DurationValue>,
+    /// How far ahead of the engine's clock a host timestamp may be (default 10 s).
+    pub max_clock_skew: Option<DurationValue>,
     /// Market calendar.
     pub market: Option<MarketSection>,
     /// Breakers.
@@ -445,6 +447,11 @@ fn strategy_settings(
     if let Some(ttl) = &s.reset_confirmation_ttl {
         if let Some(d) = ttl.to_duration(&at("reset_confirmation_ttl"), problems) {
             out.reset_confirmation_ttl = d;
+        }
+    }
+    if let Some(skew) = &s.max_clock_skew {
+        if let Some(d) = skew.to_duration(&at("max_clock_skew"), problems) {
+            out.max_clock_skew = d;
         }
     }
 

@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use rustybt_actors::breaker::{BreakerKind, Trip};
 use rustybt_actors::clock::{Clock, TestClock};
+use rustybt_actors::decision::OrderDecision;
 use rustybt_actors::domain::PortfolioSnapshot;
-use rustybt_actors::engine::OrderDecision;
 use rustybt_actors::events::EngineEvent;
 use rustybt_actors::settings::StrategySettings;
 use rustybt_actors::state_machine::EngineState;
@@ -105,7 +105,7 @@ pub async fn replay(
         // so dense histories skip them; after a silence of a second or more, or while not
         // NORMAL, they run once per second crossed, as live.
         let silent = event.at - previous >= Duration::seconds(1);
-        let not_normal = engine.gate_state() != EngineState::Normal;
+        let not_normal = engine.state() != EngineState::Normal;
         previous = event.at;
         if (silent || not_normal) && event.at - last_tick >= Duration::seconds(1) {
             flush(&engine, &mut batch);
@@ -114,13 +114,14 @@ pub async fn replay(
             engine.tick().await;
             last_tick = event.at;
             if let Some(after) = options.auto_reset_after {
-                let state = engine.gate_state();
+                let state = engine.state();
                 match (state, tripped_since) {
                     (EngineState::Normal, _) => tripped_since = None,
                     (_, None) => tripped_since = Some(clock.now()),
                     (_, Some(since)) if clock.now() - since >= after => {
-                        let ticket = engine.request_reset("replay", Some("auto reset")).await?;
-                        engine
+                        let operator = engine.operator();
+                        let ticket = operator.request_reset("replay", Some("auto reset")).await?;
+                        operator
                             .confirm_reset("replay", &ticket.confirmation_token, true)
                             .await?;
                         report.auto_resets += 1;
@@ -145,7 +146,7 @@ pub async fn replay(
                 report.orders += 1;
                 if let OrderDecision::Rejected {
                     reason, breaker, ..
-                } = engine.check_order(o.clone()).await?
+                } = engine.check_order(o.clone())?
                 {
                     report.refused.push(RefusedOrder {
                         line: event.line,
@@ -158,7 +159,7 @@ pub async fn replay(
             }
             EventKind::Fill(f) => {
                 flush(&engine, &mut batch);
-                engine.report_fill(f.clone()).await?;
+                engine.report_fill(f.clone())?;
             }
             EventKind::Error(e) => {
                 flush(&engine, &mut batch);
@@ -172,6 +173,7 @@ pub async fn replay(
     engine.settle().await?;
     engine.alerts_idle().await; // every transition checkpointed and published
     report.final_state = Some(engine.status().await?.state);
+    // The control stream never drops an event: every trip the engine made is here.
     while let Ok(e) = subscription.try_recv() {
         if let EngineEvent::CircuitBreakerTripped(t) = e {
             let s = report.summary.entry(t.trip.breaker).or_default();

@@ -7,9 +7,12 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
 use futures::StreamExt;
+use rustybt_actors::decision::OrderDecision;
 use rustybt_actors::domain::{ErrorReport, Fill, OrderRequest, PortfolioSnapshot};
-use rustybt_actors::engine::{EngineHandle, OrderDecision};
+use rustybt_actors::engine::EngineHandle;
 use rustybt_actors::events::EngineEvent;
+use rustybt_actors::events::TelemetryEvent;
+use rustybt_actors::supervision::ActorName;
 use serde::Deserialize;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -89,14 +92,32 @@ fn too_large(len: usize) -> ApiError {
     )
 }
 
+/// `200` while every strategy's Supervisor answers; the actors not ready (restarting, or a
+/// portfolio breaker still waiting for its first snapshot) are listed, and the gate refuses
+/// orders while there are any.
 async fn healthz(state: web::Data<ServerState>) -> HttpResponse {
+    let mut not_ready = Vec::new();
     for (name, engine) in &state.engines {
-        if let Err(e) = engine.status().await {
-            return HttpResponse::ServiceUnavailable()
-                .json(json!({"error": "engine_unavailable", "message": format!("{name}: {e}")}));
+        let health = engine.actor_health();
+        let supervisor_down = health
+            .iter()
+            .any(|h| h.actor == ActorName::Supervisor && !h.ready);
+        if supervisor_down {
+            return HttpResponse::ServiceUnavailable().json(json!({
+                "error": "engine_unavailable",
+                "message": format!("{name}: the supervisor is not running; orders are refused"),
+                "actors": health,
+            }));
+        }
+        for h in health.into_iter().filter(|h| !h.ready) {
+            not_ready.push(json!({"strategy": name, "actor": h.actor, "restarts": h.restarts}));
         }
     }
-    HttpResponse::Ok().json(json!({"status": "ok", "strategies": state.engines.len()}))
+    HttpResponse::Ok().json(json!({
+        "status": if not_ready.is_empty() { "ok" } else { "degraded" },
+        "strategies": state.engines.len(),
+        "not_ready": not_ready,
+    }))
 }
 
 async fn metrics(
@@ -141,7 +162,7 @@ async fn audit(
 ) -> Result<HttpResponse, ApiError> {
     state.authorize_get(&req)?;
     let engine = state.engine(&name)?;
-    Ok(HttpResponse::Ok().json(engine.audit()?))
+    Ok(HttpResponse::Ok().json(engine.audit().await?))
 }
 
 fn event_name(e: &EngineEvent) -> &'static str {
@@ -152,8 +173,31 @@ fn event_name(e: &EngineEvent) -> &'static str {
         EngineEvent::ResetRequested(_) => "reset_requested",
         EngineEvent::ResetConfirmed(_) => "reset_confirmed",
         EngineEvent::BreakerCleared(_) => "breaker_cleared",
-        EngineEvent::Snapshot { .. } => "snapshot",
     }
+}
+
+/// One server-sent frame: control events are never skipped; telemetry a slow reader lags
+/// behind is.
+async fn next_frame(
+    control: &mut tokio::sync::mpsc::UnboundedReceiver<EngineEvent>,
+    telemetry: &mut tokio::sync::broadcast::Receiver<TelemetryEvent>,
+) -> Option<String> {
+    use tokio::sync::broadcast::error::RecvError;
+    let frame = tokio::select! {
+        biased;
+        event = control.recv() => {
+            let event = event?;
+            let data = serde_json::to_string(&event).unwrap_or_default();
+            format!("event: {}\ndata: {data}\n\n", event_name(&event))
+        }
+        t = telemetry.recv() => match t {
+            Ok(t) => format!("event: snapshot\ndata: {}\n\n", serde_json::to_string(&t).unwrap_or_default()),
+            Err(RecvError::Lagged(n)) => format!(": {n} snapshots skipped (slow reader)\n\n"),
+            Err(RecvError::Closed) => return None,
+        },
+        _ = tokio::time::sleep(Duration::from_secs(15)) => ": keep-alive\n\n".to_string(),
+    };
+    Some(frame)
 }
 
 async fn events(
@@ -163,7 +207,7 @@ async fn events(
 ) -> Result<HttpResponse, ApiError> {
     state.authorize_get(&req)?;
     let engine = state.engine(&name)?;
-    let rx = engine.subscribe();
+    let rx = (engine.subscribe(), engine.subscribe_telemetry());
     // The current state first, so a client has a baseline before the first change.
     let status = engine.status().await?;
     let hello = format!(
@@ -171,19 +215,9 @@ async fn events(
         json!({"strategy": status.name, "state": status.state, "since": status.since})
     );
     let first = futures::stream::once(async move { Ok::<_, actix_web::Error>(Bytes::from(hello)) });
-    let rest = futures::stream::unfold(rx, |mut rx| async move {
-        let frame = match tokio::time::timeout(Duration::from_secs(15), rx.recv()).await {
-            Ok(Ok(event)) => {
-                let data = serde_json::to_string(&event).unwrap_or_default();
-                format!("event: {}\ndata: {data}\n\n", event_name(&event))
-            }
-            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => {
-                format!(": {n} events skipped (slow reader)\n\n")
-            }
-            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
-            Err(_) => ": keep-alive\n\n".to_string(),
-        };
-        Some((Ok(Bytes::from(frame)), rx))
+    let rest = futures::stream::unfold(rx, |(mut control, mut telemetry)| async move {
+        let frame = next_frame(&mut control, &mut telemetry).await?;
+        Some((Ok(Bytes::from(frame)), (control, telemetry)))
     });
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
@@ -212,7 +246,7 @@ async fn orders(
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
     let order: OrderRequest = parse(&body, ORDER_DECIMALS)?;
     let started = Instant::now();
-    let decision = engine.check_order(order).await?;
+    let decision = engine.check_order(order)?;
     state
         .metrics
         .observe_gate(&name, started.elapsed().as_secs_f64());
@@ -236,7 +270,7 @@ async fn fills(
 ) -> Result<HttpResponse, ApiError> {
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
     let fill: Fill = parse(&body, FILL_DECIMALS)?;
-    engine.report_fill(fill).await?;
+    engine.report_fill(fill)?;
     Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
 }
 
@@ -284,8 +318,12 @@ async fn halt(
 ) -> Result<HttpResponse, ApiError> {
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
     let b: HaltBody = parse(&body, &[])?;
-    engine.halt(&b.operator, &b.reason).await?;
-    Ok(HttpResponse::Ok().json(engine.status().await?))
+    let record = engine.operator().halt(&b.operator, &b.reason).await?;
+    // The halt is durable now: its answer must not be lost to a status that cannot be read.
+    Ok(match engine.status().await {
+        Ok(status) => HttpResponse::Ok().json(status),
+        Err(_) => HttpResponse::Ok().json(record),
+    })
 }
 
 async fn reset(
@@ -297,6 +335,7 @@ async fn reset(
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
     let b: ResetBody = parse(&body, &[])?;
     let ticket = engine
+        .operator()
         .request_reset(&b.operator, b.reason.as_deref())
         .await?;
     Ok(HttpResponse::Accepted().json(ticket))
@@ -311,6 +350,7 @@ async fn reset_confirm(
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
     let b: ConfirmBody = parse(&body, &[])?;
     engine
+        .operator()
         .confirm_reset(&b.operator, &b.confirmation_token, b.rebase_high_water_mark)
         .await?;
     Ok(HttpResponse::Ok().json(engine.status().await?))

@@ -96,3 +96,9 @@ impl From<EngineError> for ApiError {
         }
     }
 }
+
+impl From<rustybt_actors::domain::InputError> for ApiError {
+    fn from(e: rustybt_actors::domain::InputError) -> Self {
+        EngineError::from(e).into()
+    }
+}

@@ -111,11 +111,13 @@ impl Metrics {
                         ("strategy", name.clone()),
                         ("breaker", b.kind.as_str().to_string()),
                     ];
-                    gauge!("rustybt_breaker_tripped", &labels).set(if b.status == "tripped" {
-                        1.0
-                    } else {
-                        0.0
-                    });
+                    gauge!("rustybt_breaker_tripped", &labels).set(
+                        if b.status == rustybt_actors::engine::BreakerCondition::Tripped {
+                            1.0
+                        } else {
+                            0.0
+                        },
+                    );
                     if let Some(v) = b.value.and_then(|v| v.to_f64()) {
                         gauge!("rustybt_breaker_value", &labels).set(v);
                     }

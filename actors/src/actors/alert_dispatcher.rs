@@ -321,4 +321,3 @@ impl Handler<ReadDeliveries> for AlertDispatcher {
         MessageResult(v)
     }
 }
-

@@ -95,7 +95,6 @@ impl<R: Rule> Supervisee for Breaker<R> {
 
     fn reload(&mut self) {
         self.rule = (self.make)();
-        self.links.health.set_ready(self.name(), false);
         // An unreadable record was caught at engine start (the engine starts halted); here it
         // reads as none.
         self.saved = self
@@ -134,7 +133,9 @@ impl<R: Rule> Handler<Evaluate<R::Input>> for Breaker<R> {
                     Ok(Verdict::Quiet) => {}
                     Ok(v) => verdicts.push(v),
                     // The edge validated it; a rule that disagrees keeps its state and says so.
-                    Err(e) => tracing::warn!(breaker = %act.rule.kind(), error = %e, "breaker refused an input"),
+                    Err(e) => {
+                        tracing::warn!(breaker = %act.rule.kind(), error = %e, "breaker refused an input")
+                    }
                 }
             }
             act.persist();

@@ -8,8 +8,7 @@
 
 use super::alert_dispatcher::{AlertDispatcher, Dispatch};
 use super::messages::{
-    CancelAllOrders, CancelSink, ClearReport, LifecycleReport, ReadBreaker, Rearm, Tick,
-    TripReport,
+    CancelAllOrders, CancelSink, ClearReport, LifecycleReport, ReadBreaker, Rearm, Tick, TripReport,
 };
 use super::order_gate::{ApplyGateUpdate, OrderGate};
 use super::{guard, mark_ready, supervisee, Links, Supervisee};
@@ -20,9 +19,7 @@ use crate::clock::SharedClock;
 use crate::decision::{DecisionCore, GateUpdate, NumberedTrip};
 use crate::error::EngineError;
 use crate::events::*;
-use crate::state_machine::{
-    EngineState, StateMachine, StateRecord, Step, Transition, Trigger,
-};
+use crate::state_machine::{EngineState, StateMachine, StateRecord, Step, Transition, Trigger};
 use crate::supervision::{ActorName, HealthBoard};
 use actix::prelude::*;
 use chrono::{DateTime, Duration, Utc};
@@ -275,7 +272,10 @@ impl Supervisor {
     fn apply_trip(&mut self, numbered: NumberedTrip, out: &mut Outputs) {
         let now = self.now();
         self.applied_trips = self.applied_trips.max(numbered.seq);
-        out.step(self.machine.apply(Trigger::Trip(numbered.trip.clone()), now));
+        out.step(
+            self.machine
+                .apply(Trigger::Trip(numbered.trip.clone()), now),
+        );
         let (event, alert) = self.trip_outputs(&numbered.trip);
         out.events.push(event);
         out.alerts.push(alert);
@@ -283,7 +283,11 @@ impl Supervisor {
 
     /// The one commit path. `before` is the machine as it was before these records: if they
     /// open the gate and cannot be made durable, the machine goes back to it.
-    fn commit(&mut self, before: StateMachine, out: Outputs) -> ResponseActFuture<Self, Result<(), EngineError>> {
+    fn commit(
+        &mut self,
+        before: StateMachine,
+        out: Outputs,
+    ) -> ResponseActFuture<Self, Result<(), EngineError>> {
         let Outputs {
             records,
             events,
@@ -412,7 +416,7 @@ pub fn resume_machine(
             Trigger::Halt {
                 operator: crate::engine::ENGINE_OPERATOR.into(),
                 reason: format!(
-                    "checkpoint unusable at start, trading halted until an operator resets: {why}"
+                    "checkpoint unreadable at start, trading halted until an operator resets: {why}"
                 ),
             },
             now,

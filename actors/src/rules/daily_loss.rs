@@ -3,8 +3,8 @@
 
 use super::market_session::{MarketSession, SessionSpan};
 use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
-use crate::domain::Valuation;
 use crate::domain::InputError;
+use crate::domain::Valuation;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,8 @@
 //! Drawdown = (value − high-water mark) / high-water mark; trips when drawdown ≤ threshold.
 
 use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
-use crate::domain::Valuation;
 use crate::domain::InputError;
+use crate::domain::Valuation;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

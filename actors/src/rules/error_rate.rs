@@ -143,8 +143,11 @@ impl Rule for ErrorRateRule {
         BreakerKind::ErrorRate
     }
 
+    /// Errors are timed on receipt; two reporters racing may arrive a hair out of order, so
+    /// an arrival older than the newest counts at the newest's time rather than being lost.
     fn evaluate(&mut self, e: &ErrorArrival) -> Result<Verdict, InputError> {
-        self.on_error(e.kind, e.at).map(Verdict::from)
+        let at = self.window.newest().map_or(e.at, |n| n.max(e.at));
+        self.on_error(e.kind, at).map(Verdict::from)
     }
 
     fn on_tick(&mut self, now: DateTime<Utc>) -> Verdict {

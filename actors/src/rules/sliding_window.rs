@@ -53,6 +53,11 @@ impl<T: Copy> SlidingWindow<T> {
         self.max
     }
 
+    /// The newest event's time, if any was recorded.
+    pub fn newest(&self) -> Option<DateTime<Utc>> {
+        self.newest.map(DateTime::from_timestamp_nanos)
+    }
+
     /// Records an event at `at`, calling `on_evict` for each event that leaves (by age or
     /// because only `max + 1` are kept). Returns the count inside the window, capped at
     /// `max + 1`. Refuses a time older than the newest event, changing nothing.

@@ -60,7 +60,6 @@ impl Harness {
     pub async fn order(&self, id: &str) -> rustybt::OrderDecision {
         self.engine
             .check_order(OrderRequest::market(id, "SPY", Side::Buy, Decimal::ONE))
-            .await
             .expect("valid order")
     }
 }

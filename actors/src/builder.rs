@@ -1,8 +1,8 @@
 //! Embedding: start engines from a host that knows nothing of actix.
 //!
 //! ```no_run
-//! # async fn demo() -> anyhow::Result<()> {
-//! use rustybt::engine::EngineBuilder;
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use rustybt_actors::builder::EngineBuilder;
 //! use rustybt_actors::settings::StrategySettings;
 //! let engine = EngineBuilder::new(StrategySettings::moderate("momentum"))
 //!     .data_dir("./data")
@@ -15,14 +15,13 @@
 //! The actors run on a thread of their own with an actix System, so the host may call the
 //! handle from any runtime or thread, and nothing the host does shares a thread with the gate.
 
-use crate::config::Config;
+use crate::actors::messages::{CancelAllOrders, CancelSink};
+use crate::alerts::AlertChannel;
+use crate::checkpoint::{CheckpointError, CheckpointStore};
+use crate::clock::{SharedClock, SystemClock};
+use crate::engine::{spawn_engine, EngineHandle, EngineParts};
+use crate::settings::StrategySettings;
 use actix::prelude::*;
-use rustybt_actors::actors::messages::{CancelAllOrders, CancelSink};
-use rustybt_actors::alerts::AlertChannel;
-use rustybt_actors::checkpoint::{CheckpointError, CheckpointStore};
-use rustybt_actors::clock::{SharedClock, SystemClock};
-use rustybt_actors::engine::{spawn_engine, EngineHandle, EngineParts};
-use rustybt_actors::settings::StrategySettings;
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -118,11 +117,10 @@ impl EngineBuilder {
         }
     }
 
-    /// Every strategy of a configuration, with its data directory.
-    pub fn from_config(config: &Config) -> Self {
+    /// Several strategies, each with its own engine, sharing one checkpoint folder.
+    pub fn strategies(strategies: Vec<StrategySettings>) -> Self {
         Self {
-            strategies: config.strategies.clone(),
-            storage: Storage::Dir(config.data_dir.clone()),
+            strategies,
             ..Self::new(StrategySettings::moderate("unused"))
         }
     }
@@ -197,7 +195,7 @@ impl EngineBuilder {
         let engines = self.spawn_with(
             |mut parts| {
                 parts.alert_arbiter = Some(handle.clone());
-                rustybt_actors::engine::spawn_engine(parts)
+                spawn_engine(parts)
             },
             None,
         )?;

@@ -1,0 +1,16 @@
+//! The integration tests, in one binary so the support code and the crate are linked once.
+//! Names follow `test_<action>_when_<condition>_then_<outcome>`.
+
+mod support;
+
+mod alerts;
+mod api;
+mod bad_input;
+mod cli;
+mod crash_soak;
+mod dashboard_browser;
+mod engine_breakers;
+mod engine_lifecycle;
+mod load;
+mod replay;
+mod security;
