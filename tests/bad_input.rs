@@ -156,3 +156,124 @@ async fn test_engine_when_fed_bad_events_then_refuses_each_and_state_is_unchange
     );
     assert!(h.engine.audit().await.unwrap().is_empty());
 }
+
+/// Decimals at the edge of what a body can carry, as the API's JSON strings.
+fn extreme_decimal() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(rust_decimal::Decimal::MAX.to_string()),
+        Just(rust_decimal::Decimal::MIN.to_string()),
+        Just("0.0000000000000000000000000001".to_string()),
+        Just("9.999999999999999999999999999".to_string()),
+        Just("7922816251426433759354395033".to_string()),
+        (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28).prop_map(
+            |(lo, mid, hi, neg, scale)| {
+                rust_decimal::Decimal::from_parts(lo, mid, hi, neg, scale).to_string()
+            }
+        ),
+    ]
+}
+
+/// One server for every case: the engine must survive each sequence and still answer.
+fn extreme_server() -> &'static (String, tokio::runtime::Runtime) {
+    static SERVER: std::sync::OnceLock<(String, tokio::runtime::Runtime)> =
+        std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
+        let mut s = rustybt::StrategySettings::moderate("edge");
+        s.tick_interval = None;
+        let engines = rustybt::engine::EngineBuilder::new(s)
+            .data_dir(dir.path())
+            .start_all()
+            .unwrap();
+        let base = rt.block_on(async {
+            let server = rustybt::server::start(
+                engines.all().clone(),
+                "127.0.0.1:0".parse().unwrap(),
+                "edge-token".into(),
+                false,
+            )
+            .unwrap();
+            let base = format!("http://{}", server.addr);
+            Box::leak(Box::new((server, engines)));
+            base
+        });
+        (base, rt)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Extreme decimals through the HTTP API: every answer is a clear 2xx or 4xx, and status,
+    /// health and metrics keep answering (an overflowing position once made them drop the
+    /// connection while orders still passed).
+    #[test]
+    fn prop_http_when_decimals_extreme_then_answers_and_keeps_answering(
+        values in proptest::collection::vec(extreme_decimal(), 1..4),
+        quantity in extreme_decimal(),
+        price in extreme_decimal(),
+    ) {
+        let (base, rt) = extreme_server();
+        rt.block_on(async {
+            let http = reqwest::Client::new();
+            let url = |p: &str| format!("{base}/api/v1/strategies/edge{p}");
+            for v in &values {
+                let body = serde_json::json!({
+                    "timestamp": chrono::Utc::now().to_rfc3339(),
+                    "portfolio_value": v,
+                    "positions": [{"asset": "X", "quantity": quantity, "market_price": price}],
+                });
+                let r = http.post(url("/portfolio")).bearer_auth("edge-token").json(&body).send().await.unwrap();
+                let code = r.status().as_u16();
+                let text = r.text().await.unwrap();
+                assert!(code == 202 || code == 400 || code == 422, "{code} {text}");
+                let order = serde_json::json!({"order_id": "o", "asset": "X", "side": "sell", "quantity": quantity, "limit_price": price});
+                let r = http.post(url("/orders")).bearer_auth("edge-token").json(&order).send().await.unwrap();
+                assert!(r.status().as_u16() < 500, "{}", r.status());
+            }
+            for path in ["/api/v1/strategies/edge", "/healthz", "/metrics", "/api/v1/strategies"] {
+                let r = http.get(format!("{base}{path}")).bearer_auth("edge-token").send().await.unwrap();
+                assert_eq!(r.status().as_u16(), 200, "{path}");
+            }
+        });
+    }
+}
+
+#[test]
+fn test_http_when_extreme_values_sent_then_halt_still_answers() {
+    let (base, rt) = extreme_server();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let body = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339(),
+            "portfolio_value": "0.0000000000000000000000000001",
+        });
+        http.post(format!("{base}/api/v1/strategies/edge/portfolio"))
+            .bearer_auth("edge-token")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let body = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339(),
+            "portfolio_value": rust_decimal::Decimal::MAX.to_string(),
+        });
+        http.post(format!("{base}/api/v1/strategies/edge/portfolio"))
+            .bearer_auth("edge-token")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let r = http
+            .post(format!("{base}/api/v1/strategies/edge/halt"))
+            .bearer_auth("edge-token")
+            .json(&serde_json::json!({"operator": "alice", "reason": "extreme values"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["state"], "MANUALLY_HALTED");
+    });
+}

@@ -290,3 +290,70 @@ async fn test_daily_loss_resets_at_0930_new_york_on_both_sides_of_dst() {
     h.value(Duration::minutes(1), dec!(750)).await;
     assert_eq!(h.engine.status().await.unwrap().state, EngineState::Tripped);
 }
+
+#[tokio::test]
+async fn test_snapshot_when_far_in_the_future_then_refused_and_breakers_keep_seeing_losses() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path(), settings(), monday_morning());
+    h.value(Duration::seconds(1), dec!(100000)).await;
+    let future = rustybt::PortfolioSnapshot::valued(h.now() + Duration::days(365), dec!(100000));
+    let e = h.engine.submit_snapshot(future).await.unwrap_err();
+    assert!(
+        e.to_string().starts_with("timestamp: ") && e.to_string().contains("ahead of the engine's clock"),
+        "{e}"
+    );
+    // Real snapshots after it are still judged: the drawdown is seen.
+    h.value(Duration::seconds(1), dec!(89000)).await;
+    assert_eq!(
+        rejected_by(&h.order("o").await),
+        Some((EngineState::Tripped, Some(BreakerKind::Drawdown)))
+    );
+}
+
+#[tokio::test]
+async fn test_feed_when_every_snapshot_refused_then_stale_feed_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path(), settings(), monday_morning());
+    h.value(Duration::seconds(1), dec!(100000)).await;
+    for _ in 0..7 {
+        h.clock.advance(Duration::seconds(10));
+        let bad = rustybt::PortfolioSnapshot::valued(h.now() + Duration::hours(1), dec!(100000));
+        assert!(h.engine.submit_snapshot(bad).await.is_err());
+        h.engine.tick().await;
+    }
+    let status = h.engine.status().await.unwrap();
+    assert_eq!(status.state, EngineState::Tripped, "a refused feed ends in a trip");
+    assert_eq!(status.portfolio.snapshots_refused, 7);
+    assert!(status
+        .portfolio
+        .last_refusal
+        .unwrap()
+        .contains("ahead of the engine's clock"));
+    assert_eq!(
+        rejected_by(&h.order("o").await).unwrap().1,
+        Some(BreakerKind::StaleFeed)
+    );
+}
+
+#[tokio::test]
+async fn test_snapshot_when_values_extreme_then_no_breaker_dies_and_halt_still_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path(), settings(), monday_morning());
+    // A tiny then an enormous value: the daily-loss ratio overflows a decimal.
+    h.value(Duration::seconds(1), rust_decimal::Decimal::new(1, 28)).await;
+    h.value(Duration::seconds(1), rust_decimal::Decimal::MAX).await;
+    h.value(Duration::seconds(1), dec!(1)).await;
+    let status = h.engine.status().await.unwrap();
+    assert!(status.actors.iter().all(|a| a.ready && a.restarts == 0), "{:?}", status.actors);
+    // A position whose market value overflows is refused, naming the field.
+    let mut s = rustybt::PortfolioSnapshot::valued(h.now(), dec!(1));
+    s.positions.push(rustybt::Position {
+        asset: "X".into(),
+        quantity: rust_decimal::Decimal::MAX,
+        market_price: dec!(10),
+    });
+    let e = h.engine.submit_snapshot(s).await.unwrap_err();
+    assert!(e.to_string().starts_with("positions.market_price:"), "{e}");
+    let rec = h.engine.operator().halt("alice", "extreme values").await.unwrap();
+    assert_eq!(rec.state, EngineState::ManuallyHalted);
+}

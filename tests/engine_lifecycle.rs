@@ -441,3 +441,132 @@ async fn test_reduce_only_when_tripped_then_only_shrinking_orders_pass() {
         "never while MANUALLY_HALTED"
     );
 }
+
+#[tokio::test]
+async fn test_engine_when_supervisor_gone_then_orders_refused_and_halt_written_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let h = start(dir.path(), settings(), monday_morning());
+        h.value(Duration::seconds(1), dec!(100000)).await;
+        assert!(h.order("before").await.is_accepted());
+        let handle = h.engine.handle();
+        // Every actor stops for good, the Supervisor with them; the host's handle lives on.
+        h.engine.shutdown().await.unwrap();
+        let d = handle
+            .check_order(OrderRequest::market("after", "SPY", Side::Buy, dec!(1)))
+            .unwrap();
+        let OrderDecision::Rejected { reason, .. } = d else {
+            panic!("an order passed with the Supervisor gone");
+        };
+        assert!(reason.contains("supervisor is gone"), "{reason}");
+        assert!(!handle.trading_allowed());
+        let rec = handle
+            .operator()
+            .halt("alice", "engine down, stop everything")
+            .await
+            .unwrap();
+        assert_eq!(rec.state, EngineState::ManuallyHalted);
+    }
+    // The halt was durable: a restart comes back halted, with the halt on record.
+    let h = start(dir.path(), settings(), monday_morning() + Duration::minutes(1));
+    let st = h.engine.status().await.unwrap();
+    assert_eq!(st.state, EngineState::ManuallyHalted);
+    let last = h.engine.audit().await.unwrap().pop().unwrap();
+    assert_eq!(last.cause, "manual_halt");
+    assert_eq!(last.operator.as_deref(), Some("alice"));
+}
+
+#[tokio::test]
+async fn test_restart_when_checkpoint_holds_an_impossible_state_then_manually_halted() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = rustybt_actors::checkpoint::CheckpointStore::open(dir.path()).unwrap();
+        let record = rustybt_actors::state_machine::StateRecord {
+            state: EngineState::Resetting,
+            since: monday_morning(),
+            reason: None,
+            tripped: vec![(BreakerKind::Drawdown, monday_morning())],
+            pending_reset: None,
+        };
+        let cp = store.strategy("momentum").unwrap();
+        cp.commit(&record, &[]).await.unwrap();
+    }
+    let h = start(dir.path(), settings(), monday_morning());
+    let st = h.engine.status().await.unwrap();
+    assert_eq!(st.state, EngineState::ManuallyHalted);
+    let reason = st.reason.unwrap();
+    assert!(
+        reason.contains("RESETTING with no pending reset"),
+        "{reason}"
+    );
+    h.value(Duration::seconds(1), dec!(100)).await;
+    assert!(!h.order("o").await.is_accepted());
+}
+
+#[tokio::test]
+async fn test_supervisor_when_panicking_while_tripped_then_resumes_tripped_from_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path(), settings(), monday_morning());
+    h.value(Duration::seconds(1), dec!(100000)).await;
+    h.value(Duration::seconds(1), dec!(89000)).await;
+    assert!(h.engine.inject_panic("supervisor").await);
+    h.value(Duration::seconds(1), dec!(89500)).await;
+    assert!(!h.order("o").await.is_accepted());
+    let st = h.engine.status().await.unwrap();
+    assert_eq!(st.state, EngineState::Tripped);
+    let causes: Vec<String> = h
+        .engine
+        .audit()
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.cause.to_string())
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            "trip:drawdown",
+            "trip:daily_loss",
+            "actor_panicked:supervisor",
+            "actor_restarted:supervisor",
+            "actor_ready:supervisor"
+        ]
+    );
+}
+
+/// MiFID II RTS 6 asks for a record of every control event: the audit trail holds the second
+/// breaker's trip while TRIPPED, the reset's request and confirmation, the re-trip right after
+/// it, and a second halt with its own reason.
+#[tokio::test]
+async fn test_audit_when_trips_resets_and_halts_then_every_control_event_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start(dir.path(), settings(), monday_morning());
+    h.value(Duration::seconds(1), dec!(100000)).await;
+    h.value(Duration::seconds(1), dec!(89000)).await;
+    let op = h.engine.operator();
+    let ticket = op.request_reset("bob", Some("reviewed")).await.unwrap();
+    op.confirm_reset("carol", &ticket.confirmation_token, false)
+        .await
+        .unwrap();
+    op.halt("alice", "first stop").await.unwrap();
+    op.halt("dave", "second stop").await.unwrap();
+    let audit = h.engine.audit().await.unwrap();
+    let causes: Vec<String> = audit.iter().map(|a| a.cause.to_string()).collect();
+    assert_eq!(
+        causes,
+        [
+            "trip:drawdown",
+            "trip:daily_loss",
+            "reset_requested",
+            "reset_confirmed",
+            "trip:drawdown",
+            "trip:daily_loss",
+            "manual_halt",
+            "manual_halt",
+        ]
+    );
+    let second = audit.last().unwrap();
+    assert_eq!(second.operator.as_deref(), Some("dave"));
+    assert_eq!(second.details["reason"], "second stop");
+    assert_eq!((second.from, second.to), (EngineState::ManuallyHalted, EngineState::ManuallyHalted));
+}

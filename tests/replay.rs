@@ -279,3 +279,43 @@ fn test_plot_draws_an_svg_with_the_trips() {
         "trip labels drawn"
     );
 }
+
+/// A long history with trips late in it: the report must name every trip the engine made,
+/// read from a stream that cannot drop them (a bounded stream lost them on long histories).
+#[test]
+fn test_replay_when_history_is_long_then_every_trip_is_reported() {
+    let start: chrono::DateTime<chrono::Utc> = "2026-03-09T13:30:00Z".parse().unwrap();
+    let mut events = Vec::new();
+    let n = 120_000;
+    for i in 0..n {
+        // Dense, gently rising values across the session, then a fall near the end.
+        let at = start + chrono::Duration::milliseconds(i as i64 * 100);
+        let value = if i < n - 50 {
+            rust_decimal::Decimal::from(1_000_000 + i as i64)
+        } else {
+            rust_decimal::Decimal::from(900_000)
+        };
+        events.push(replay::ReplayEvent {
+            line: i + 1,
+            at,
+            kind: EventKind::Portfolio(rustybt::PortfolioSnapshot::valued(at, value)),
+        });
+    }
+    let report = actix_rt::System::new().block_on(async move {
+        replay::replay(moderate(), &events, &ReplayOptions::default())
+            .await
+            .unwrap()
+    });
+    assert_eq!(report.events, n);
+    let mut kinds = breakers(&report);
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [BreakerKind::Drawdown, BreakerKind::DailyLoss],
+        "both trips near the end are reported: {:?}",
+        report.trips
+    );
+    for t in &report.trips {
+        assert!(t.at >= start + chrono::Duration::milliseconds((n as i64 - 50) * 100));
+    }
+}

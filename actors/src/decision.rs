@@ -470,3 +470,180 @@ fn record(j: &mut Judged, at: DateTime<Utc>, order: OrderRequest, decision: &Ord
         decision: decision.clone(),
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::TestClock;
+    use chrono::Duration;
+    use rust_decimal_macros::dec;
+
+    fn t0() -> DateTime<Utc> {
+        "2026-03-09T14:00:00Z".parse().unwrap()
+    }
+
+    fn update(state: EngineState, tripped: &[BreakerKind], applied: u64) -> GateUpdate {
+        GateUpdate {
+            state,
+            tripped: tripped.to_vec(),
+            reason: Some("why".into()),
+            applied_trips: applied,
+        }
+    }
+
+    fn core(state: EngineState, reduce_only: bool, order_rate: Option<OrderRateRule>) -> DecisionCore {
+        let health = Arc::new(HealthBoard::new([ActorName::OrderGate], []));
+        let tripped: &[BreakerKind] = if state == EngineState::Tripped {
+            &[BreakerKind::Drawdown]
+        } else {
+            &[]
+        };
+        DecisionCore::new(update(state, tripped, 0), reduce_only, order_rate, health)
+    }
+
+    fn order(id: &str, side: Side, qty: Decimal) -> OrderRequest {
+        OrderRequest::market(id, "SPY", side, qty)
+    }
+
+    fn trip(kind: BreakerKind) -> Trip {
+        Trip {
+            breaker: kind,
+            at: t0(),
+            value: dec!(-0.11),
+            limit: dec!(-0.10),
+            details: Default::default(),
+            summary: format!("{kind} over its limit"),
+        }
+    }
+
+    #[test]
+    fn test_decide_when_reduce_only_then_counts_orders_already_accepted() {
+        let c = core(EngineState::Tripped, true, None);
+        let clock = TestClock::new(t0());
+        c.set_positions(&[Position {
+            asset: "SPY".into(),
+            quantity: dec!(100),
+            market_price: dec!(500),
+        }]);
+        let decisions: Vec<bool> = (0..5)
+            .map(|i| {
+                c.decide(order(&format!("s{i}"), Side::Sell, dec!(100)), clock.as_ref())
+                    .0
+                    .is_accepted()
+            })
+            .collect();
+        assert_eq!(decisions, [true, false, false, false, false]);
+        // Two halves of the long pass; a third would cross through zero.
+        let c = core(EngineState::Tripped, true, None);
+        c.set_positions(&[Position {
+            asset: "SPY".into(),
+            quantity: dec!(100),
+            market_price: dec!(500),
+        }]);
+        let halves: Vec<bool> = (0..3)
+            .map(|i| {
+                c.decide(order(&format!("h{i}"), Side::Sell, dec!(50)), clock.as_ref())
+                    .0
+                    .is_accepted()
+            })
+            .collect();
+        assert_eq!(halves, [true, true, false]);
+        // A new snapshot carries what was filled: the count starts again from it.
+        c.set_positions(&[Position {
+            asset: "SPY".into(),
+            quantity: dec!(30),
+            market_price: dec!(500),
+        }]);
+        assert!(c.decide(order("n", Side::Sell, dec!(30)), clock.as_ref()).0.is_accepted());
+        assert!(!c.decide(order("m", Side::Buy, dec!(1)), clock.as_ref()).0.is_accepted());
+    }
+
+    #[test]
+    fn test_apply_when_update_predates_a_trip_then_gate_stays_closed() {
+        let c = core(EngineState::Normal, false, None);
+        let clock = TestClock::new(t0());
+        let closed = c.close_for(trip(BreakerKind::DailyLoss));
+        assert_eq!(c.effective_state(), EngineState::Tripped);
+        // A NORMAL written before the Supervisor applied the trip cannot reopen the gate.
+        c.apply(update(EngineState::Normal, &[], closed.seq - 1));
+        let (d, _) = c.decide(order("o", Side::Buy, dec!(1)), clock.as_ref());
+        let OrderDecision::Rejected { breaker, state, .. } = d else {
+            panic!("an order passed an unconfirmed trip");
+        };
+        assert_eq!(
+            (state, breaker),
+            (EngineState::Tripped, Some(BreakerKind::DailyLoss))
+        );
+        assert_eq!(c.unconfirmed().len(), 1);
+        // Once the Supervisor has applied it, its word is the state.
+        c.apply(update(EngineState::Tripped, &[BreakerKind::DailyLoss], closed.seq));
+        assert!(c.unconfirmed().is_empty());
+        c.apply(update(EngineState::Normal, &[], closed.seq));
+        assert!(c.decide(order("p", Side::Buy, dec!(1)), clock.as_ref()).0.is_accepted());
+    }
+
+    #[test]
+    fn test_close_for_when_halt_not_yet_recorded_then_manually_halted() {
+        let c = core(EngineState::Tripped, true, None);
+        c.close_for(trip(BreakerKind::Manual));
+        assert_eq!(c.effective_state(), EngineState::ManuallyHalted);
+        assert!(!c.trading_allowed());
+    }
+
+    #[test]
+    fn test_decide_when_supervisor_gone_then_refused_with_the_reason() {
+        let c = core(EngineState::Normal, false, None);
+        let clock = TestClock::new(t0());
+        c.set_supervisor_alive(false);
+        let (d, _) = c.decide(order("o", Side::Buy, dec!(1)), clock.as_ref());
+        let OrderDecision::Rejected { reason, .. } = d else {
+            panic!("an order passed with no supervisor");
+        };
+        assert!(reason.contains("supervisor is gone"), "{reason}");
+        assert!(!c.trading_allowed());
+    }
+
+    #[test]
+    fn test_decide_when_an_actor_is_down_then_refused_naming_it() {
+        let health = Arc::new(HealthBoard::new(
+            [ActorName::OrderGate, ActorName::Breaker(BreakerKind::DailyLoss)],
+            [],
+        ));
+        let c = DecisionCore::new(update(EngineState::Normal, &[], 0), false, None, health.clone());
+        let clock = TestClock::new(t0());
+        health.set_ready(ActorName::Breaker(BreakerKind::DailyLoss), false);
+        let (d, _) = c.decide(order("o", Side::Buy, dec!(1)), clock.as_ref());
+        let OrderDecision::Rejected { reason, breaker, .. } = d else {
+            panic!("an order passed while a breaker was down");
+        };
+        assert_eq!(breaker, Some(BreakerKind::DailyLoss));
+        assert!(reason.contains("daily_loss_breaker is not ready"), "{reason}");
+        health.set_ready(ActorName::Breaker(BreakerKind::DailyLoss), true);
+        assert!(c.decide(order("p", Side::Buy, dec!(1)), clock.as_ref()).0.is_accepted());
+    }
+
+    #[test]
+    fn test_decide_when_101st_order_in_window_then_refused_and_trip_numbered() {
+        let c = core(
+            EngineState::Normal,
+            false,
+            Some(OrderRateRule::new(100, Duration::seconds(60))),
+        );
+        let clock = TestClock::new(t0());
+        for i in 0..100 {
+            let (d, trip) = c.decide(order(&format!("o{i}"), Side::Buy, dec!(1)), clock.as_ref());
+            assert!(d.is_accepted() && trip.is_none(), "order {i}");
+            clock.advance(Duration::milliseconds(10));
+        }
+        let (d, trip) = c.decide(order("o100", Side::Buy, dec!(1)), clock.as_ref());
+        assert!(!d.is_accepted());
+        let trip = trip.expect("the 101st trips");
+        assert_eq!(trip.trip.breaker, BreakerKind::OrderRate);
+        assert_eq!(c.effective_state(), EngineState::Tripped);
+        // A clock stepped back is judged at the newest time, never refused as out of order.
+        clock.set(t0());
+        let (d, trip) = c.decide(order("late", Side::Buy, dec!(1)), clock.as_ref());
+        assert!(!d.is_accepted() && trip.is_none());
+        assert_eq!(c.activity().accepted, 100);
+    }
+}
