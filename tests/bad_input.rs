@@ -165,11 +165,16 @@ fn extreme_decimal() -> impl Strategy<Value = String> {
         Just("0.0000000000000000000000000001".to_string()),
         Just("9.999999999999999999999999999".to_string()),
         Just("7922816251426433759354395033".to_string()),
-        (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28).prop_map(
-            |(lo, mid, hi, neg, scale)| {
+        (
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<bool>(),
+            0u32..=28
+        )
+            .prop_map(|(lo, mid, hi, neg, scale)| {
                 rust_decimal::Decimal::from_parts(lo, mid, hi, neg, scale).to_string()
-            }
-        ),
+            }),
     ]
 }
 

@@ -299,7 +299,8 @@ async fn test_snapshot_when_far_in_the_future_then_refused_and_breakers_keep_see
     let future = rustybt::PortfolioSnapshot::valued(h.now() + Duration::days(365), dec!(100000));
     let e = h.engine.submit_snapshot(future).await.unwrap_err();
     assert!(
-        e.to_string().starts_with("timestamp: ") && e.to_string().contains("ahead of the engine's clock"),
+        e.to_string().starts_with("timestamp: ")
+            && e.to_string().contains("ahead of the engine's clock"),
         "{e}"
     );
     // Real snapshots after it are still judged: the drawdown is seen.
@@ -322,7 +323,11 @@ async fn test_feed_when_every_snapshot_refused_then_stale_feed_trips() {
         h.engine.tick().await;
     }
     let status = h.engine.status().await.unwrap();
-    assert_eq!(status.state, EngineState::Tripped, "a refused feed ends in a trip");
+    assert_eq!(
+        status.state,
+        EngineState::Tripped,
+        "a refused feed ends in a trip"
+    );
     assert_eq!(status.portfolio.snapshots_refused, 7);
     assert!(status
         .portfolio
@@ -340,11 +345,17 @@ async fn test_snapshot_when_values_extreme_then_no_breaker_dies_and_halt_still_w
     let dir = tempfile::tempdir().unwrap();
     let h = start(dir.path(), settings(), monday_morning());
     // A tiny then an enormous value: the daily-loss ratio overflows a decimal.
-    h.value(Duration::seconds(1), rust_decimal::Decimal::new(1, 28)).await;
-    h.value(Duration::seconds(1), rust_decimal::Decimal::MAX).await;
+    h.value(Duration::seconds(1), rust_decimal::Decimal::new(1, 28))
+        .await;
+    h.value(Duration::seconds(1), rust_decimal::Decimal::MAX)
+        .await;
     h.value(Duration::seconds(1), dec!(1)).await;
     let status = h.engine.status().await.unwrap();
-    assert!(status.actors.iter().all(|a| a.ready && a.restarts == 0), "{:?}", status.actors);
+    assert!(
+        status.actors.iter().all(|a| a.ready && a.restarts == 0),
+        "{:?}",
+        status.actors
+    );
     // A position whose market value overflows is refused, naming the field.
     let mut s = rustybt::PortfolioSnapshot::valued(h.now(), dec!(1));
     s.positions.push(rustybt::Position {
@@ -354,6 +365,11 @@ async fn test_snapshot_when_values_extreme_then_no_breaker_dies_and_halt_still_w
     });
     let e = h.engine.submit_snapshot(s).await.unwrap_err();
     assert!(e.to_string().starts_with("positions.market_price:"), "{e}");
-    let rec = h.engine.operator().halt("alice", "extreme values").await.unwrap();
+    let rec = h
+        .engine
+        .operator()
+        .halt("alice", "extreme values")
+        .await
+        .unwrap();
     assert_eq!(rec.state, EngineState::ManuallyHalted);
 }

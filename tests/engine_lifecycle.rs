@@ -468,7 +468,11 @@ async fn test_engine_when_supervisor_gone_then_orders_refused_and_halt_written_d
         assert_eq!(rec.state, EngineState::ManuallyHalted);
     }
     // The halt was durable: a restart comes back halted, with the halt on record.
-    let h = start(dir.path(), settings(), monday_morning() + Duration::minutes(1));
+    let h = start(
+        dir.path(),
+        settings(),
+        monday_morning() + Duration::minutes(1),
+    );
     let st = h.engine.status().await.unwrap();
     assert_eq!(st.state, EngineState::ManuallyHalted);
     let last = h.engine.audit().await.unwrap().pop().unwrap();
@@ -568,5 +572,8 @@ async fn test_audit_when_trips_resets_and_halts_then_every_control_event_recorde
     let second = audit.last().unwrap();
     assert_eq!(second.operator.as_deref(), Some("dave"));
     assert_eq!(second.details["reason"], "second stop");
-    assert_eq!((second.from, second.to), (EngineState::ManuallyHalted, EngineState::ManuallyHalted));
+    assert_eq!(
+        (second.from, second.to),
+        (EngineState::ManuallyHalted, EngineState::ManuallyHalted)
+    );
 }

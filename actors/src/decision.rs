@@ -491,7 +491,11 @@ mod tests {
         }
     }
 
-    fn core(state: EngineState, reduce_only: bool, order_rate: Option<OrderRateRule>) -> DecisionCore {
+    fn core(
+        state: EngineState,
+        reduce_only: bool,
+        order_rate: Option<OrderRateRule>,
+    ) -> DecisionCore {
         let health = Arc::new(HealthBoard::new([ActorName::OrderGate], []));
         let tripped: &[BreakerKind] = if state == EngineState::Tripped {
             &[BreakerKind::Drawdown]
@@ -527,9 +531,12 @@ mod tests {
         }]);
         let decisions: Vec<bool> = (0..5)
             .map(|i| {
-                c.decide(order(&format!("s{i}"), Side::Sell, dec!(100)), clock.as_ref())
-                    .0
-                    .is_accepted()
+                c.decide(
+                    order(&format!("s{i}"), Side::Sell, dec!(100)),
+                    clock.as_ref(),
+                )
+                .0
+                .is_accepted()
             })
             .collect();
         assert_eq!(decisions, [true, false, false, false, false]);
@@ -542,9 +549,12 @@ mod tests {
         }]);
         let halves: Vec<bool> = (0..3)
             .map(|i| {
-                c.decide(order(&format!("h{i}"), Side::Sell, dec!(50)), clock.as_ref())
-                    .0
-                    .is_accepted()
+                c.decide(
+                    order(&format!("h{i}"), Side::Sell, dec!(50)),
+                    clock.as_ref(),
+                )
+                .0
+                .is_accepted()
             })
             .collect();
         assert_eq!(halves, [true, true, false]);
@@ -554,8 +564,14 @@ mod tests {
             quantity: dec!(30),
             market_price: dec!(500),
         }]);
-        assert!(c.decide(order("n", Side::Sell, dec!(30)), clock.as_ref()).0.is_accepted());
-        assert!(!c.decide(order("m", Side::Buy, dec!(1)), clock.as_ref()).0.is_accepted());
+        assert!(c
+            .decide(order("n", Side::Sell, dec!(30)), clock.as_ref())
+            .0
+            .is_accepted());
+        assert!(!c
+            .decide(order("m", Side::Buy, dec!(1)), clock.as_ref())
+            .0
+            .is_accepted());
     }
 
     #[test]
@@ -576,10 +592,17 @@ mod tests {
         );
         assert_eq!(c.unconfirmed().len(), 1);
         // Once the Supervisor has applied it, its word is the state.
-        c.apply(update(EngineState::Tripped, &[BreakerKind::DailyLoss], closed.seq));
+        c.apply(update(
+            EngineState::Tripped,
+            &[BreakerKind::DailyLoss],
+            closed.seq,
+        ));
         assert!(c.unconfirmed().is_empty());
         c.apply(update(EngineState::Normal, &[], closed.seq));
-        assert!(c.decide(order("p", Side::Buy, dec!(1)), clock.as_ref()).0.is_accepted());
+        assert!(c
+            .decide(order("p", Side::Buy, dec!(1)), clock.as_ref())
+            .0
+            .is_accepted());
     }
 
     #[test]
@@ -606,20 +629,37 @@ mod tests {
     #[test]
     fn test_decide_when_an_actor_is_down_then_refused_naming_it() {
         let health = Arc::new(HealthBoard::new(
-            [ActorName::OrderGate, ActorName::Breaker(BreakerKind::DailyLoss)],
+            [
+                ActorName::OrderGate,
+                ActorName::Breaker(BreakerKind::DailyLoss),
+            ],
             [],
         ));
-        let c = DecisionCore::new(update(EngineState::Normal, &[], 0), false, None, health.clone());
+        let c = DecisionCore::new(
+            update(EngineState::Normal, &[], 0),
+            false,
+            None,
+            health.clone(),
+        );
         let clock = TestClock::new(t0());
         health.set_ready(ActorName::Breaker(BreakerKind::DailyLoss), false);
         let (d, _) = c.decide(order("o", Side::Buy, dec!(1)), clock.as_ref());
-        let OrderDecision::Rejected { reason, breaker, .. } = d else {
+        let OrderDecision::Rejected {
+            reason, breaker, ..
+        } = d
+        else {
             panic!("an order passed while a breaker was down");
         };
         assert_eq!(breaker, Some(BreakerKind::DailyLoss));
-        assert!(reason.contains("daily_loss_breaker is not ready"), "{reason}");
+        assert!(
+            reason.contains("daily_loss_breaker is not ready"),
+            "{reason}"
+        );
         health.set_ready(ActorName::Breaker(BreakerKind::DailyLoss), true);
-        assert!(c.decide(order("p", Side::Buy, dec!(1)), clock.as_ref()).0.is_accepted());
+        assert!(c
+            .decide(order("p", Side::Buy, dec!(1)), clock.as_ref())
+            .0
+            .is_accepted());
     }
 
     #[test]

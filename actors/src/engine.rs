@@ -314,6 +314,7 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             control: control.clone(),
             telemetry: telemetry.clone(),
             clock: clock.clone(),
+            max_clock_skew: settings.max_clock_skew,
             checkpoint: checkpoint.clone(),
             errors: Mutex::new(ErrorLog::default()),
             supervisor: ctx.address(),
@@ -341,6 +342,7 @@ struct Inner {
     control: Arc<ControlEvents>,
     telemetry: broadcast::Sender<TelemetryEvent>,
     clock: SharedClock,
+    max_clock_skew: chrono::Duration,
     checkpoint: StrategyCheckpoint,
     errors: Mutex<ErrorLog>,
 }
@@ -389,6 +391,9 @@ impl EngineHandle {
     pub fn check_order(&self, order: OrderRequest) -> Result<OrderDecision, InputError> {
         order.validate()?;
         let i = &self.inner;
+        if let Some(at) = order.timestamp {
+            InputError::check_not_ahead("timestamp", at, i.clock.now(), i.max_clock_skew)?;
+        }
         if !i.supervisor.connected() {
             i.core.set_supervisor_alive(false);
         }
@@ -430,6 +435,8 @@ impl EngineHandle {
     /// Reports a fill (kept for the activity log).
     pub fn report_fill(&self, fill: Fill) -> Result<(), InputError> {
         fill.validate()?;
+        let i = &self.inner;
+        InputError::check_not_ahead("timestamp", fill.timestamp, i.clock.now(), i.max_clock_skew)?;
         self.inner.core.record_fill(fill);
         Ok(())
     }
@@ -439,6 +446,9 @@ impl EngineHandle {
     pub async fn report_error(&self, error: ErrorReport) -> Result<(), EngineError> {
         let i = &self.inner;
         let at = i.clock.now();
+        if let Some(ts) = error.timestamp {
+            InputError::check_not_ahead("timestamp", ts, at, i.max_clock_skew)?;
+        }
         {
             let mut log = i.errors.lock().unwrap_or_else(|p| p.into_inner());
             *log.totals.entry(error.kind.to_string()).or_default() += 1;

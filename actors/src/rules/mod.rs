@@ -50,7 +50,13 @@ mod extreme_values {
                 9_999_999_999_999_999_999_999_999_999,
                 28
             )),
-            (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28)
+            (
+                any::<u32>(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<bool>(),
+                0u32..=28
+            )
                 .prop_map(|(lo, mid, hi, neg, scale)| Decimal::from_parts(lo, mid, hi, neg, scale)),
             (1i64..1_000_000_000).prop_map(Decimal::from),
         ]
