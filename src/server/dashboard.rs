@@ -135,6 +135,12 @@ mod tests {
             "error-filter",
             "audit",
             "alerts",
+            "tripped",
+            "halt-note",
+            "pnl-kind",
+            "chart-legend",
+            "token-help",
+            "reset-breakers",
         ] {
             assert!(ids.contains(id), "the page lacks #{id}");
         }
