@@ -1,7 +1,12 @@
 //! Order-gate latency percentiles, each beside a baseline measured in the same run:
-//! the gate through the actor with the engine on its own thread (as `EngineBuilder::start`
-//! gives) against a bare cross-thread request/reply, and with the engine on the caller's own
-//! actix System against a same-thread oneshot round trip.
+//!
+//! 1. `check_order` called from the host's own thread (the engine's actors on theirs), against
+//!    an uncontended mutex lock plus an atomic increment: the decision is made in the caller's
+//!    thread, so the mutex is the floor.
+//! 2. Trip latency: a breaching snapshot pushed without waiting, then orders until one is
+//!    refused, against a bare cross-thread request/reply (the wake-up the trip must cross); and
+//!    the same with the snapshot awaited.
+//! 3. The gate while alert channels hang, against no alert channel.
 //!
 //! Run: `cargo run --release --example gate_latency -- 200000`
 
@@ -9,6 +14,8 @@ use chrono::Duration;
 use rust_decimal::Decimal;
 use rustybt::engine::EngineBuilder;
 use rustybt::{Clock, OrderRequest, PortfolioSnapshot, Side, StrategySettings, TestClock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
@@ -17,7 +24,11 @@ fn settings() -> StrategySettings {
     s.daily_loss = None; // the trip-latency rounds fall 20% again and again
     s.tick_interval = None;
     s.stale_feed = None;
-    s.order_rate.as_mut().expect("on").max_orders = 1_000_000;
+    // Every check counts toward the order rate; the trip rounds spin on orders, a second of
+    // simulated time apart.
+    let rate = s.order_rate.as_mut().expect("on");
+    rate.max_orders = 1_000_000;
+    rate.window = Duration::seconds(1);
     s
 }
 
@@ -25,7 +36,7 @@ fn report(name: &str, mut ns: Vec<u64>) -> (u64, u64) {
     ns.sort_unstable();
     let p = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)];
     println!(
-        "{name:<48} p50 {:>7.2} µs  p99 {:>7.2} µs  p99.9 {:>7.2} µs  max {:>8.2} µs",
+        "{name:<56} p50 {:>7.3} µs  p99 {:>7.3} µs  p99.9 {:>7.3} µs  max {:>8.2} µs",
         p(0.5) as f64 / 1e3,
         p(0.99) as f64 / 1e3,
         p(0.999) as f64 / 1e3,
@@ -40,130 +51,101 @@ fn main() -> anyhow::Result<()> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(200_000);
     let order = OrderRequest::market("o", "SPY", Side::Buy, Decimal::ONE);
-
-    // 1. Engine on its own thread; the host on a current-thread tokio runtime.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+
+    // 1. The decision in the caller's thread, and its floor.
     let clock = TestClock::new("2026-03-09T14:00:00Z".parse()?);
     let engine = EngineBuilder::new(settings())
         .clock(clock.clone())
         .temporary_checkpoint()
         .start()?;
-    let (own_thread, baseline_cross) = rt.block_on(async {
-        engine
-            .submit_snapshot(PortfolioSnapshot::valued(
-                clock.now(),
-                Decimal::from(100_000),
-            ))
-            .await?;
-        let mut gate = Vec::with_capacity(n);
-        for _ in 0..n {
-            clock.advance(Duration::microseconds(10));
-            let t = Instant::now();
-            let d = engine.check_order(order.clone())?;
-            gate.push(t.elapsed().as_nanos() as u64);
-            assert!(d.is_accepted());
+    rt.block_on(engine.submit_snapshot(PortfolioSnapshot::valued(
+        clock.now(),
+        Decimal::from(100_000),
+    )))?;
+    let mut gate = Vec::with_capacity(n);
+    for _ in 0..n {
+        clock.advance(Duration::microseconds(10));
+        let o = order.clone();
+        let t = Instant::now();
+        let d = engine.check_order(o)?;
+        gate.push(t.elapsed().as_nanos() as u64);
+        assert!(d.is_accepted());
+    }
+    let lock = Mutex::new(0u64);
+    let counter = AtomicU64::new(0);
+    let mut floor = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        {
+            let mut g = lock.lock().expect("uncontended");
+            *g = std::hint::black_box(*g + 1);
+            counter.fetch_add(1, Ordering::AcqRel);
         }
-        let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<bool>>();
-        let server = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    while let Some(reply) = rx.recv().await {
-                        let _ = reply.send(true);
-                    }
-                })
-        });
-        let mut base = Vec::with_capacity(n);
-        for _ in 0..n {
-            let t = Instant::now();
-            let (rtx, rrx) = oneshot::channel();
-            tx.send(rtx).unwrap();
-            rrx.await.unwrap();
-            base.push(t.elapsed().as_nanos() as u64);
-        }
-        drop(tx);
-        server.join().unwrap();
-        anyhow::Ok((gate, base))
-    })?;
-    rt.block_on(engine.shutdown())?;
+        floor.push(t.elapsed().as_nanos() as u64);
+    }
 
-    // 2. Engine on the caller's own actix System.
-    let sys = actix_rt::System::new();
-    let (same_thread, baseline_same) = sys.block_on(async {
-        let clock = TestClock::new("2026-03-09T14:00:00Z".parse()?);
-        let engines = EngineBuilder::new(settings())
-            .clock(clock.clone())
-            .temporary_checkpoint()
-            .start_all_in_current_system()?;
-        let engine = engines.get("latency").expect("started").clone();
-        engine
-            .submit_snapshot(PortfolioSnapshot::valued(
-                clock.now(),
-                Decimal::from(100_000),
-            ))
-            .await?;
-        let mut gate = Vec::with_capacity(n);
-        for _ in 0..n {
-            clock.advance(Duration::microseconds(10));
+    // 2. Trip latency, pushed (the host does not wait) and awaited.
+    let rounds = (n / 100).clamp(200, 5_000);
+    let (pushed, awaited, normal) = rt.block_on(async {
+        let mut pushed = Vec::with_capacity(rounds);
+        let mut awaited = Vec::with_capacity(rounds);
+        let mut normal = Vec::with_capacity(rounds * 2);
+        for round in 0..rounds * 2 {
+            clock.advance(Duration::seconds(1));
             let t = Instant::now();
-            let d = engine.check_order(order.clone())?;
-            gate.push(t.elapsed().as_nanos() as u64);
-            assert!(d.is_accepted());
-        }
-        // Trip latency: from the breaching snapshot to the gate refusing the next order. The
-        // checkpoint flush happens after the gate is closed and is not in the figure; the reset
-        // between rounds (which waits for its flush) is outside the timing.
-        let mut trips = Vec::with_capacity(2000);
-        let mut snapshot_part = Vec::with_capacity(2000);
-        let mut value = Decimal::from(100_000);
-        for _ in 0..2000 {
-            value += Decimal::from(1000);
-            clock.advance(Duration::milliseconds(1));
             engine
-                .submit_snapshot(PortfolioSnapshot::valued(clock.now(), value))
+                .submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000)))
                 .await?;
+            normal.push(t.elapsed().as_nanos() as u64);
+            let open = engine.check_order(order.clone())?;
+            assert!(open.is_accepted(), "round {round} starts open: {open:?}");
             clock.advance(Duration::milliseconds(1));
-            let breach = PortfolioSnapshot::valued(clock.now(), value * Decimal::new(8, 1));
+            let breach = PortfolioSnapshot::valued(clock.now(), Decimal::from(80_000));
             let t = Instant::now();
-            engine.submit_snapshot(breach).await?;
-            snapshot_part.push(t.elapsed().as_nanos() as u64);
-            let d = engine.check_order(order.clone())?;
-            trips.push(t.elapsed().as_nanos() as u64);
-            assert!(!d.is_accepted());
-            let ticket = engine.operator().request_reset("bench", None).await?;
-            engine
-                .operator()
-                .confirm_reset("bench", &ticket.confirmation_token, true)
-                .await?;
-        }
-        report("trip latency, engine on the caller's actix System", trips);
-        report(
-            "  of which the breaching snapshot's round trip",
-            snapshot_part,
-        );
-        let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<bool>>();
-        let server = actix_rt::spawn(async move {
-            while let Some(reply) = rx.recv().await {
-                let _ = reply.send(true);
+            if round % 2 == 0 {
+                engine.push_snapshots(vec![breach]);
+                while engine.check_order(order.clone())?.is_accepted() {}
+                pushed.push(t.elapsed().as_nanos() as u64);
+            } else {
+                engine.submit_snapshot(breach).await?;
+                assert!(!engine.check_order(order.clone())?.is_accepted());
+                awaited.push(t.elapsed().as_nanos() as u64);
             }
-        });
-        let mut base = Vec::with_capacity(n);
-        for _ in 0..n {
+            let op = engine.operator();
+            let ticket = op.request_reset("bench", None).await?;
+            op.confirm_reset("bench", &ticket.confirmation_token, true).await?;
+        }
+        anyhow::Ok((pushed, awaited, normal))
+    })?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<oneshot::Sender<bool>>();
+    let server = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async move {
+                while let Some(reply) = rx.recv().await {
+                    let _ = reply.send(true);
+                }
+            })
+    });
+    let cross = rt.block_on(async {
+        let mut base = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
             let t = Instant::now();
             let (rtx, rrx) = oneshot::channel();
-            tx.send(rtx).unwrap();
-            rrx.await.unwrap();
+            tx.send(rtx).expect("server up");
+            rrx.await.expect("reply");
             base.push(t.elapsed().as_nanos() as u64);
         }
-        drop(tx);
-        let _ = server.await;
-        engines.shutdown().await?;
-        anyhow::Ok((gate, base))
-    })?;
+        base
+    });
+    drop(tx);
+    let _ = server.join();
+    rt.block_on(engine.shutdown())?;
 
     // 3. The gate while alerts go to an SMTP server and a webhook that never answer, against
     // the same run with no alert channel. Every 500 orders a halt and a reset raise three
@@ -256,21 +238,22 @@ fn main() -> anyhow::Result<()> {
     let quiet = with_alerts(false)?;
     let loaded = with_alerts(true)?;
 
-    println!("{n} orders per line");
-    let (_, a99) = report("gate, engine on its own thread", own_thread);
-    let (_, b99) = report(
-        "baseline: cross-thread mpsc+oneshot round trip",
-        baseline_cross,
-    );
-    let (_, c99) = report("gate, engine on the caller's actix System", same_thread);
-    let (_, d99) = report(
-        "baseline: same-thread mpsc+oneshot round trip",
-        baseline_same,
-    );
+    println!("{n} orders per line; {rounds} trip rounds each");
+    let (a50, a99) = report("check_order in the host's thread", gate);
+    let (b50, b99) = report("baseline: uncontended mutex + atomic increment", floor);
     println!(
-        "p99 ratio gate/baseline: own thread {:.2}, same thread {:.2}",
-        a99 as f64 / b99 as f64,
-        c99 as f64 / d99 as f64
+        "check_order / baseline: p50 {:.2}, p99 {:.2}",
+        a50 as f64 / b50 as f64,
+        a99 as f64 / b99 as f64
+    );
+    let (_, p99) = report("trip: snapshot pushed → first refused order", pushed);
+    let (_, w99) = report("trip: snapshot awaited → refused order", awaited);
+    report("snapshot awaited, no breach (round start)", normal);
+    let (_, x99) = report("baseline: cross-thread mpsc+oneshot round trip", cross);
+    println!(
+        "trip p99 / cross-thread round trip p99: pushed {:.2}, awaited {:.2}",
+        p99 as f64 / x99 as f64,
+        w99 as f64 / x99 as f64
     );
     let (q50, q99) = report("gate, same thread, no alert channel", quiet);
     let (l50, l99) = report("gate, same thread, SMTP + webhook never answering", loaded);

@@ -53,10 +53,10 @@ impl<R: Rule> Breaker<R> {
         me
     }
 
-    fn act_on(&self, verdict: Verdict, at: DateTime<Utc>) {
+    fn act_on(&self, verdict: Verdict, at: DateTime<Utc>, ctx: &mut Context<Self>) {
         match verdict {
             Verdict::Quiet => {}
-            Verdict::Trip(trip) => self.trip(trip),
+            Verdict::Trip(trip) => self.trip(trip, ctx),
             Verdict::Cleared if self.reset == ResetPolicy::Auto => {
                 self.links.supervisor.do_send(ClearReport {
                     breaker: self.rule.kind(),
@@ -68,9 +68,16 @@ impl<R: Rule> Breaker<R> {
     }
 
     /// Closes the gate first, then tells the Supervisor: the gate never waits on the checkpoint.
-    fn trip(&self, trip: Trip) {
+    ///
+    /// The report goes out right after this message's answer, in the same turn of this
+    /// actor: the host waiting on the snapshot hears first (the gate is closed already), and
+    /// the Supervisor still has the trip before anything the host can send next.
+    fn trip(&self, trip: Trip, ctx: &mut Context<Self>) {
         let numbered = self.core.close_for(trip);
-        self.links.supervisor.do_send(TripReport(numbered));
+        let supervisor = self.links.supervisor.clone();
+        ctx.spawn(fut::wrap_future(async move {
+            supervisor.do_send(TripReport(numbered));
+        }));
     }
 
     fn persist(&mut self) {
@@ -143,7 +150,7 @@ impl<R: Rule> Handler<Evaluate<R::Input>> for Breaker<R> {
         });
         let now = self.clock.now();
         for v in verdicts.into_iter().flatten() {
-            self.act_on(v, now);
+            self.act_on(v, now, ctx);
         }
         mark_ready(self);
     }
@@ -154,7 +161,7 @@ impl<R: Rule> Handler<Tick> for Breaker<R> {
 
     fn handle(&mut self, msg: Tick, ctx: &mut Context<Self>) {
         if let Some(v) = guard(self, ctx, |act| act.rule.on_tick(msg.now)) {
-            self.act_on(v, msg.now);
+            self.act_on(v, msg.now, ctx);
         }
     }
 }
