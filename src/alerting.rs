@@ -1,6 +1,8 @@
 //! Builds the alert channels from `[alerts]`, reading secrets only from the environment.
 
-use crate::config::alerts::{AlertsSection, SmtpTls, WebhookFormat};
+use crate::config::alerts::{
+    env_name_problem, is_conventional_env_name, AlertsSection, SmtpTls, WebhookFormat,
+};
 use crate::config::{ConfigError, Env};
 use rustybt_actors::alerts::allowlist::Allowlist;
 use rustybt_actors::alerts::email::{EmailChannel, SmtpSecurity, SmtpSettings};
@@ -12,6 +14,22 @@ use std::sync::Arc;
 
 /// Twilio's API, unless `api_base` says otherwise.
 pub const TWILIO_API: &str = "https://api.twilio.com";
+
+/// The value of the variable that `field` names. A value that cannot be a variable's name
+/// may be the secret itself, written there by mistake: the problem then never shows it.
+fn env_secret(field: &str, var: &str, env: &dyn Env) -> Result<String, String> {
+    if let Some(p) = env_name_problem(field, var) {
+        return Err(p);
+    }
+    env.var(var).ok_or_else(|| {
+        if is_conventional_env_name(var) {
+            format!("{field}: {var} is not set in the environment")
+        } else {
+            // A valid name all the same, but secrets can look like one too.
+            format!("{field}: the variable it names is not set in the environment")
+        }
+    })
+}
 
 /// Every configured channel. Problems name the field (never a secret's value).
 pub fn build_channels(
@@ -82,13 +100,16 @@ pub fn build_channels(
         let token = env.var("TWILIO_AUTH_TOKEN");
         let from = s.from.clone();
         match (sid, token, from) {
-            (Some(sid), Some(token), Some(from)) => channels.push(Arc::new(SmsChannel::new(
+            (Some(sid), Some(token), Some(from)) => match SmsChannel::new(
                 s.api_base.as_deref().unwrap_or(TWILIO_API),
                 sid,
                 AuthToken(token),
                 from,
                 s.to.clone(),
-            ))),
+            ) {
+                Ok(c) => channels.push(Arc::new(c)),
+                Err(p) => problems.push(p),
+            },
             (sid, token, from) => {
                 for (missing, what) in [
                     (
@@ -115,14 +136,12 @@ pub fn build_channels(
         let Some(url) = &w.url else { continue };
         let secret = match &w.secret_env {
             None => None,
-            Some(var) => match env.var(var) {
-                None => {
-                    problems.push(format!(
-                        "alerts.webhook[{i}].secret_env: {var} is not set in the environment"
-                    ));
+            Some(var) => match env_secret(&format!("alerts.webhook[{i}].secret_env"), var, env) {
+                Err(p) => {
+                    problems.push(p);
                     None
                 }
-                Some(v) => match WebhookSecret::parse(&v) {
+                Ok(v) => match WebhookSecret::parse(&v) {
                     Ok(s) => Some(s),
                     Err(e) => {
                         problems.push(format!("alerts.webhook[{i}].secret_env: {var}: {e}"));
@@ -134,12 +153,12 @@ pub fn build_channels(
         let bearer = match &w.bearer_token_env {
             None => None,
             Some(var) => {
-                match env.var(var) {
-                    None => {
-                        problems.push(format!("alerts.webhook[{i}].bearer_token_env: {var} is not set in the environment"));
+                match env_secret(&format!("alerts.webhook[{i}].bearer_token_env"), var, env) {
+                    Err(p) => {
+                        problems.push(p);
                         None
                     }
-                    Some(v) => Some(BearerToken(v)),
+                    Ok(v) => Some(BearerToken(v)),
                 }
             }
         };
@@ -160,5 +179,89 @@ pub fn build_channels(
             source_name: None,
             problems,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::alerts::{SmsSection, WebhookSection};
+    use std::collections::HashMap;
+
+    fn webhook(secret_env: &str, bearer_token_env: &str) -> AlertsSection {
+        AlertsSection {
+            webhook: vec![WebhookSection {
+                url: Some("https://hooks.example.com/x".into()),
+                secret_env: Some(secret_env.into()),
+                bearer_token_env: Some(bearer_token_env.into()),
+                ..Default::default()
+            }],
+            allowlist: Some(crate::config::alerts::AllowlistSection {
+                hosts: vec!["hooks.example.com".into()],
+                allow_loopback_http: None,
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn problems(alerts: &AlertsSection, env: &HashMap<String, String>) -> String {
+        match build_channels(alerts, env) {
+            Ok(c) => panic!("{} channels built", c.len()),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn test_build_when_a_secret_is_written_as_the_variable_name_then_error_hides_it() {
+        let e = problems(
+            &webhook("whsec_hunter2-real-secret", "hunter2-real-bearer"),
+            &HashMap::new(),
+        );
+        assert!(
+            e.contains("alerts.webhook[0].secret_env: the value is not a valid environment variable name")
+                && e.contains("alerts.webhook[0].bearer_token_env: the value is not a valid environment variable name"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn test_build_when_a_named_variable_is_unset_then_only_a_conventional_name_is_shown() {
+        let e = problems(
+            &webhook("HOOK_SECRET", "hunter2RealBearer"),
+            &HashMap::new(),
+        );
+        assert!(
+            e.contains("alerts.webhook[0].secret_env: HOOK_SECRET is not set in the environment"),
+            "{e}"
+        );
+        assert!(
+            e.contains(
+                "alerts.webhook[0].bearer_token_env: the variable it names is not set in the environment"
+            ),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn test_build_when_sms_api_base_is_plain_http_off_loopback_then_config_error() {
+        let alerts = AlertsSection {
+            sms: Some(SmsSection {
+                to: vec!["+15559876543".into()],
+                from: Some("+15551234567".into()),
+                account_sid: Some("AC123".into()),
+                api_base: Some("http://api.twilio.example".into()),
+            }),
+            ..Default::default()
+        };
+        let env: HashMap<String, String> =
+            [("TWILIO_AUTH_TOKEN".to_string(), "tw-SECRET".to_string())].into();
+        let e = problems(&alerts, &env);
+        assert!(
+            e.contains("alerts.sms.api_base: \"http://api.twilio.example/\""),
+            "{e}"
+        );
+        assert!(!e.contains("tw-SECRET"), "{e}");
     }
 }

@@ -180,13 +180,16 @@ async fn test_trip_reaches_email_sms_and_signed_webhook() {
     let smtp = python("smtp_server.py", &[]);
     let hook = python("webhook_receiver.py", &[SECRET, "ok"]);
     let twilio = python("twilio_stub.py", &["AC123", TWILIO_TOKEN]);
-    let sms: Arc<dyn AlertChannel> = Arc::new(SmsChannel::new(
-        &format!("http://127.0.0.1:{}", twilio.port),
-        "AC123".into(),
-        AuthToken(TWILIO_TOKEN.into()),
-        "+15551234567".into(),
-        vec!["+15559876543".into()],
-    ));
+    let sms: Arc<dyn AlertChannel> = Arc::new(
+        SmsChannel::new(
+            &format!("http://127.0.0.1:{}", twilio.port),
+            "AC123".into(),
+            AuthToken(TWILIO_TOKEN.into()),
+            "+15551234567".into(),
+            vec!["+15559876543".into()],
+        )
+        .unwrap(),
+    );
     let dir = tempfile::tempdir().unwrap();
     let (e, clock) = engine(
         dir.path(),

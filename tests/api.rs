@@ -520,3 +520,202 @@ fn test_non_loopback_bind_without_token_is_refused() {
     .unwrap();
     assert!(e.to_string().contains("without RUSTYBT_API_TOKEN"), "{e}");
 }
+
+#[tokio::test]
+async fn test_request_when_no_route_matches_then_404_json_naming_the_path() {
+    let a = api().await;
+    for path in [
+        "/nope",
+        "/api/v2/strategies",
+        "/api/v1/strategies/momentum/bogus",
+    ] {
+        let r = a
+            .http
+            .get(format!("{}{path}", a.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "not_found", "{v}");
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{path:?}")),
+            "{v}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn test_request_when_method_is_wrong_then_405_json_naming_method_and_path() {
+    let a = api().await;
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/v1/strategies"),
+        (reqwest::Method::GET, "/api/v1/strategies/momentum/halt"),
+        (reqwest::Method::DELETE, "/api/v1/strategies/momentum"),
+        (reqwest::Method::PUT, "/metrics"),
+    ] {
+        let r = a
+            .http
+            .request(method.clone(), format!("{}{path}", a.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "method_not_allowed", "{v}");
+        let m = v["message"].as_str().unwrap();
+        assert!(
+            m.contains(method.as_str()) && m.contains(&format!("{path:?}")),
+            "{v}"
+        );
+    }
+    // An unknown strategy keeps its own 404.
+    let r = a
+        .http
+        .get(format!("{}/api/v1/strategies/ghost", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "unknown_strategy", "{v}");
+}
+
+/// The series names of docs/monitoring.md's table.
+fn documented_series() -> Vec<String> {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/monitoring.md"),
+    )
+    .unwrap();
+    let mut names = Vec::new();
+    for line in doc.lines().filter(|l| l.starts_with("| `rustybt_")) {
+        let first_cell = line.split('|').nth(1).unwrap();
+        for name in first_cell.split('`').filter(|s| s.starts_with("rustybt_")) {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn test_metrics_when_nothing_happened_yet_then_every_documented_series_is_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let sms: Arc<dyn rustybt_actors::alerts::AlertChannel> = Arc::new(
+        rustybt_actors::alerts::sms::SmsChannel::new(
+            "http://127.0.0.1:9",
+            "AC123".into(),
+            rustybt_actors::alerts::sms::AuthToken("unused".into()),
+            "+15551234567".into(),
+            vec!["+15559876543".into()],
+        )
+        .unwrap(),
+    );
+    let engines = EngineBuilder::new(StrategySettings::moderate("momentum"))
+        .data_dir(dir.path())
+        .alert_channels(vec![sms])
+        .start_all()
+        .unwrap();
+    let server = rustybt::server::start(
+        engines.all().clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        TOKEN.into(),
+        false,
+    )
+    .unwrap();
+    let m = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let samples: Vec<&str> = m.lines().filter(|l| !l.starts_with('#')).collect();
+    let documented = documented_series();
+    assert!(documented.len() >= 13, "{documented:?}");
+    for name in &documented {
+        assert!(
+            samples.iter().any(|l| l.starts_with(&format!("{name}{{"))
+                || l.starts_with(&format!("{name}_count{{"))),
+            "no sample of {name} before any activity in\n{m}"
+        );
+    }
+    let s = "strategy=\"momentum\"";
+    let mut expected = vec![
+        format!("rustybt_gate_latency_seconds_count{{{s}}} 0"),
+        format!("rustybt_portfolio_value{{{s}}} 0"),
+        format!("rustybt_snapshot_age_seconds{{{s}}} 0"),
+        format!("rustybt_alerts_total{{{s},channel=\"sms\",status=\"sent\"}} 0"),
+        format!("rustybt_alerts_total{{{s},channel=\"sms\",status=\"failed\"}} 0"),
+        format!("rustybt_alerts_total{{{s},channel=\"*\",status=\"suppressed\"}} 0"),
+        format!("rustybt_alerts_total{{{s},channel=\"*\",status=\"dropped\"}} 0"),
+    ];
+    for breaker in [
+        "drawdown",
+        "daily_loss",
+        "order_rate",
+        "error_rate",
+        "stale_feed",
+        "manual",
+    ] {
+        expected.push(format!(
+            "rustybt_orders_total{{{s},decision=\"rejected\",by=\"{breaker}\"}} 0"
+        ));
+        expected.push(format!(
+            "rustybt_breaker_tripped{{{s},breaker=\"{breaker}\"}} 0"
+        ));
+    }
+    for kind in ["order_rejected", "broker_error", "data_error"] {
+        expected.push(format!("rustybt_errors_total{{{s},kind=\"{kind}\"}} 0"));
+    }
+    for line in &expected {
+        assert!(samples.contains(&line.as_str()), "missing {line} in\n{m}");
+    }
+    promtool_check(&m);
+    server.stop().await;
+}
+
+/// `promtool check metrics` on the text, when Debian's `prometheus` package provides it.
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    let child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("promtool not installed: `promtool check metrics` skipped");
+            return;
+        }
+        Err(e) => panic!("promtool: {e}"),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

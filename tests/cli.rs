@@ -220,11 +220,16 @@ fn test_run_with_bad_config_exits_nonzero_naming_the_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_python_client_example_against_the_service() {
+    // The service has the example's own strategy and the simulated market's `demo` beside it:
+    // the example must write into its own and never into `demo`.
     let dir = tempfile::tempdir().unwrap();
-    let engines = EngineBuilder::new(StrategySettings::moderate("momentum"))
-        .data_dir(dir.path())
-        .start_all()
-        .unwrap();
+    let engines = EngineBuilder::strategies(vec![
+        StrategySettings::moderate("python-example"),
+        StrategySettings::moderate("demo"),
+    ])
+    .data_dir(dir.path())
+    .start_all()
+    .unwrap();
     let server = rustybt::server::start(
         engines.all().clone(),
         "127.0.0.1:0".parse().unwrap(),
@@ -234,22 +239,53 @@ async fn test_python_client_example_against_the_service() {
     .unwrap();
     let url = format!("http://{}", server.addr);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python/client.py");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .args(["--url", &url, "--strategy", "momentum", "--halt"])
-            .env("RUSTYBT_API_TOKEN", TOKEN)
-            .output()
-            .expect("python3 (bash .ci/run installs it)")
-    })
-    .await
-    .unwrap();
+    let run = |args: Vec<String>| {
+        let script = script.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new("python3")
+                .arg(script)
+                .args(args)
+                .env("RUSTYBT_API_TOKEN", TOKEN)
+                .output()
+                .expect("python3 (bash .ci/run installs it)")
+        })
+    };
+    // No --strategy: the example's own.
+    let out = run(vec!["--url".into(), url.clone(), "--halt".into()])
+        .await
+        .unwrap();
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("order py-1: accepted"), "{t}");
     assert!(t.contains("state: NORMAL | value: 100000.00"), "{t}");
     assert!(t.contains("halted: MANUALLY_HALTED"), "{t}");
-    let status = engines.get("momentum").unwrap().status().await.unwrap();
+    let status = engines
+        .get("python-example")
+        .unwrap()
+        .status()
+        .await
+        .unwrap();
     assert_eq!(status.error_totals["data_error"], 1);
+    // --strategy demo is refused before any request.
+    let out = run(vec![
+        "--url".into(),
+        url.clone(),
+        "--strategy".into(),
+        "demo".into(),
+        "--halt".into(),
+    ])
+    .await
+    .unwrap();
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("--strategy demo: that strategy is fed by the simulated market"),
+        "{t}"
+    );
+    let demo = engines.get("demo").unwrap().status().await.unwrap();
+    assert_eq!(demo.state.as_str(), "NORMAL");
+    assert_eq!(demo.portfolio.snapshots_accepted, 0);
+    assert_eq!(demo.orders_accepted, 0);
+    assert!(demo.recent_orders.is_empty() && demo.recent_errors.is_empty());
     server.stop().await;
 }

@@ -157,3 +157,42 @@ allow_loopback_http = true
         }
     }
 }
+
+#[test]
+fn test_run_when_a_secret_is_written_where_a_variable_name_belongs_then_error_hides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pasted.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[strategy]]
+name = "s"
+[[alerts.webhook]]
+url = "https://hooks.example.com/x"
+secret_env = "whsec_hunter2-real-secret"
+bearer_token_env = "hunter2-real-bearer"
+"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rustybt"))
+        .args(["live", "run", "--config"])
+        .arg(&config)
+        .env_remove("ALERT_WEBHOOK_URL")
+        .output()
+        .unwrap();
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{err}");
+    for field in ["secret_env", "bearer_token_env"] {
+        assert!(
+            err.contains(&format!(
+                "alerts.webhook[0].{field}: the value is not a valid environment variable name"
+            )),
+            "{err}"
+        );
+    }
+    assert!(!err.contains("hunter2"), "a pasted secret leaked:\n{err}");
+}

@@ -1,9 +1,17 @@
 #!/usr/bin/env python3
 """rustybt sidecar client for a Python strategy: standard library only.
 
-Run the service (`cargo run --release -- live run`), then:
+The example writes into a strategy of its own, `python-example` (or --strategy NAME), never
+into `demo`: that one is fed by the simulated market of a bare `rustybt live run`, and a second
+feed would mix its portfolio and orders with the example's. Give the service a configuration
+with the example's strategy, then run it:
 
-    RUSTYBT_API_TOKEN=$(cat data/api-token) python3 examples/python/client.py --strategy demo
+    cat > python-example.toml <<'TOML'
+    [[strategy]]
+    name = "python-example"
+    TOML
+    cargo run --release -- live run --config python-example.toml
+    RUSTYBT_API_TOKEN=$(cat data/api-token) python3 examples/python/client.py
 
 In a strategy:
 
@@ -90,12 +98,28 @@ class RustybtClient:
         return self._call("POST", "/halt", {"operator": operator, "reason": reason})
 
 
+# The example's own strategy; see the module's docstring for a configuration that has it.
+DEFAULT_STRATEGY = "python-example"
+# Fed by the simulated market of `rustybt live run` without a configuration.
+DEMO_STRATEGY = "demo"
+
+
 def main():
     p = argparse.ArgumentParser(description="A short demo of the rustybt sidecar API.")
     p.add_argument("--url", default=os.environ.get("RUSTYBT_URL", "http://127.0.0.1:8080"))
-    p.add_argument("--strategy", default="demo")
+    p.add_argument(
+        "--strategy",
+        default=DEFAULT_STRATEGY,
+        help=f"the strategy to write into (default {DEFAULT_STRATEGY}; never {DEMO_STRATEGY})",
+    )
     p.add_argument("--halt", action="store_true", help="halt the strategy at the end")
     a = p.parse_args()
+    if a.strategy == DEMO_STRATEGY:
+        p.error(
+            f"--strategy {DEMO_STRATEGY}: that strategy is fed by the simulated market of "
+            "`rustybt live run`; the example writes snapshots, orders and errors, so it needs a "
+            f"strategy of its own (default {DEFAULT_STRATEGY}, see the docstring for its configuration)"
+        )
     rb = RustybtClient(a.url, a.strategy, os.environ.get("RUSTYBT_API_TOKEN"))
     try:
         value = Decimal("100000.00")
@@ -112,6 +136,12 @@ def main():
             print("halted:", rb.halt("python-demo", "demo halt")["state"])
     except RustybtError as e:
         print("error:", e, file=sys.stderr)
+        if "unknown_strategy" in str(e):
+            print(
+                f"hint: run the service with a configuration that has [[strategy]] name = \"{a.strategy}\" "
+                "(see the docstring of examples/python/client.py)",
+                file=sys.stderr,
+            )
         sys.exit(1)
 
 

@@ -109,6 +109,36 @@ pub struct AllowlistSection {
     pub allow_loopback_http: Option<bool>,
 }
 
+/// Whether `name` can name an environment variable: ASCII letters, digits and `_`, not
+/// starting with a digit (POSIX's portable names).
+pub fn is_env_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `name` is written the way variables conventionally are (`ALERT_WEBHOOK_SECRET`):
+/// only such a name is repeated in messages, since a secret can be a valid name too.
+pub fn is_conventional_env_name(name: &str) -> bool {
+    is_env_var_name(name)
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The problem with `value` in `field`, a field that must name an environment variable, if it
+/// cannot be a name. The value is never shown: it may be the secret itself, pasted there by
+/// mistake, and errors reach logs and terminals.
+pub fn env_name_problem(field: &str, value: &str) -> Option<String> {
+    (!is_env_var_name(value)).then(|| {
+        format!(
+            "{field}: the value is not a valid environment variable name (letters, digits and _, not starting with a digit); this field names the variable that holds the secret and must never hold the secret itself (the value is not shown)"
+        )
+    })
+}
+
 impl AlertsSection {
     /// Applies the story's environment variables over the file's values.
     pub fn apply_env(&mut self, env: &dyn Env) {
@@ -167,6 +197,17 @@ impl AlertsSection {
             problems.push("alerts.max_per_breaker_per_hour: 0 must be at least 1".into());
         }
         for (i, w) in self.webhook.iter().enumerate() {
+            for (field, value) in [
+                ("secret_env", &w.secret_env),
+                ("bearer_token_env", &w.bearer_token_env),
+            ] {
+                if let Some(p) = value
+                    .as_deref()
+                    .and_then(|v| env_name_problem(&format!("alerts.webhook[{i}].{field}"), v))
+                {
+                    problems.push(p);
+                }
+            }
             match &w.url {
                 None => problems.push(format!("alerts.webhook[{i}].url: missing")),
                 Some(u) => {
@@ -189,5 +230,54 @@ impl AlertsSection {
                 problems.push("alerts.sms.to: no recipient (or set ALERT_PHONE)".into());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_is_env_var_name_when_names_and_non_names_then_told_apart() {
+        for ok in ["ALERT_WEBHOOK_SECRET", "_X", "hook_secret2", "A"] {
+            assert!(is_env_var_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "2FA",
+            "hunter2-real-secret",
+            "whsec_c2VjcmV0+/=",
+            "A B",
+            "ÄRGER",
+        ] {
+            assert!(!is_env_var_name(bad), "{bad}");
+        }
+        assert!(is_conventional_env_name("HOOK_SECRET_2"));
+        assert!(!is_conventional_env_name("hookSecretAbc123"));
+    }
+
+    #[test]
+    fn test_validate_when_a_secret_is_written_as_the_variable_name_then_error_hides_it() {
+        let section = AlertsSection {
+            webhook: vec![WebhookSection {
+                url: Some("https://hooks.example.com/x".into()),
+                secret_env: Some("whsec_hunter2-real-secret".into()),
+                bearer_token_env: Some("hunter2-real-bearer".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut problems = Vec::new();
+        section.validate(&mut problems);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "alerts.webhook[0].secret_env: the value is not a valid environment variable name"
+            ),
+            "{problems:?}"
+        );
+        assert!(problems[1].starts_with("alerts.webhook[0].bearer_token_env: the value is not a valid environment variable name"), "{problems:?}");
+        let all = problems.join("\n");
+        assert!(!all.contains("hunter2"), "{all}");
     }
 }

@@ -46,9 +46,38 @@ impl ApiError {
         )
     }
 
+    /// 404: no route for the path. The path is shown up to 200 characters (never the query).
+    pub fn not_found(path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no endpoint at {:?}", shorten(path)),
+        )
+    }
+
+    /// 405: the path exists, but not for this method.
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} is not allowed on {:?}", shorten(path)),
+        )
+    }
+
     /// 401.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+}
+
+/// A client-chosen path, cut to a length fit for a message.
+fn shorten(path: &str) -> String {
+    const MAX: usize = 200;
+    if path.chars().count() <= MAX {
+        path.to_string()
+    } else {
+        let head: String = path.chars().take(MAX).collect();
+        format!("{head}…")
     }
 }
 

@@ -10,7 +10,11 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use rustybt_actors::alerts::DeliveryStatus;
 use rustybt_actors::engine::EngineStatus;
+use rustybt_actors::state_machine::EngineState;
+use std::collections::BTreeMap;
 
 /// The gate latency histogram's name.
 pub const GATE_LATENCY: &str = "rustybt_gate_latency_seconds";
@@ -100,7 +104,10 @@ impl Metrics {
         });
     }
 
-    /// Renders every series, reading gauges from the statuses given.
+    /// Renders every series, reading gauges from the statuses given. Every documented series
+    /// is there from the first scrape, at zero until something happens (no snapshot yet, no
+    /// rejection by that breaker, no delivery on that channel), so no panel starts empty and
+    /// `increase()` sees the first event.
     pub fn render(&self, statuses: &[EngineStatus], now: chrono::DateTime<chrono::Utc>) -> String {
         metrics::with_local_recorder(&self.recorder, || {
             for s in statuses {
@@ -118,12 +125,8 @@ impl Metrics {
                             0.0
                         },
                     );
-                    if let Some(v) = b.value.and_then(|v| v.to_f64()) {
-                        gauge!("rustybt_breaker_value", &labels).set(v);
-                    }
-                    if let Some(v) = b.limit.and_then(|v| v.to_f64()) {
-                        gauge!("rustybt_breaker_limit", &labels).set(v);
-                    }
+                    gauge!("rustybt_breaker_value", &labels).set(as_gauge(b.value));
+                    gauge!("rustybt_breaker_limit", &labels).set(as_gauge(b.limit));
                 }
                 let p = &s.portfolio;
                 for (metric, v) in [
@@ -132,19 +135,26 @@ impl Metrics {
                     ("rustybt_drawdown", p.drawdown),
                     ("rustybt_daily_pnl", p.daily_pnl),
                 ] {
-                    if let Some(v) = v.and_then(|v| v.to_f64()) {
-                        gauge!(metric, "strategy" => name.clone()).set(v);
-                    }
+                    gauge!(metric, "strategy" => name.clone()).set(as_gauge(v));
                 }
-                if let Some(at) = p.as_of {
-                    gauge!("rustybt_snapshot_age_seconds", "strategy" => name.clone())
-                        .set((now - at).num_milliseconds().max(0) as f64 / 1000.0);
-                }
+                let age = p.as_of.map_or(0.0, |at| {
+                    (now - at).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                gauge!("rustybt_snapshot_age_seconds", "strategy" => name.clone()).set(age);
                 counter!("rustybt_orders_total", "strategy" => name.clone(), "decision" => "accepted", "by" => "")
                     .absolute(s.orders_accepted);
-                for (by, n) in &s.orders_rejected {
-                    counter!("rustybt_orders_total", "strategy" => name.clone(), "decision" => "rejected", "by" => by.clone())
-                        .absolute(*n);
+                // `by` is the breaker that refused, or the state when no breaker did.
+                let mut rejected: BTreeMap<String, u64> = s
+                    .breakers
+                    .iter()
+                    .map(|b| b.kind.as_str().to_string())
+                    .chain(EngineState::ALL.iter().map(|st| st.as_str().to_string()))
+                    .map(|by| (by, 0))
+                    .collect();
+                rejected.extend(s.orders_rejected.iter().map(|(by, n)| (by.clone(), *n)));
+                for (by, n) in rejected {
+                    counter!("rustybt_orders_total", "strategy" => name.clone(), "decision" => "rejected", "by" => by)
+                        .absolute(n);
                 }
                 for kind in ["order_rejected", "broker_error", "data_error"] {
                     let n = s.error_totals.get(kind).copied().unwrap_or(0);
@@ -155,14 +165,40 @@ impl Metrics {
                     .absolute(p.snapshots_accepted);
                 counter!("rustybt_snapshots_total", "strategy" => name.clone(), "result" => "refused")
                     .absolute(p.snapshots_refused);
+                // Each configured channel sends or fails; suppression and drops happen before
+                // any channel is chosen, so the dispatcher files them under channel "*".
+                let mut alerts: BTreeMap<(String, String), u64> = s
+                    .alerts
+                    .channels
+                    .iter()
+                    .flat_map(|c| {
+                        [DeliveryStatus::Sent, DeliveryStatus::Failed]
+                            .map(|st| (c.clone(), st.as_str().to_string()))
+                    })
+                    .chain(
+                        [DeliveryStatus::Suppressed, DeliveryStatus::Dropped]
+                            .map(|st| ("*".to_string(), st.as_str().to_string())),
+                    )
+                    .map(|k| (k, 0))
+                    .collect();
                 for (channel, by_status) in &s.alerts.counts {
                     for (status, n) in by_status {
-                        counter!("rustybt_alerts_total", "strategy" => name.clone(), "channel" => channel.clone(), "status" => status.clone())
-                            .absolute(*n);
+                        alerts.insert((channel.clone(), status.clone()), *n);
                     }
                 }
+                for ((channel, status), n) in alerts {
+                    counter!("rustybt_alerts_total", "strategy" => name.clone(), "channel" => channel, "status" => status)
+                        .absolute(n);
+                }
+                // Registering the histogram renders it with zero observations.
+                let _ = histogram!(GATE_LATENCY, "strategy" => name.clone());
             }
         });
         self.handle.render()
     }
+}
+
+/// A gauge's value: 0 until there is a reading.
+fn as_gauge(v: Option<Decimal>) -> f64 {
+    v.and_then(|v| v.to_f64()).unwrap_or(0.0)
 }

@@ -8,7 +8,7 @@ pub mod dashboard;
 pub mod errors;
 pub mod metrics;
 
-use actix_web::{web, App, HttpRequest, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use errors::ApiError;
 use rustybt_actors::engine::EngineHandle;
 use std::collections::BTreeMap;
@@ -48,6 +48,19 @@ impl ServerState {
             Ok(())
         }
     }
+}
+
+/// Every request no route took: 405 when the path has a route for another method (routes
+/// carry their method as a guard, so a wrong method lands here too), else 404. Both with the
+/// API's JSON error body.
+async fn no_route(req: HttpRequest) -> HttpResponse {
+    let path = req.path();
+    let error = if req.resource_map().has_resource(path) {
+        ApiError::method_not_allowed(req.method().as_str(), path)
+    } else {
+        ApiError::not_found(path)
+    };
+    error.error_response()
 }
 
 /// Why the server would not start.
@@ -116,6 +129,7 @@ pub fn start(
                         .app_data(state.clone())
                         .configure(api::configure)
                         .configure(dashboard::configure)
+                        .default_service(web::to(no_route))
                 })
                 .workers(2)
                 .disable_signals()
