@@ -97,7 +97,10 @@ fn main() -> anyhow::Result<()> {
             clock.advance(Duration::seconds(1));
             let t = Instant::now();
             engine
-                .submit_snapshot(PortfolioSnapshot::valued(clock.now(), Decimal::from(100_000)))
+                .submit_snapshot(PortfolioSnapshot::valued(
+                    clock.now(),
+                    Decimal::from(100_000),
+                ))
                 .await?;
             normal.push(t.elapsed().as_nanos() as u64);
             let open = engine.check_order(order.clone())?;
@@ -116,7 +119,8 @@ fn main() -> anyhow::Result<()> {
             }
             let op = engine.operator();
             let ticket = op.request_reset("bench", None).await?;
-            op.confirm_reset("bench", &ticket.confirmation_token, true).await?;
+            op.confirm_reset("bench", &ticket.confirmation_token, true)
+                .await?;
         }
         anyhow::Ok((pushed, awaited, normal))
     })?;

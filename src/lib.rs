@@ -5,13 +5,17 @@
 //! - [`engine`]: start engines from a host (embedding), hiding actix (the engine crate's
 //!   builder, re-exported; a host that embeds needs only `rustybt-actors`).
 //! - [`config`]: the TOML configuration contract, profiles and validation.
+//! - [`api_types`]: the HTTP API's bodies, shared by the server and [`client`], a typed
+//!   client of that API (the CLI's, and any Rust program's).
 //! - the `rustybt` binary: `live run` (HTTP API, dashboard, metrics), `live stop|reset|status`,
 //!   `live replay`, `alerts test`.
 //!
 //! The engine's vocabulary is re-exported so a host needs only this crate.
 
 pub mod alerting;
+pub mod api_types;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod demo;
 pub mod replay;

@@ -1,22 +1,27 @@
 //! The `rustybt` binary: a thin shell over the library.
 
 use clap::Parser;
+use rustybt::cli::logging::{self, LogProfile};
 use rustybt::cli::{operator, AlertsCommand, Cli, Command, LiveCommand};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUSTYBT_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let profile = match cli.command {
+        Command::Live(LiveCommand::Replay(_)) => LogProfile::Replay,
+        _ => LogProfile::Service,
+    };
+    logging::init(cli.log_format, profile, cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("tokio runtime");
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Live(LiveCommand::Run(a)) => rustybt::cli::run::main(a).await,
@@ -31,7 +36,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(rustybt::cli::exit_code(&e))
         }
     }
 }

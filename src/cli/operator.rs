@@ -1,25 +1,23 @@
-//! `rustybt live stop | reset | status`: operators' commands, through the HTTP API.
+//! `rustybt live stop | reset | status`: operators' commands, through the typed API client.
+//! Exit codes: [`super::Failure`].
 
-use anyhow::{anyhow, bail, Context};
-use serde_json::{json, Value};
+pub use super::connect::ApiArgs;
+use super::connect::{operator_name, Connection};
+use super::{CliError, Failure};
+use crate::api_types::{
+    wire_name, ConfirmResetRequest, HaltRequest, ResetRequest, ResetTicket, StrategyStatus,
+};
+use crate::client::ClientError;
+use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use rustybt_actors::state_machine::EngineState;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
-
-/// Where the engine is and how to authenticate.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ApiArgs {
-    /// The engine's address.
-    #[arg(long, env = "RUSTYBT_URL", default_value = "http://127.0.0.1:8080")]
-    pub url: String,
-    /// File holding the API token when RUSTYBT_API_TOKEN is not set (written by `live run`).
-    #[arg(long, default_value = "data/api-token")]
-    pub token_file: PathBuf,
-}
 
 /// Arguments of `live stop`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  rustybt live stop --strategy momentum --reason \"runaway orders\" --operator alice"
+    after_help = "Examples:\n  rustybt live stop --strategy momentum --reason \"runaway orders\"\n  rustybt live stop --config /etc/rustybt/prod.toml --strategy momentum --reason \"runaway orders\" --operator alice\n\nA stop while the strategy is halted already keeps it halted with its first reason and records\nthis one in the audit trail."
 )]
 pub struct StopArgs {
     /// The strategy to halt.
@@ -28,7 +26,7 @@ pub struct StopArgs {
     /// Why (kept in the audit trail and sent in alerts).
     #[arg(long)]
     pub reason: String,
-    /// Who (default: $USER).
+    /// Who, for the audit trail [default: $USER, $LOGNAME, or the name of your user id].
     #[arg(long)]
     pub operator: Option<String>,
     #[command(flatten)]
@@ -39,7 +37,7 @@ pub struct StopArgs {
 /// Arguments of `live reset`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  rustybt live reset --strategy momentum            # shows the state, asks y/N\n  rustybt live reset --strategy momentum --yes      # no question"
+    after_help = "Examples:\n  rustybt live reset --strategy momentum            # shows the state, asks y/N\n  rustybt live reset --strategy momentum --yes      # no question\n  rustybt live reset --strategy momentum --confirm-pending TOKEN   # confirm a reset requested elsewhere\n  rustybt live reset --strategy momentum --cancel-pending          # drop it: halts the strategy again\n\nA pending reset lapses by itself at its expiry; the strategy then returns to the state it came from."
 )]
 pub struct ResetArgs {
     /// The strategy to reset.
@@ -51,12 +49,20 @@ pub struct ResetArgs {
     /// Why (kept in the audit trail).
     #[arg(long)]
     pub reason: Option<String>,
-    /// Who (default: $USER).
+    /// Who, for the audit trail [default: $USER, $LOGNAME, or the name of your user id].
     #[arg(long)]
     pub operator: Option<String>,
     /// Make the current portfolio value the drawdown breaker's new high-water mark.
     #[arg(long)]
     pub rebase_high_water_mark: bool,
+    /// Confirm a reset that is already pending, with the confirmation token its request
+    /// answered (the API's `confirmation_token`, or the one this command printed).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "cancel_pending")]
+    pub confirm_pending: Option<String>,
+    /// Cancel a pending reset. The API has no cancel: this halts the strategy again
+    /// (MANUALLY_HALTED, whatever it came from), recorded with --reason.
+    #[arg(long)]
+    pub cancel_pending: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub api: ApiArgs,
@@ -65,7 +71,7 @@ pub struct ResetArgs {
 /// Arguments of `live status`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  rustybt live status\n  rustybt live status --strategy momentum"
+    after_help = "Examples:\n  rustybt live status\n  rustybt live status --strategy momentum\n  rustybt live status --config /etc/rustybt/prod.toml"
 )]
 pub struct StatusArgs {
     /// One strategy in detail (default: every strategy, one line each).
@@ -76,238 +82,271 @@ pub struct StatusArgs {
     pub api: ApiArgs,
 }
 
-fn operator(given: &Option<String>) -> String {
-    given
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|o| !o.trim().is_empty())
-        .unwrap_or_else(|| "operator".into())
+fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-struct Api {
-    base: String,
-    token: Option<String>,
-    http: reqwest::Client,
+fn figure(d: Option<Decimal>) -> String {
+    d.map_or_else(|| "-".into(), |d| d.to_string())
 }
 
-impl Api {
-    fn new(args: &ApiArgs) -> Self {
-        let token = std::env::var("RUSTYBT_API_TOKEN")
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .or_else(|| {
-                std::fs::read_to_string(&args.token_file)
-                    .ok()
-                    .map(|t| t.trim().to_string())
-            });
-        Self {
-            base: args.url.trim_end_matches('/').to_string(),
-            token,
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(15))
-                .build()
-                .expect("http client"),
-        }
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.http.request(method, &url);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.map_err(|e| {
-            anyhow!(
-                "cannot reach the engine at {}: {}",
-                self.base,
-                root_cause(&e)
-            )
-        })?;
-        let code = resp.status().as_u16();
-        let value: Value = resp.json().await.unwrap_or(Value::Null);
-        match code {
-            200..=299 => Ok((code, value)),
-            401 => bail!(
-                "unauthorized: {} (set RUSTYBT_API_TOKEN to the engine's token)",
-                value["message"].as_str().unwrap_or("no or wrong token")
-            ),
-            404 => bail!("{}", value["message"].as_str().unwrap_or("not found")),
-            _ => bail!(
-                "the engine refused ({code} {}): {}",
-                value["error"].as_str().unwrap_or("error"),
-                value["message"].as_str().unwrap_or("")
-            ),
-        }
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        Ok(self.call(reqwest::Method::GET, path, None).await?.1)
-    }
-
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        Ok(self.call(reqwest::Method::POST, path, Some(body)).await?.1)
-    }
-}
-
-fn root_cause(e: &reqwest::Error) -> String {
-    let mut s: &dyn std::error::Error = e;
-    while let Some(next) = s.source() {
-        s = next;
-    }
-    s.to_string()
-}
-
-fn strategy_path(name: &str) -> String {
-    format!("/api/v1/strategies/{name}")
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn print_status(s: &Value) {
-    println!("strategy  {}", show(&s["name"]));
-    println!(
-        "state     {}  since {}",
-        show(&s["state"]),
-        show(&s["since"])
-    );
-    if let Some(r) = s["reason"].as_str() {
+fn print_status(s: &StrategyStatus) {
+    println!("strategy  {}", s.name);
+    println!("state     {}  since {}", s.state, time(s.since));
+    if let Some(r) = &s.reason {
         println!("reason    {r}");
     }
-    if let Some(p) = s["pending_reset"].as_object() {
+    if let Some(p) = &s.pending_reset {
         println!(
             "reset     requested by {}, expires {}",
-            show(&p["operator"]),
-            show(&p["expires_at"])
+            p.operator,
+            time(p.expires_at)
         );
     }
-    let p = &s["portfolio"];
+    if let Some(e) = &s.checkpoint_error {
+        println!("checkpoint UNUSABLE: {e}");
+    }
+    let p = &s.portfolio;
     println!(
         "portfolio value {}  high-water mark {}  drawdown {}  daily PnL {}",
-        show(&p["value"]),
-        show(&p["high_water_mark"]),
-        show(&p["drawdown"]),
-        show(&p["daily_pnl"])
+        figure(p.value),
+        figure(p.high_water_mark),
+        figure(p.drawdown),
+        figure(p.daily_pnl)
     );
     println!(
         "{:<12} {:<8} {:>16} {:>16}  tripped at",
         "breaker", "status", "value", "limit"
     );
-    for b in s["breakers"].as_array().into_iter().flatten() {
-        if b["enabled"] == json!(false) {
-            continue;
-        }
+    for b in s.breakers.iter().filter(|b| b.enabled) {
         println!(
             "{:<12} {:<8} {:>16} {:>16}  {}",
-            show(&b["type"]),
-            show(&b["status"]),
-            show(&b["value"]),
-            show(&b["limit"]),
-            show(&b["tripped_at"])
+            b.kind.to_string(),
+            wire_name(&b.status),
+            figure(b.value),
+            figure(b.limit),
+            b.tripped_at.map_or_else(|| "-".into(), time)
         );
     }
 }
 
+/// Asks `question` on stdout and reads y/N from stdin; a closed stdin is a no.
+fn ask(question: &str) -> anyhow::Result<bool> {
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the answer")?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
 /// `live stop`.
 pub async fn stop(args: StopArgs) -> anyhow::Result<()> {
-    let api = Api::new(&args.api);
-    let s = api
-        .post(
-            &format!("{}/halt", strategy_path(&args.strategy)),
-            json!({"operator": operator(&args.operator), "reason": args.reason}),
-        )
-        .await?;
-    println!(
-        "{} is {}: orders refused, open orders cancelled",
-        args.strategy,
-        show(&s["state"])
-    );
+    let who = operator_name(args.operator.as_deref())?;
+    let api = Connection::open(&args.api, true)?;
+    let request = HaltRequest {
+        operator: who,
+        reason: args.reason.clone(),
+    };
+    let answer = api
+        .client
+        .halt(&args.strategy, &request)
+        .await
+        .map_err(|e| api.explain(e))?;
+    let state = answer.after.state();
+    if answer.already_halted {
+        println!(
+            "{} was {state} already, since {} ({}): it stays halted; this stop and its reason {:?} are recorded in the audit trail",
+            args.strategy,
+            time(answer.after.since()),
+            answer.after.reason().unwrap_or("-"),
+            args.reason
+        );
+    } else {
+        println!(
+            "{} is {state}: orders refused, open orders cancelled",
+            args.strategy
+        );
+    }
     Ok(())
+}
+
+/// The message for a reset that is pending already.
+fn pending_message(s: &StrategyStatus) -> String {
+    let (by, until) = s.pending_reset.as_ref().map_or_else(
+        || ("another operator".to_string(), "its expiry".to_string()),
+        |p| (p.operator.clone(), time(p.expires_at)),
+    );
+    format!(
+        "a reset of {name} requested by {by} is already pending until {until}. Confirm it with `rustybt live reset --strategy {name} --confirm-pending TOKEN` (the confirmation_token its request answered), cancel it with --cancel-pending (halts {name} again), or let it lapse ({name} then returns to the state it came from)",
+        name = s.name
+    )
 }
 
 /// `live reset`.
 pub async fn reset(args: ResetArgs) -> anyhow::Result<()> {
-    let api = Api::new(&args.api);
-    let path = strategy_path(&args.strategy);
-    let status = api.get(&path).await?;
+    let who = operator_name(args.operator.as_deref())?;
+    let api = Connection::open(&args.api, true)?;
+    let name = args.strategy.as_str();
+    let status = api.client.status(name).await.map_err(|e| api.explain(e))?;
     print_status(&status);
-    if status["state"] == "NORMAL" {
-        println!("nothing to reset: {} is NORMAL", args.strategy);
-        return Ok(());
+
+    if args.cancel_pending {
+        return cancel_pending(&api, &args, who, &status).await;
     }
-    if !args.yes {
-        print!("Reset {} and resume trading? [y/N] ", args.strategy);
-        std::io::stdout().flush()?;
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the answer")?;
-        if !matches!(line.trim(), "y" | "Y" | "yes") {
-            bail!(
-                "reset cancelled: {} stays {}",
-                args.strategy,
-                show(&status["state"])
-            );
+    if let Some(token) = &args.confirm_pending {
+        if !args.yes
+            && !ask(&format!(
+                "Confirm the pending reset of {name} and resume trading?"
+            ))?
+        {
+            return Err(declined(&status).into());
         }
+        return confirm(&api, &args, who, token, None).await;
     }
-    let who = operator(&args.operator);
-    let ticket = api
-        .post(
-            &format!("{path}/reset"),
-            json!({"operator": who, "reason": args.reason}),
-        )
-        .await?;
-    let after = api
-        .post(
-            &format!("{path}/reset/confirm"),
-            json!({
-                "operator": who,
-                "confirmation_token": ticket["confirmation_token"],
-                "rebase_high_water_mark": args.rebase_high_water_mark,
-            }),
-        )
-        .await?;
-    if after["state"] == "NORMAL" {
-        println!("{} reset: NORMAL, trading resumes", args.strategy);
+    match status.state {
+        EngineState::Normal => {
+            println!("nothing to reset: {name} is NORMAL");
+            return Ok(());
+        }
+        EngineState::Resetting => {
+            return Err(CliError::new(Failure::Refused, pending_message(&status)).into())
+        }
+        EngineState::Tripped | EngineState::ManuallyHalted => {}
+    }
+    if !args.yes && !ask(&format!("Reset {name} and resume trading?"))? {
+        return Err(declined(&status).into());
+    }
+    let request = ResetRequest {
+        operator: who.clone(),
+        reason: args.reason.clone(),
+    };
+    let ticket = match api.client.request_reset(name, &request).await {
+        Ok(t) => t,
+        // Someone else asked between the status and this request.
+        Err(e) if e.code() == Some("reset_already_pending") => {
+            let now = api.client.status(name).await.unwrap_or(status);
+            return Err(CliError::new(Failure::Refused, pending_message(&now)).into());
+        }
+        Err(e) => return Err(api.explain(e).into()),
+    };
+    let token = ticket.confirmation_token.clone();
+    confirm(&api, &args, who, &token, Some(ticket)).await
+}
+
+fn declined(status: &StrategyStatus) -> CliError {
+    CliError::new(
+        Failure::Declined,
+        format!("reset cancelled: {} stays {}", status.name, status.state),
+    )
+}
+
+/// The second step, with the ticket when this command requested the reset itself (so that a
+/// confirmation that fails for the network names the token to confirm with later).
+async fn confirm(
+    api: &Connection,
+    args: &ResetArgs,
+    who: String,
+    token: &str,
+    ticket: Option<ResetTicket>,
+) -> anyhow::Result<()> {
+    let name = args.strategy.as_str();
+    let request = ConfirmResetRequest {
+        operator: who,
+        confirmation_token: token.to_string(),
+        rebase_high_water_mark: args.rebase_high_water_mark,
+    };
+    let after = match api.client.confirm_reset(name, &request).await {
+        Ok(after) => after,
+        Err(e) => {
+            let unanswered = matches!(e, ClientError::Unreachable { .. });
+            let mut failure = api.explain(e);
+            if let (true, Some(t)) = (unanswered, ticket) {
+                failure.message = format!(
+                    "{}. The reset may still be pending until {}: confirm it with `rustybt live reset --strategy {name} --confirm-pending {}`, or cancel it with --cancel-pending",
+                    failure.message,
+                    time(t.expires_at),
+                    t.confirmation_token
+                );
+            }
+            return Err(failure.into());
+        }
+    };
+    if after.state == EngineState::Normal {
+        println!("{name} reset: NORMAL, trading resumes");
         Ok(())
     } else {
-        bail!(
-            "{} tripped again at once: {} — the condition still holds",
-            args.strategy,
-            show(&after["reason"])
+        Err(CliError::new(
+            Failure::TrippedAgain,
+            format!(
+                "{name} tripped again at once: {} — the condition still holds",
+                after.reason.as_deref().unwrap_or("-")
+            ),
         )
+        .into())
     }
+}
+
+/// `--cancel-pending`: the API drops a pending reset only by a halt.
+async fn cancel_pending(
+    api: &Connection,
+    args: &ResetArgs,
+    who: String,
+    status: &StrategyStatus,
+) -> anyhow::Result<()> {
+    let name = args.strategy.as_str();
+    let Some(pending) = &status.pending_reset else {
+        return Err(CliError::new(
+            Failure::Refused,
+            format!(
+                "no reset is pending: {name} is {}; nothing cancelled",
+                status.state
+            ),
+        )
+        .into());
+    };
+    let reason = args.reason.clone().unwrap_or_else(|| {
+        format!(
+            "cancelled the pending reset requested by {}",
+            pending.operator
+        )
+    });
+    let answer = api
+        .client
+        .halt(
+            name,
+            &HaltRequest {
+                operator: who,
+                reason,
+            },
+        )
+        .await
+        .map_err(|e| api.explain(e))?;
+    println!(
+        "pending reset cancelled: {name} is {} (a halt is the API's way to cancel a reset); run `rustybt live reset --strategy {name}` to reset it",
+        answer.after.state()
+    );
+    Ok(())
 }
 
 /// `live status`.
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
-    let api = Api::new(&args.api);
+    // GETs need no token on loopback; one is sent when found, for a service off loopback.
+    let api = Connection::open(&args.api, false)?;
     match &args.strategy {
-        Some(name) => print_status(&api.get(&strategy_path(name)).await?),
+        Some(name) => print_status(&api.client.status(name).await.map_err(|e| api.explain(e))?),
         None => {
-            let all = api.get("/api/v1/strategies").await?;
+            let all = api.client.list().await.map_err(|e| api.explain(e))?;
             println!("{:<20} {:<16} {:<26} reason", "strategy", "state", "since");
-            for s in all.as_array().into_iter().flatten() {
+            for s in all {
                 println!(
                     "{:<20} {:<16} {:<26} {}",
-                    show(&s["name"]),
-                    show(&s["state"]),
-                    show(&s["since"]),
-                    s["reason"].as_str().unwrap_or("")
+                    s.name,
+                    s.state.to_string(),
+                    time(s.since),
+                    s.reason.unwrap_or_default()
                 );
             }
         }

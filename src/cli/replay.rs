@@ -19,9 +19,10 @@ pub struct ReplayArgs {
     /// Configuration file(s); each is one column of the comparison.
     #[arg(long, short)]
     pub config: Vec<PathBuf>,
-    /// Profile(s) to compare as well (on the first config's market, or New York 09:30).
-    #[arg(long, value_parser = ["conservative", "moderate", "aggressive"])]
-    pub profile: Vec<String>,
+    /// Profile(s) to compare as well: conservative, moderate or aggressive (on the first
+    /// config's market, or New York 09:30).
+    #[arg(long, value_parser = parse_profile)]
+    pub profile: Vec<Profile>,
     /// The strategy to take from each config (default: its first).
     #[arg(long)]
     pub strategy: Option<String>,
@@ -39,6 +40,11 @@ pub struct ReplayArgs {
     pub show_refused: usize,
     /// The recorded history.
     pub events: PathBuf,
+}
+
+/// A profile by its configuration name, through the same serde names as the TOML.
+fn parse_profile(name: &str) -> Result<Profile, String> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|e| e.to_string())
 }
 
 fn from_profile(p: Profile, base: &StrategySettings) -> StrategySettings {
@@ -78,13 +84,8 @@ fn settings(args: &ReplayArgs) -> anyhow::Result<Vec<(String, StrategySettings)>
         .first()
         .map(|(_, s)| s.clone())
         .unwrap_or_else(|| StrategySettings::moderate("replay"));
-    for p in &args.profile {
-        let profile = match p.as_str() {
-            "conservative" => Profile::Conservative,
-            "aggressive" => Profile::Aggressive,
-            _ => Profile::Moderate,
-        };
-        out.push((format!("profile {p}"), from_profile(profile, &base)));
+    for &p in &args.profile {
+        out.push((format!("profile {}", p.as_str()), from_profile(p, &base)));
     }
     if out.is_empty() {
         out.push((
@@ -169,11 +170,19 @@ pub async fn main(args: ReplayArgs) -> anyhow::Result<()> {
         );
     }
     let settings = settings(&args)?;
-    let options = ReplayOptions {
-        auto_reset_after: args
-            .auto_reset_after
-            .map(|d| chrono::Duration::from_std(d).expect("a sane duration")),
+    let auto_reset_after = match args.auto_reset_after {
+        Some(d) => Some(chrono::Duration::from_std(d).map_err(|_| {
+            super::CliError::new(
+                super::Failure::Usage,
+                format!(
+                    "--auto-reset-after: {} is too long",
+                    humantime::format_duration(d)
+                ),
+            )
+        })?),
+        None => None,
     };
+    let options = ReplayOptions { auto_reset_after };
     let events = std::sync::Arc::new(history.events);
     let mut reports = Vec::new();
     for (label, s) in settings {

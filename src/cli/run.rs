@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Arguments of `live run`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  rustybt live run                      # demo strategy, simulated market, ./data\n  rustybt live run --config prod.toml   # every [[strategy]] of the file\n\nThe API token comes from RUSTYBT_API_TOKEN. On a loopback address without one, a token is\nmade and written to <data_dir>/api-token (read by `rustybt live stop|reset`)."
+    after_help = "Examples:\n  rustybt live run                      # demo strategy, simulated market, ./data\n  rustybt live run --config prod.toml   # every [[strategy]] of the file\n\nThe API token comes from RUSTYBT_API_TOKEN. On a loopback address without one, the token in\n<data_dir>/api-token is used, made there (owner-only) the first time and kept across restarts;\n`rustybt live stop|reset|status --config FILE` reads it from any directory."
 )]
 pub struct RunArgs {
     /// Configuration file (TOML). Without it: one demo strategy fed by a simulated market.
@@ -28,6 +28,9 @@ pub fn token_file(data_dir: &Path) -> PathBuf {
     data_dir.join("api-token")
 }
 
+/// The token of this run: RUSTYBT_API_TOKEN, or on loopback the one in
+/// `<data_dir>/api-token`, made there (owner-only) the first time. Reused across restarts so
+/// that operators, scripts and open dashboards keep working after one.
 fn api_token(config: &Config, bind: &SocketAddr) -> anyhow::Result<String> {
     if let Some(t) = std::env::var("RUSTYBT_API_TOKEN")
         .ok()
@@ -38,21 +41,65 @@ fn api_token(config: &Config, bind: &SocketAddr) -> anyhow::Result<String> {
     if !bind.ip().is_loopback() {
         anyhow::bail!("refusing to serve on {bind} without RUSTYBT_API_TOKEN: off loopback every request needs a token");
     }
+    let path = token_file(&config.data_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => {
+            owner_only(&path)
+                .with_context(|| format!("cannot make {} owner-only", path.display()))?;
+            tracing::info!(
+                file = %path.display(),
+                "no RUSTYBT_API_TOKEN set: using the token kept in the data folder"
+            );
+            return Ok(text.trim().to_string());
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => anyhow::bail!(
+            "cannot read {}: {e} (remove it to have a new token made, or set RUSTYBT_API_TOKEN)",
+            path.display()
+        ),
+    }
     let token = rustybt_actors::actors::supervisor::random_token(32);
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    let path = token_file(&config.data_dir);
-    std::fs::write(&path, &token).with_context(|| format!("cannot write {}", path.display()))?;
+    write_owner_only(&path, &token).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::warn!(
+        file = %path.display(),
+        "no RUSTYBT_API_TOKEN set: made a token, owner-only, kept for later runs"
+    );
+    Ok(token)
+}
+
+/// Writes `text` to a file readable by its owner only from the moment it exists.
+fn write_owner_only(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    // An empty file that existed before keeps its old mode on open: narrow it before writing.
+    owner_only(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+/// Takes group and other permissions off the token file.
+fn owner_only(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
     }
-    eprintln!(
-        "no RUSTYBT_API_TOKEN set: made one for this run, in {} (owner-only)",
-        path.display()
-    );
-    Ok(token)
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Runs until SIGINT or SIGTERM, then stops serving and flushes the checkpoint.
@@ -73,13 +120,15 @@ pub async fn main(args: RunArgs) -> anyhow::Result<()> {
         .start_all()?;
     for (name, engine) in engines.all() {
         let status = engine.status().await?;
-        eprintln!(
-            "strategy {name}: {}{}",
-            status.state,
-            status.reason.map(|r| format!(" — {r}")).unwrap_or_default()
+        tracing::info!(
+            strategy = %name,
+            state = %status.state,
+            reason = status.reason.as_deref().unwrap_or(""),
+            "strategy started"
         );
     }
     let server = crate::server::start(engines.all().clone(), bind, token, false)?;
+    tracing::info!(addr = %server.addr, "serving the API, the dashboard and /metrics");
     println!(
         "rustybt live: dashboard on http://{}/  (API /api/v1, metrics /metrics)",
         server.addr
@@ -96,7 +145,7 @@ pub async fn main(args: RunArgs) -> anyhow::Result<()> {
     };
 
     shutdown_signal().await;
-    eprintln!("shutting down: finishing requests and flushing the checkpoint");
+    tracing::info!("shutting down: finishing requests and flushing the checkpoint");
     if let Some(t) = demo_task {
         t.abort();
     }

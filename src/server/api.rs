@@ -3,18 +3,22 @@
 use super::body::{parse, DecimalFields};
 use super::errors::ApiError;
 use super::ServerState;
+use crate::api_types::{
+    Accepted, ActorNotReady, ConfirmResetRequest, EngineUnavailable, ErrorBody, EventTag,
+    EventsHello, HaltAnswer, HaltRequest, HaltedState, Health, HealthStatus, OrderAnswer,
+    ResetRequest, StrategyStatus, StrategySummary,
+};
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
 use futures::StreamExt;
-use rustybt_actors::decision::OrderDecision;
 use rustybt_actors::domain::{ErrorReport, Fill, OrderRequest, PortfolioSnapshot};
 use rustybt_actors::engine::EngineHandle;
 use rustybt_actors::events::EngineEvent;
 use rustybt_actors::events::TelemetryEvent;
+use rustybt_actors::state_machine::EngineState;
 use rustybt_actors::supervision::ActorName;
-use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 use std::time::{Duration, Instant};
 
 /// Largest request body accepted.
@@ -103,21 +107,34 @@ async fn healthz(state: web::Data<ServerState>) -> HttpResponse {
             .iter()
             .any(|h| h.actor == ActorName::Supervisor && !h.ready);
         if supervisor_down {
-            return HttpResponse::ServiceUnavailable().json(json!({
-                "error": "engine_unavailable",
-                "message": format!("{name}: the supervisor is not running; orders are refused"),
-                "actors": health,
-            }));
+            return HttpResponse::ServiceUnavailable().json(EngineUnavailable {
+                error: ErrorBody {
+                    error: "engine_unavailable".into(),
+                    message: format!("{name}: the supervisor is not running; orders are refused"),
+                },
+                actors: health,
+            });
         }
-        for h in health.into_iter().filter(|h| !h.ready) {
-            not_ready.push(json!({"strategy": name, "actor": h.actor, "restarts": h.restarts}));
-        }
+        not_ready.extend(
+            health
+                .into_iter()
+                .filter(|h| !h.ready)
+                .map(|h| ActorNotReady {
+                    strategy: name.clone(),
+                    actor: h.actor,
+                    restarts: h.restarts,
+                }),
+        );
     }
-    HttpResponse::Ok().json(json!({
-        "status": if not_ready.is_empty() { "ok" } else { "degraded" },
-        "strategies": state.engines.len(),
-        "not_ready": not_ready,
-    }))
+    HttpResponse::Ok().json(Health {
+        status: if not_ready.is_empty() {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::Degraded
+        },
+        strategies: state.engines.len(),
+        not_ready,
+    })
 }
 
 async fn metrics(
@@ -138,9 +155,8 @@ async fn metrics(
 async fn list(state: web::Data<ServerState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     state.authorize_get(&req)?;
     let mut out = Vec::new();
-    for (name, engine) in &state.engines {
-        let s = engine.status().await?;
-        out.push(json!({"name": name, "state": s.state, "since": s.since, "reason": s.reason}));
+    for engine in state.engines.values() {
+        out.push(StrategySummary::from(&engine.status().await?));
     }
     Ok(HttpResponse::Ok().json(out))
 }
@@ -152,7 +168,7 @@ async fn status(
 ) -> Result<HttpResponse, ApiError> {
     state.authorize_get(&req)?;
     let engine = state.engine(&name)?;
-    Ok(HttpResponse::Ok().json(engine.status().await?))
+    Ok(HttpResponse::Ok().json(StrategyStatus::from(engine.status().await?)))
 }
 
 async fn audit(
@@ -165,15 +181,14 @@ async fn audit(
     Ok(HttpResponse::Ok().json(engine.audit().await?))
 }
 
-fn event_name(e: &EngineEvent) -> &'static str {
-    match e {
-        EngineEvent::CircuitBreakerTripped(_) => "circuit_breaker_tripped",
-        EngineEvent::ManualHalt(_) => "manual_halt",
-        EngineEvent::StateChanged(_) => "state_changed",
-        EngineEvent::ResetRequested(_) => "reset_requested",
-        EngineEvent::ResetConfirmed(_) => "reset_confirmed",
-        EngineEvent::BreakerCleared(_) => "breaker_cleared",
-    }
+/// One server-sent frame named by the event's own serde tag (`event`), so the frame's name
+/// and its data's `event` field cannot disagree.
+fn sse_frame<T: Serialize>(event: &T) -> String {
+    let data = serde_json::to_string(event).unwrap_or_default();
+    let name = serde_json::from_str::<EventTag>(&data)
+        .map(|t| t.event)
+        .unwrap_or_else(|_| "message".into());
+    format!("event: {name}\ndata: {data}\n\n")
 }
 
 /// One server-sent frame: control events are never skipped; telemetry a slow reader lags
@@ -185,13 +200,9 @@ async fn next_frame(
     use tokio::sync::broadcast::error::RecvError;
     let frame = tokio::select! {
         biased;
-        event = control.recv() => {
-            let event = event?;
-            let data = serde_json::to_string(&event).unwrap_or_default();
-            format!("event: {}\ndata: {data}\n\n", event_name(&event))
-        }
+        event = control.recv() => sse_frame(&event?),
         t = telemetry.recv() => match t {
-            Ok(t) => format!("event: snapshot\ndata: {}\n\n", serde_json::to_string(&t).unwrap_or_default()),
+            Ok(t) => sse_frame(&t),
             Err(RecvError::Lagged(n)) => format!(": {n} snapshots skipped (slow reader)\n\n"),
             Err(RecvError::Closed) => return None,
         },
@@ -212,7 +223,12 @@ async fn events(
     let status = engine.status().await?;
     let hello = format!(
         "event: hello\ndata: {}\n\n",
-        json!({"strategy": status.name, "state": status.state, "since": status.since})
+        serde_json::to_string(&EventsHello {
+            strategy: status.name,
+            state: status.state,
+            since: status.since,
+        })
+        .unwrap_or_default()
     );
     let first = futures::stream::once(async move { Ok::<_, actix_web::Error>(Bytes::from(hello)) });
     let rest = futures::stream::unfold(rx, |(mut control, mut telemetry)| async move {
@@ -234,7 +250,7 @@ async fn portfolio(
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
     let snapshot: PortfolioSnapshot = parse(&body, SNAPSHOT_DECIMALS)?;
     engine.submit_snapshot(snapshot).await?;
-    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+    Ok(HttpResponse::Accepted().json(Accepted::ANSWER))
 }
 
 async fn orders(
@@ -250,16 +266,7 @@ async fn orders(
     state
         .metrics
         .observe_gate(&name, started.elapsed().as_secs_f64());
-    Ok(HttpResponse::Ok().json(match decision {
-        OrderDecision::Accepted => json!({"decision": "accepted"}),
-        OrderDecision::Rejected {
-            reason,
-            state,
-            breaker,
-        } => {
-            json!({"decision": "rejected", "reason": reason, "state": state, "breaker": breaker})
-        }
-    }))
+    Ok(HttpResponse::Ok().json(OrderAnswer::from(decision)))
 }
 
 async fn fills(
@@ -271,7 +278,7 @@ async fn fills(
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
     let fill: Fill = parse(&body, FILL_DECIMALS)?;
     engine.report_fill(fill)?;
-    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
+    Ok(HttpResponse::Accepted().json(Accepted::ANSWER))
 }
 
 async fn errors(
@@ -283,31 +290,7 @@ async fn errors(
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
     let error: ErrorReport = parse(&body, &[])?;
     engine.report_error(error).await?;
-    Ok(HttpResponse::Accepted().json(json!({"status": "accepted"})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HaltBody {
-    operator: String,
-    reason: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResetBody {
-    operator: String,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfirmBody {
-    operator: String,
-    confirmation_token: String,
-    #[serde(default)]
-    rebase_high_water_mark: bool,
+    Ok(HttpResponse::Accepted().json(Accepted::ANSWER))
 }
 
 async fn halt(
@@ -317,13 +300,20 @@ async fn halt(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
-    let b: HaltBody = parse(&body, &[])?;
+    let b: HaltRequest = parse(&body, &[])?;
+    // Read before the halt: a halt while halted keeps the state and its first reason, and the
+    // operator should hear that theirs went to the audit trail only.
+    let already_halted = engine.state() == EngineState::ManuallyHalted;
     let record = engine.operator().halt(&b.operator, &b.reason).await?;
     // The halt is durable now: its answer must not be lost to a status that cannot be read.
-    Ok(match engine.status().await {
-        Ok(status) => HttpResponse::Ok().json(status),
-        Err(_) => HttpResponse::Ok().json(record),
-    })
+    let after = match engine.status().await {
+        Ok(status) => HaltedState::Status(Box::new(status.into())),
+        Err(_) => HaltedState::Record(record),
+    };
+    Ok(HttpResponse::Ok().json(HaltAnswer {
+        after,
+        already_halted,
+    }))
 }
 
 async fn reset(
@@ -333,7 +323,7 @@ async fn reset(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
-    let b: ResetBody = parse(&body, &[])?;
+    let b: ResetRequest = parse(&body, &[])?;
     let ticket = engine
         .operator()
         .request_reset(&b.operator, b.reason.as_deref())
@@ -348,10 +338,10 @@ async fn reset_confirm(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
-    let b: ConfirmBody = parse(&body, &[])?;
+    let b: ConfirmResetRequest = parse(&body, &[])?;
     engine
         .operator()
         .confirm_reset(&b.operator, &b.confirmation_token, b.rebase_high_water_mark)
         .await?;
-    Ok(HttpResponse::Ok().json(engine.status().await?))
+    Ok(HttpResponse::Ok().json(StrategyStatus::from(engine.status().await?)))
 }

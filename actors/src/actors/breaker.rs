@@ -53,10 +53,10 @@ impl<R: Rule> Breaker<R> {
         me
     }
 
-    fn act_on(&self, verdict: Verdict, at: DateTime<Utc>, ctx: &mut Context<Self>) {
+    fn act_on(&self, verdict: Verdict, at: DateTime<Utc>) {
         match verdict {
             Verdict::Quiet => {}
-            Verdict::Trip(trip) => self.trip(trip, ctx),
+            Verdict::Trip(trip) => self.trip(trip),
             Verdict::Cleared if self.reset == ResetPolicy::Auto => {
                 self.links.supervisor.do_send(ClearReport {
                     breaker: self.rule.kind(),
@@ -69,15 +69,11 @@ impl<R: Rule> Breaker<R> {
 
     /// Closes the gate first, then tells the Supervisor: the gate never waits on the checkpoint.
     ///
-    /// The report goes out right after this message's answer, in the same turn of this
-    /// actor: the host waiting on the snapshot hears first (the gate is closed already), and
-    /// the Supervisor still has the trip before anything the host can send next.
-    fn trip(&self, trip: Trip, ctx: &mut Context<Self>) {
+    /// The report is queued before this message is answered, so whatever the host sends the
+    /// Supervisor next (a status read, a reset request) finds the trip applied.
+    fn trip(&self, trip: Trip) {
         let numbered = self.core.close_for(trip);
-        let supervisor = self.links.supervisor.clone();
-        ctx.spawn(fut::wrap_future(async move {
-            supervisor.do_send(TripReport(numbered));
-        }));
+        self.links.supervisor.do_send(TripReport(numbered));
     }
 
     fn persist(&mut self) {
@@ -150,7 +146,7 @@ impl<R: Rule> Handler<Evaluate<R::Input>> for Breaker<R> {
         });
         let now = self.clock.now();
         for v in verdicts.into_iter().flatten() {
-            self.act_on(v, now, ctx);
+            self.act_on(v, now);
         }
         mark_ready(self);
     }
@@ -161,7 +157,7 @@ impl<R: Rule> Handler<Tick> for Breaker<R> {
 
     fn handle(&mut self, msg: Tick, ctx: &mut Context<Self>) {
         if let Some(v) = guard(self, ctx, |act| act.rule.on_tick(msg.now)) {
-            self.act_on(v, msg.now, ctx);
+            self.act_on(v, msg.now);
         }
     }
 }
