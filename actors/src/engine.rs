@@ -7,7 +7,9 @@
 
 use crate::actors::alert_dispatcher::{ReadDeliveries, SendNow, WaitIdle};
 use crate::actors::breaker::{Breaker, RuleFactory};
-use crate::actors::ledger_feed::{PortfolioBreakers, PushSnapshots, ReadPortfolio, SubmitSnapshot};
+use crate::actors::ledger_feed::{
+    FeedParts, PortfolioBreakers, PushSnapshots, ReadPortfolio, SubmitSnapshot,
+};
 use crate::actors::messages::{CancelSink, ReadBreaker, TripReport};
 use crate::actors::supervisor::{
     read_breakers, resume_machine, ApplyHalt, ApplyResetConfirm, ApplyResetRequest, BreakerLink,
@@ -276,7 +278,15 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
                 clock.clone(),
                 links.clone(),
             );
-            actix::Supervisor::start(move |_| LedgerFeed::new(n, portfolio, core, skew, tel, c, l))
+            let parts = FeedParts {
+                strategy: n,
+                breakers: portfolio,
+                core,
+                max_clock_skew: skew,
+                telemetry: tel,
+                clock: c,
+            };
+            actix::Supervisor::start(move |_| LedgerFeed::new(parts, l))
         };
         let dispatcher = {
             let (ch, al, c, cp, l) = (

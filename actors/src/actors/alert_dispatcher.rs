@@ -216,25 +216,10 @@ async fn deliver_with_retries(
     }
 }
 
-impl super::Supervisee for AlertDispatcher {
-    fn name(&self) -> crate::supervision::ActorName {
-        crate::supervision::ActorName::AlertDispatcher
-    }
-
-    fn links(&self) -> &super::Links {
-        &self.links
-    }
-}
-
-super::supervisee!(AlertDispatcher);
-
-impl Actor for AlertDispatcher {
-    type Context = Context<Self>;
-
-    fn started(&mut self, _: &mut Context<Self>) {
-        super::mark_ready(self);
-    }
-}
+super::plain_supervisee!(
+    AlertDispatcher,
+    crate::supervision::ActorName::AlertDispatcher
+);
 
 impl Handler<Dispatch> for AlertDispatcher {
     type Result = ();

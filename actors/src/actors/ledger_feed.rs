@@ -3,7 +3,7 @@
 //! breakers (drawdown, daily loss, stale feed).
 
 use super::messages::Evaluate;
-use super::{guard, mark_ready, supervisee, Links, Supervisee};
+use super::{guard, Links};
 use crate::clock::SharedClock;
 use crate::decision::DecisionCore;
 use crate::domain::{InputError, PortfolioSnapshot, Valuation};
@@ -55,47 +55,49 @@ pub struct ReadPortfolio;
 /// The portfolio breakers a feed fans out to.
 pub type PortfolioBreakers = Vec<Recipient<Evaluate<Valuation>>>;
 
+/// What a ledger feed is wired to.
+pub struct FeedParts {
+    /// The strategy's name, for telemetry.
+    pub strategy: String,
+    /// The portfolio breakers to fan out to.
+    pub breakers: PortfolioBreakers,
+    /// The gate's decision core (positions for reduce-only).
+    pub core: Arc<DecisionCore>,
+    /// How far ahead of the clock a snapshot may be dated.
+    pub max_clock_skew: Duration,
+    /// Snapshot telemetry.
+    pub telemetry: broadcast::Sender<TelemetryEvent>,
+    /// The engine's clock.
+    pub clock: SharedClock,
+}
+
 /// The ledger feed actor.
 pub struct LedgerFeed {
-    strategy: String,
+    parts: FeedParts,
     view: PortfolioView,
     history: VecDeque<(DateTime<Utc>, Decimal)>,
-    breakers: PortfolioBreakers,
-    core: Arc<DecisionCore>,
-    max_clock_skew: Duration,
-    telemetry: broadcast::Sender<TelemetryEvent>,
-    clock: SharedClock,
     links: Links,
 }
 
 impl LedgerFeed {
-    /// A feed for `strategy` fanning out to `breakers`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        strategy: String,
-        breakers: PortfolioBreakers,
-        core: Arc<DecisionCore>,
-        max_clock_skew: Duration,
-        telemetry: broadcast::Sender<TelemetryEvent>,
-        clock: SharedClock,
-        links: Links,
-    ) -> Self {
+    /// A feed wired to `parts`.
+    pub fn new(parts: FeedParts, links: Links) -> Self {
         Self {
-            strategy,
+            parts,
             view: PortfolioView::default(),
             history: VecDeque::with_capacity(HISTORY),
-            breakers,
-            core,
-            max_clock_skew,
-            telemetry,
-            clock,
             links,
         }
     }
 
     fn check(&self, snapshot: &PortfolioSnapshot, now: DateTime<Utc>) -> Result<(), InputError> {
         snapshot.validate()?;
-        InputError::check_not_ahead("timestamp", snapshot.timestamp, now, self.max_clock_skew)?;
+        InputError::check_not_ahead(
+            "timestamp",
+            snapshot.timestamp,
+            now,
+            self.parts.max_clock_skew,
+        )?;
         match &self.view.last {
             Some(prev) if snapshot.timestamp < prev.timestamp => Err(InputError::OutOfOrder {
                 field: "timestamp",
@@ -108,7 +110,7 @@ impl LedgerFeed {
 
     /// Validates and records a snapshot; on success, its valuation, ready to fan out.
     fn accept(&mut self, snapshot: PortfolioSnapshot) -> Result<Valuation, InputError> {
-        let now = self.clock.now();
+        let now = self.parts.clock.now();
         if let Err(e) = self.check(&snapshot, now) {
             self.view.refused += 1;
             self.view.last_refusal = Some(e.to_string());
@@ -126,12 +128,12 @@ impl LedgerFeed {
         self.history
             .push_back((snapshot.timestamp, snapshot.portfolio_value));
         if !snapshot.positions.is_empty() {
-            self.core.set_positions(&snapshot.positions);
+            self.parts.core.set_positions(&snapshot.positions);
         }
         let snapshot = Arc::new(snapshot);
-        if self.telemetry.receiver_count() > 0 {
-            let _ = self.telemetry.send(TelemetryEvent::Snapshot {
-                strategy: self.strategy.clone(),
+        if self.parts.telemetry.receiver_count() > 0 {
+            let _ = self.parts.telemetry.send(TelemetryEvent::Snapshot {
+                strategy: self.parts.strategy.clone(),
                 snapshot: (*snapshot).clone(),
             });
         }
@@ -140,25 +142,7 @@ impl LedgerFeed {
     }
 }
 
-impl Supervisee for LedgerFeed {
-    fn name(&self) -> ActorName {
-        ActorName::LedgerFeed
-    }
-
-    fn links(&self) -> &Links {
-        &self.links
-    }
-}
-
-supervisee!(LedgerFeed);
-
-impl Actor for LedgerFeed {
-    type Context = Context<Self>;
-
-    fn started(&mut self, _: &mut Context<Self>) {
-        mark_ready(self);
-    }
-}
+super::plain_supervisee!(LedgerFeed, ActorName::LedgerFeed);
 
 impl Handler<SubmitSnapshot> for LedgerFeed {
     type Result = ResponseFuture<Result<(), EngineError>>;
@@ -175,6 +159,7 @@ impl Handler<SubmitSnapshot> for LedgerFeed {
         };
         let batch: Arc<[Valuation]> = Arc::new([valuation]);
         let judged: Vec<_> = self
+            .parts
             .breakers
             .iter()
             .map(|b| b.send(Evaluate(batch.clone())))
@@ -210,7 +195,7 @@ impl Handler<PushSnapshots> for LedgerFeed {
             return;
         };
         let batch: Arc<[Valuation]> = batch.into();
-        for b in &self.breakers {
+        for b in &self.parts.breakers {
             b.do_send(Evaluate(batch.clone()));
         }
     }

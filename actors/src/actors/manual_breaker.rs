@@ -3,7 +3,7 @@
 //! owns the state machine.
 
 use super::supervisor::{ApplyHalt, ApplyResetConfirm, ApplyResetRequest, ResetTicket};
-use super::{mark_ready, supervisee, Links, Supervisee};
+use super::Links;
 use crate::breaker::{BreakerKind, BreakerReading};
 use crate::error::EngineError;
 use crate::state_machine::StateRecord;
@@ -36,25 +36,7 @@ impl ManualBreaker {
     }
 }
 
-impl Supervisee for ManualBreaker {
-    fn name(&self) -> ActorName {
-        ActorName::Breaker(BreakerKind::Manual)
-    }
-
-    fn links(&self) -> &Links {
-        &self.links
-    }
-}
-
-supervisee!(ManualBreaker);
-
-impl Actor for ManualBreaker {
-    type Context = Context<Self>;
-
-    fn started(&mut self, _: &mut Context<Self>) {
-        mark_ready(self);
-    }
-}
+super::plain_supervisee!(ManualBreaker, ActorName::Breaker(BreakerKind::Manual));
 
 impl Handler<ApplyHalt> for ManualBreaker {
     type Result = ResponseFuture<Result<StateRecord, EngineError>>;

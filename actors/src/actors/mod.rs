@@ -135,3 +135,30 @@ macro_rules! supervisee {
     };
 }
 pub(crate) use supervisee;
+
+/// A supervisee whose links live in a `links` field, ready as soon as it starts: the
+/// `Supervisee`, `Actor`, `Supervised` and fault-injection impls in one line.
+macro_rules! plain_supervisee {
+    ($actor:ty, $name:expr) => {
+        impl $crate::actors::Supervisee for $actor {
+            fn name(&self) -> $crate::supervision::ActorName {
+                $name
+            }
+
+            fn links(&self) -> &$crate::actors::Links {
+                &self.links
+            }
+        }
+
+        impl actix::Actor for $actor {
+            type Context = actix::Context<Self>;
+
+            fn started(&mut self, _: &mut actix::Context<Self>) {
+                $crate::actors::mark_ready(self);
+            }
+        }
+
+        $crate::actors::supervisee!($actor);
+    };
+}
+pub(crate) use plain_supervisee;

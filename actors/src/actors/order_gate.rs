@@ -4,7 +4,7 @@
 //! re-arm after a reset, reading).
 
 use super::messages::{ClearReport, ReadBreaker, Rearm, Tick};
-use super::{guard, mark_ready, supervisee, Links, Supervisee};
+use super::{guard, Links};
 use crate::breaker::{BreakerKind, BreakerReading, ResetPolicy};
 use crate::decision::{DecisionCore, GateUpdate, NumberedTrip};
 use crate::supervision::ActorName;
@@ -34,25 +34,7 @@ impl OrderGate {
     }
 }
 
-impl Supervisee for OrderGate {
-    fn name(&self) -> ActorName {
-        ActorName::OrderGate
-    }
-
-    fn links(&self) -> &Links {
-        &self.links
-    }
-}
-
-supervisee!(OrderGate);
-
-impl Actor for OrderGate {
-    type Context = Context<Self>;
-
-    fn started(&mut self, _: &mut Context<Self>) {
-        mark_ready(self);
-    }
-}
+super::plain_supervisee!(OrderGate, ActorName::OrderGate);
 
 impl Handler<ApplyGateUpdate> for OrderGate {
     type Result = ();
