@@ -345,6 +345,29 @@ impl Supervisor {
         )
     }
 
+    /// Commits while the mailbox waits: nobody reads a state that is not yet durable.
+    fn commit_before_next(&mut self, ctx: &mut Context<Self>, before: StateMachine, out: Outputs) {
+        let fut = self.commit(before, out);
+        ctx.wait(fut.map(|_, _, _| ()));
+    }
+
+    /// Applies a trigger no caller waits for; `event` is published when it leaves a record.
+    fn apply_unanswered(
+        &mut self,
+        ctx: &mut Context<Self>,
+        trigger: Trigger,
+        now: DateTime<Utc>,
+        event: Option<EngineEvent>,
+    ) {
+        let before = self.machine.clone();
+        let mut out = Outputs::default();
+        let _ = out.step(self.machine.apply(trigger, now));
+        if !out.records.is_empty() {
+            out.events.extend(event);
+        }
+        self.commit_before_next(ctx, before, out);
+    }
+
     fn publish(&self, events: Vec<EngineEvent>, alerts: Vec<Alert>) {
         for e in &events {
             if let EngineEvent::CircuitBreakerTripped(t) = e {
@@ -474,8 +497,7 @@ impl Actor for Supervisor {
             self.apply_trip(numbered, &mut out);
         }
         self.tell_gate();
-        let fut = self.commit(before, out);
-        ctx.wait(fut.map(|_, _, _| ()));
+        self.commit_before_next(ctx, before, out);
         mark_ready(self);
         if let Some(every) = self.parts.tick_interval {
             ctx.run_interval(every, |act, ctx| {
@@ -504,8 +526,7 @@ impl Handler<TripReport> for Supervisor {
         }) else {
             return;
         };
-        let fut = self.commit(before, out);
-        ctx.wait(fut.map(|_, _, _| ()));
+        self.commit_before_next(ctx, before, out);
     }
 }
 
@@ -513,20 +534,13 @@ impl Handler<ClearReport> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, msg: ClearReport, ctx: &mut Context<Self>) {
-        let before = self.machine.clone();
+        let cleared = EngineEvent::BreakerCleared(BreakerClearedEvent {
+            strategy: self.parts.strategy.clone(),
+            breaker: msg.breaker,
+            at: msg.at,
+        });
         let now = self.now();
-        let mut out = Outputs::default();
-        let _ = out.step(self.machine.apply(Trigger::Clear(msg.breaker), now));
-        if !out.records.is_empty() {
-            out.events
-                .push(EngineEvent::BreakerCleared(BreakerClearedEvent {
-                    strategy: self.parts.strategy.clone(),
-                    breaker: msg.breaker,
-                    at: msg.at,
-                }));
-        }
-        let fut = self.commit(before, out);
-        ctx.wait(fut.map(|_, _, _| ()));
+        self.apply_unanswered(ctx, Trigger::Clear(msg.breaker), now, Some(cleared));
     }
 }
 
@@ -534,19 +548,13 @@ impl Handler<LifecycleReport> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, msg: LifecycleReport, ctx: &mut Context<Self>) {
-        let before = self.machine.clone();
+        let trigger = Trigger::Supervision {
+            actor: msg.actor,
+            event: msg.event,
+            detail: msg.detail,
+        };
         let now = self.now();
-        let mut out = Outputs::default();
-        let _ = out.step(self.machine.apply(
-            Trigger::Supervision {
-                actor: msg.actor,
-                event: msg.event,
-                detail: msg.detail,
-            },
-            now,
-        ));
-        let fut = self.commit(before, out);
-        ctx.wait(fut.map(|_, _, _| ()));
+        self.apply_unanswered(ctx, trigger, now, None);
     }
 }
 
@@ -554,11 +562,7 @@ impl Handler<Tick> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, msg: Tick, ctx: &mut Context<Self>) {
-        let before = self.machine.clone();
-        let mut out = Outputs::default();
-        let _ = out.step(self.machine.apply(Trigger::Tick, msg.now));
-        let fut = self.commit(before, out);
-        ctx.wait(fut.map(|_, _, _| ()));
+        self.apply_unanswered(ctx, Trigger::Tick, msg.now, None);
     }
 }
 
