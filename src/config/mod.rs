@@ -293,6 +293,21 @@ fn find_secrets(value: &toml::Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
+/// The parser's complaint with its line and column, without quoting the line: a secret pasted
+/// into a misnamed field would otherwise be echoed into logs and terminals.
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_string(),
+    }
+}
+
 impl Config {
     /// The embedded default: one moderate `demo` strategy, sled in `./data`, the API on
     /// 127.0.0.1:8080.
@@ -332,7 +347,7 @@ impl Config {
     /// Parses TOML text; relative paths resolve against `base`.
     pub fn parse(text: &str, base: &Path, env: &dyn Env) -> Result<Self, ConfigError> {
         let value: toml::Value =
-            toml::from_str(text).map_err(|e| ConfigError::one(e.to_string().trim().to_string()))?;
+            toml::from_str(text).map_err(|e| ConfigError::one(toml_problem(text, &e)))?;
         let mut problems = Vec::new();
         find_secrets(&value, "", &mut problems);
         if !problems.is_empty() {
@@ -342,7 +357,7 @@ impl Config {
             });
         }
         let file: ConfigFile =
-            toml::from_str(text).map_err(|e| ConfigError::one(e.to_string().trim().to_string()))?;
+            toml::from_str(text).map_err(|e| ConfigError::one(toml_problem(text, &e)))?;
         Self::from_file(file, base, env)
     }
 

@@ -189,3 +189,12 @@ fn test_example_profiles_parse() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
+
+#[test]
+fn test_parse_when_secret_in_unknown_field_then_error_names_line_not_secret() {
+    let text = "[alerts.email]\npassword_env = \"hunter2-real-secret\"\n";
+    let e = parse(text).unwrap_err();
+    let shown = e.to_string();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("line 2"), "{shown}");
+}
