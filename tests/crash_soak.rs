@@ -110,7 +110,7 @@ fn check_after_restart(
 }
 
 #[test]
-fn crash_soak_kill_at_random_moments_loses_nothing_acknowledged() {
+fn test_crash_soak_when_killed_at_random_moments_then_nothing_acknowledged_is_lost() {
     let cycles: usize = std::env::var("RUSTYBT_SOAK_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -25,7 +25,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn load_many_clients_lose_nothing_acknowledged() {
+async fn test_load_when_many_clients_then_nothing_acknowledged_is_lost() {
     let secs: u64 = std::env::var("RUSTYBT_LOAD_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
