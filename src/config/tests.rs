@@ -202,7 +202,10 @@ fn test_parse_when_secret_in_unknown_field_then_error_names_line_not_secret() {
 #[test]
 fn test_parse_when_max_clock_skew_given_then_used_and_bad_value_named() {
     let c = parse("[[strategy]]\nname = \"s\"\nmax_clock_skew = \"30s\"\n").unwrap();
-    assert_eq!(c.strategies[0].max_clock_skew, chrono::Duration::seconds(30));
+    assert_eq!(
+        c.strategies[0].max_clock_skew,
+        chrono::Duration::seconds(30)
+    );
     let p = problems("[[strategy]]\nname = \"s\"\nmax_clock_skew = \"-1\"\n");
     assert!(p.contains("max_clock_skew"), "{p}");
 }
