@@ -94,16 +94,21 @@ impl MarketSession {
         match self.timezone.from_local_datetime(&local) {
             chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
             chrono::LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
-            chrono::LocalResult::None => {
-                // Inside a spring-forward gap: an hour later always exists.
-                let later = local + chrono::Duration::hours(1);
-                self.timezone
-                    .from_local_datetime(&later)
-                    .earliest()
-                    .expect("an hour after a DST gap exists")
-                    .with_timezone(&Utc)
-            }
+            chrono::LocalResult::None => self.first_after_gap(local),
         }
+    }
+
+    /// The first instant after a local time the zone skipped. Most gaps are an hour of spring
+    /// forward, but a zone may skip a whole day (Samoa, 2011-12-30): step until time exists.
+    fn first_after_gap(&self, local: chrono::NaiveDateTime) -> DateTime<Utc> {
+        (1..=48 * 4)
+            .map(|quarter| local + chrono::Duration::minutes(15 * quarter))
+            .find_map(|later| self.timezone.from_local_datetime(&later).earliest())
+            .map_or_else(
+                // No zone skips two days; read the wall time as UTC rather than fail.
+                || Utc.from_utc_datetime(&local),
+                |t| t.with_timezone(&Utc),
+            )
     }
 
     /// The session `at` belongs to: its local date, if the market is open then.
@@ -154,13 +159,8 @@ impl MarketSession {
         let local = date.and_time(NaiveTime::MIN);
         match self.timezone.from_local_datetime(&local).earliest() {
             Some(t) => t.with_timezone(&Utc),
-            // A zone whose clocks skip midnight: the day starts an hour later.
-            None => self
-                .timezone
-                .from_local_datetime(&(local + chrono::Duration::hours(1)))
-                .earliest()
-                .expect("an hour after a DST gap exists")
-                .with_timezone(&Utc),
+            // A zone whose clocks skip midnight: the day starts when time exists again.
+            None => self.first_after_gap(local),
         }
     }
 
@@ -176,6 +176,31 @@ impl MarketSession {
             }
             date = date.succ_opt().expect("date in range");
         }
+    }
+}
+
+#[cfg(test)]
+mod samoa {
+    use super::*;
+
+    /// Samoa skipped 2011-12-30 entirely (UTC−10 to UTC+14): no session there may panic.
+    #[test]
+    fn test_session_when_zone_skips_a_whole_day_then_no_panic() {
+        let m = MarketSession::new(
+            chrono_tz::Pacific::Apia,
+            NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            [],
+        )
+        .closing_at(NaiveTime::from_hms_opt(16, 0, 0).unwrap())
+        .trading_every_day();
+        let at: DateTime<Utc> = "2011-12-29T22:00:00Z".parse().unwrap();
+        let _ = m.session_span(at);
+        let _ = m.session_of(at);
+        let skipped = NaiveDate::from_ymd_opt(2011, 12, 30).unwrap();
+        let open = m.open_instant(skipped);
+        assert!(open > at - chrono::Duration::days(2));
+        let _ = m.close_instant(skipped);
+        let _ = m.next_open_after(at);
     }
 }
 
