@@ -104,14 +104,7 @@ async fn test_reset_needs_request_and_confirmation() {
         .unwrap();
     assert_eq!(rec.state, EngineState::Normal);
     assert!(h.order("after").await.is_accepted());
-    let causes: Vec<_> = h
-        .engine
-        .audit()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.cause.to_string())
-        .collect();
+    let causes = h.causes().await;
     assert_eq!(
         causes,
         ["manual_halt", "reset_requested", "reset_confirmed"]
@@ -230,14 +223,7 @@ async fn test_restart_when_tripped_then_resumes_tripped_with_high_water_mark() {
         "high-water mark restored"
     );
     assert!(!h.order("o").await.is_accepted());
-    let causes: Vec<String> = h
-        .engine
-        .audit()
-        .await
-        .unwrap()
-        .iter()
-        .map(|a| a.cause.to_string())
-        .collect();
+    let causes = h.causes().await;
     // The second breaker's trip while TRIPPED is on record, and so is its re-trip after the
     // restart: its condition still held when the restarted rule judged the next snapshot.
     assert_eq!(
@@ -356,14 +342,7 @@ async fn test_each_actor_when_panicking_then_restarted_and_engine_keeps_working(
             );
         }
         // Every panic and restart is on record with the actor's name.
-        let causes: Vec<String> = h
-            .engine
-            .audit()
-            .await
-            .unwrap()
-            .iter()
-            .map(|a| a.cause.to_string())
-            .collect();
+        let causes = h.causes().await;
         for event in ["panicked", "restarted"] {
             assert!(
                 causes.contains(&format!("actor_{event}:{actor}")),
@@ -518,14 +497,7 @@ async fn test_supervisor_when_panicking_while_tripped_then_resumes_tripped_from_
     assert!(!h.order("o").await.is_accepted());
     let st = h.engine.status().await.unwrap();
     assert_eq!(st.state, EngineState::Tripped);
-    let causes: Vec<String> = h
-        .engine
-        .audit()
-        .await
-        .unwrap()
-        .iter()
-        .map(|a| a.cause.to_string())
-        .collect();
+    let causes = h.causes().await;
     assert_eq!(
         causes,
         [
@@ -555,7 +527,7 @@ async fn test_audit_when_trips_resets_and_halts_then_every_control_event_recorde
     op.halt("alice", "first stop").await.unwrap();
     op.halt("dave", "second stop").await.unwrap();
     let audit = h.engine.audit().await.unwrap();
-    let causes: Vec<String> = audit.iter().map(|a| a.cause.to_string()).collect();
+    let causes = h.causes().await;
     assert_eq!(
         causes,
         [

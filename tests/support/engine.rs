@@ -57,6 +57,12 @@ impl Harness {
             .expect("snapshot accepted");
     }
 
+    /// The audit trail's causes, oldest first.
+    pub async fn causes(&self) -> Vec<String> {
+        let audit = self.engine.audit().await.expect("audit readable");
+        audit.iter().map(|a| a.cause.to_string()).collect()
+    }
+
     pub async fn order(&self, id: &str) -> rustybt::OrderDecision {
         self.engine
             .check_order(OrderRequest::market(id, "SPY", Side::Buy, Decimal::ONE))
