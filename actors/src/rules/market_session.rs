@@ -98,11 +98,12 @@ impl MarketSession {
         }
     }
 
-    /// The first instant after a local time the zone skipped. Most gaps are an hour of spring
-    /// forward, but a zone may skip a whole day (Samoa, 2011-12-30): step until time exists.
+    /// The instant for a local time the zone skipped: the same wall time an hour later for
+    /// the usual spring-forward gap (02:30 → 03:30), else the first quarter hour that exists,
+    /// since a zone may skip a whole day (Samoa, 2011-12-30).
     fn first_after_gap(&self, local: chrono::NaiveDateTime) -> DateTime<Utc> {
-        (1..=48 * 4)
-            .map(|quarter| local + chrono::Duration::minutes(15 * quarter))
+        std::iter::once(local + chrono::Duration::hours(1))
+            .chain((1..=48 * 4).map(|quarter| local + chrono::Duration::minutes(15 * quarter)))
             .find_map(|later| self.timezone.from_local_datetime(&later).earliest())
             .map_or_else(
                 // No zone skips two days; read the wall time as UTC rather than fail.
