@@ -30,13 +30,7 @@ async fn api() -> Api {
         .data_dir(dir.path())
         .start_all()
         .unwrap();
-    let server = rustybt::server::start(
-        engines.all().clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        TOKEN.into(),
-        false,
-    )
-    .unwrap();
+    let server = crate::support::serve(&engines, TOKEN);
     Api {
         base: format!("http://{}", server.addr),
         http: reqwest::Client::new(),
@@ -630,13 +624,7 @@ async fn test_metrics_when_nothing_happened_yet_then_every_documented_series_is_
         .alert_channels(vec![sms])
         .start_all()
         .unwrap();
-    let server = rustybt::server::start(
-        engines.all().clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        TOKEN.into(),
-        false,
-    )
-    .unwrap();
+    let server = crate::support::serve(&engines, TOKEN);
     let m = reqwest::get(format!("http://{}/metrics", server.addr))
         .await
         .unwrap()

@@ -192,13 +192,7 @@ fn extreme_server() -> &'static (String, tokio::runtime::Runtime) {
             .start_all()
             .unwrap();
         let base = rt.block_on(async {
-            let server = rustybt::server::start(
-                engines.all().clone(),
-                "127.0.0.1:0".parse().unwrap(),
-                "edge-token".into(),
-                false,
-            )
-            .unwrap();
+            let server = crate::support::serve(&engines, "edge-token");
             let base = format!("http://{}", server.addr);
             Box::leak(Box::new((server, engines)));
             base

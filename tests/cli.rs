@@ -78,13 +78,7 @@ impl InProcess {
             .data_dir(dir.path())
             .start_all()
             .unwrap();
-        let server = rustybt::server::start(
-            engines.all().clone(),
-            "127.0.0.1:0".parse().unwrap(),
-            TOKEN.into(),
-            false,
-        )
-        .unwrap();
+        let server = crate::support::serve(&engines, TOKEN);
         let me = Self {
             url: format!("http://{}", server.addr),
             server,
@@ -661,13 +655,7 @@ async fn test_python_client_example_when_run_against_the_service_then_halts_its_
     .data_dir(dir.path())
     .start_all()
     .unwrap();
-    let server = rustybt::server::start(
-        engines.all().clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        TOKEN.into(),
-        false,
-    )
-    .unwrap();
+    let server = crate::support::serve(&engines, TOKEN);
     let url = format!("http://{}", server.addr);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python/client.py");
     let run = |args: Vec<String>| {

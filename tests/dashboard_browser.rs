@@ -400,13 +400,7 @@ async fn test_dashboard_when_operated_in_chromium_then_shows_state_halts_and_res
             .unwrap();
     }
 
-    let server = rustybt::server::start(
-        engines.all().clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        TOKEN.into(),
-        false,
-    )
-    .unwrap();
+    let server = crate::support::serve(&engines, TOKEN);
     let base = format!("http://{}", server.addr);
     let status_url = format!("{base}/api/v1/strategies/momentum");
 
@@ -793,13 +787,7 @@ async fn test_dashboard_when_breakers_tripped_then_shows_each_with_its_value_at_
         "{rejected:?}"
     );
 
-    let server = rustybt::server::start(
-        engines.all().clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        TOKEN.into(),
-        false,
-    )
-    .unwrap();
+    let server = crate::support::serve(&engines, TOKEN);
     let base = format!("http://{}", server.addr);
     let status_url = format!("{base}/api/v1/strategies/momentum");
     let status = get_json(&status_url).await;

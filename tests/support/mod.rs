@@ -2,3 +2,14 @@
 
 pub mod engine;
 pub mod service;
+
+/// Serves every engine of `engines` over the HTTP API on a loopback port the OS picks.
+pub fn serve(engines: &rustybt::engine::Engines, token: &str) -> rustybt::server::RunningServer {
+    rustybt::server::start(
+        engines.all().clone(),
+        "127.0.0.1:0".parse().expect("loopback address"),
+        token.into(),
+        false,
+    )
+    .expect("server starts on loopback")
+}
