@@ -57,6 +57,12 @@ pub enum InputError {
         /// The skew allowed.
         max_skew_seconds: i64,
     },
+    /// An order id the gate never accepted (`/done` for an unknown order).
+    #[error("order_id: {order_id:?} was never accepted by the gate")]
+    UnknownOrder {
+        /// The id given.
+        order_id: String,
+    },
     /// Numbers whose product or sum does not fit a decimal (28 significant digits).
     #[error("{field}: {detail} is too large to compute with")]
     Overflow {

@@ -29,6 +29,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod pretrade;
 pub mod rules;
 pub mod settings;
 pub mod state_machine;

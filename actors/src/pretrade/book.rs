@@ -1,0 +1,524 @@
+//! What the pre-trade checks judge against: per asset the position (the last snapshot's
+//! quantity plus fills since), the signed remaining quantity of its open orders and its
+//! reference price; the open orders themselves, from acceptance to full fill or done; and the
+//! gross exposure, kept as a running sum of per-asset terms so that judging one order never
+//! walks every asset.
+
+use crate::domain::{Fill, InputError, OrderRequest, Position, Side};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+
+/// How an open order ended other than by filling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoneStatus {
+    /// The host or the broker cancelled it.
+    Cancelled,
+    /// Its time in force ran out.
+    Expired,
+    /// The broker refused it after the gate accepted it.
+    Rejected,
+}
+
+impl DoneStatus {
+    /// The API's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DoneStatus::Cancelled => "cancelled",
+            DoneStatus::Expired => "expired",
+            DoneStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// The latest price of an asset and the time of the event that carried it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferencePrice {
+    /// The price.
+    pub price: Decimal,
+    /// The `timestamp` of the snapshot, fill or price post that carried it.
+    pub at: DateTime<Utc>,
+}
+
+/// An order the gate accepted that is neither fully filled nor done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenOrder {
+    /// The host's id.
+    pub order_id: String,
+    /// Instrument.
+    pub asset: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Quantity ordered.
+    pub quantity: Decimal,
+    /// Quantity filled so far (cumulative over its fills).
+    pub filled: Decimal,
+    /// Its limit price; absent for a market order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<Decimal>,
+    /// When the gate accepted it, by the engine's clock.
+    pub since: DateTime<Utc>,
+}
+
+impl OpenOrder {
+    /// Quantity still to fill, signed as the order (buys positive).
+    pub fn signed_remaining(&self) -> Decimal {
+        let left = (self.quantity - self.filled).max(Decimal::ZERO);
+        match self.side {
+            Side::Buy => left,
+            Side::Sell => -left,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AssetBook {
+    pub(crate) position: Decimal,
+    pub(crate) open_signed: Decimal,
+    pub(crate) reference: Option<ReferencePrice>,
+    // |position + open_signed| × reference price; None while unpriced or overflowing.
+    term: Option<Decimal>,
+}
+
+impl Default for AssetBook {
+    fn default() -> Self {
+        Self {
+            position: Decimal::ZERO,
+            open_signed: Decimal::ZERO,
+            reference: None,
+            // Nothing held, nothing working: valued at zero.
+            term: Some(Decimal::ZERO),
+        }
+    }
+}
+
+impl AssetBook {
+    /// Position now plus every open order's remaining quantity.
+    pub(crate) fn exposure_position(&self) -> Option<Decimal> {
+        self.position.checked_add(self.open_signed)
+    }
+
+    /// |position + open remaining| × reference price; `None` while unpriced or too large.
+    pub(crate) fn term(&self) -> Option<Decimal> {
+        self.term
+    }
+
+    fn compute_term(&self) -> Option<Decimal> {
+        let held = self.exposure_position()?;
+        if held.is_zero() {
+            return Some(Decimal::ZERO);
+        }
+        held.abs().checked_mul(self.reference?.price)
+    }
+}
+
+/// Positions, open orders, reference prices and gross exposure of one strategy.
+#[derive(Debug, Clone, Default)]
+pub struct OrderBook {
+    pub(crate) assets: FxHashMap<String, AssetBook>,
+    open: FxHashMap<String, OpenOrder>,
+    accepted: FxHashSet<String>,
+    // Σ of the priced terms, exact; None once a sum overflowed (recomputed on the next change).
+    gross: Option<Decimal>,
+    // Assets holding or working a quantity whose term cannot be computed (no reference
+    // price, or a product too large): gross exposure cannot be judged while any exists.
+    unvalued: usize,
+    snapshot_at: Option<DateTime<Utc>>,
+}
+
+impl OrderBook {
+    /// An empty book.
+    pub fn new() -> Self {
+        Self {
+            gross: Some(Decimal::ZERO),
+            ..Self::default()
+        }
+    }
+
+    /// The open orders, in no particular order.
+    pub fn open_orders(&self) -> impl Iterator<Item = &OpenOrder> {
+        self.open.values()
+    }
+
+    /// How many orders are open.
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Whether the gate accepted `order_id` before.
+    pub fn was_accepted(&self, order_id: &str) -> bool {
+        self.accepted.contains(order_id)
+    }
+
+    /// Σ |position + open remaining| × reference price over assets; `None` while an asset
+    /// with a quantity has no reference price or the sum does not fit a decimal.
+    pub fn gross_exposure(&self) -> Option<Decimal> {
+        if self.unvalued > 0 {
+            return None;
+        }
+        self.gross
+    }
+
+    /// The position now in `asset` (snapshot plus fills since).
+    pub fn position(&self, asset: &str) -> Decimal {
+        self.assets.get(asset).map_or(Decimal::ZERO, |a| a.position)
+    }
+
+    /// The reference price of `asset`, if one was seen.
+    pub fn reference(&self, asset: &str) -> Option<ReferencePrice> {
+        self.assets.get(asset).and_then(|a| a.reference)
+    }
+
+    /// Every asset's reference price.
+    pub fn references(&self) -> impl Iterator<Item = (&str, ReferencePrice)> {
+        self.assets
+            .iter()
+            .filter_map(|(k, a)| a.reference.map(|r| (k.as_str(), r)))
+    }
+
+    /// Every asset's position now (snapshot plus fills since), non-zero only.
+    pub fn positions(&self) -> impl Iterator<Item = (&str, Decimal)> {
+        self.assets
+            .iter()
+            .filter(|(_, a)| !a.position.is_zero())
+            .map(|(k, a)| (k.as_str(), a.position))
+    }
+
+    pub(crate) fn asset(&self, asset: &str) -> Option<&AssetBook> {
+        self.assets.get(asset)
+    }
+
+    pub(crate) fn unvalued(&self) -> usize {
+        self.unvalued
+    }
+
+    pub(crate) fn gross_sum(&self) -> Option<Decimal> {
+        self.gross
+    }
+
+    /// Applies `change` to `asset`'s book and keeps the running sums right.
+    fn update_asset(&mut self, asset: &str, change: impl FnOnce(&mut AssetBook)) {
+        let entry = match self.assets.get_mut(asset) {
+            Some(e) => e,
+            None => self.assets.entry(asset.to_string()).or_default(),
+        };
+        let old = entry.term;
+        change(entry);
+        let new = entry.compute_term();
+        entry.term = new;
+        match (old.is_none(), new.is_none()) {
+            (true, false) => self.unvalued -= 1,
+            (false, true) => self.unvalued += 1,
+            _ => {}
+        }
+        self.gross = self.gross.and_then(|g| {
+            g.checked_sub(old.unwrap_or_default())?
+                .checked_add(new.unwrap_or_default())
+        });
+        if self.gross.is_none() {
+            self.recompute();
+        }
+    }
+
+    /// Walks every asset again: after a snapshot, or once a running sum overflowed.
+    fn recompute(&mut self) {
+        let mut gross = Some(Decimal::ZERO);
+        let mut unvalued = 0;
+        for a in self.assets.values_mut() {
+            a.term = a.compute_term();
+            match a.term {
+                Some(t) => gross = gross.and_then(|g| g.checked_add(t)),
+                None => unvalued += 1,
+            }
+        }
+        self.gross = gross;
+        self.unvalued = unvalued;
+    }
+
+    /// Records an order the gate accepted: it is open until filled or done.
+    pub fn accept(&mut self, order: &OrderRequest, now: DateTime<Utc>) {
+        self.accepted.insert(order.order_id.clone());
+        let signed = order.signed_quantity();
+        self.update_asset(&order.asset, |a| {
+            // Quantities were bounded at the edge; saturate rather than panic all the same.
+            a.open_signed =
+                a.open_signed
+                    .checked_add(signed)
+                    .unwrap_or(if signed > Decimal::ZERO {
+                        Decimal::MAX
+                    } else {
+                        Decimal::MIN
+                    });
+        });
+        let key = self.free_key(order);
+        match self.open.get_mut(&key) {
+            // The same id again (duplicate ids allowed): one working order, grown.
+            Some(o) => o.quantity = o.quantity.saturating_add(order.quantity),
+            None => {
+                self.open.insert(
+                    key,
+                    OpenOrder {
+                        order_id: order.order_id.clone(),
+                        asset: order.asset.clone(),
+                        side: order.side,
+                        quantity: order.quantity,
+                        filled: Decimal::ZERO,
+                        limit_price: order.limit_price,
+                        since: now,
+                    },
+                );
+            }
+        }
+    }
+
+    // Where a re-used id goes when duplicate ids are allowed: merged into the open order of
+    // the same asset and side, else tracked beside it.
+    fn free_key(&self, order: &OrderRequest) -> String {
+        let mut key = order.order_id.clone();
+        let mut n = 1;
+        while let Some(o) = self.open.get(&key) {
+            if o.asset == order.asset && o.side == order.side {
+                break;
+            }
+            n += 1;
+            key = format!("{}#{n}", order.order_id);
+        }
+        key
+    }
+
+    /// A portfolio snapshot: its positions are now the positions (assets it leaves out are
+    /// flat), its prices the references where newer. Fills at or before it are in it.
+    pub fn on_snapshot(&mut self, at: DateTime<Utc>, positions: &[Position]) {
+        self.snapshot_at = Some(self.snapshot_at.map_or(at, |s| s.max(at)));
+        for a in self.assets.values_mut() {
+            a.position = Decimal::ZERO;
+        }
+        for p in positions {
+            let a = self.assets.entry(p.asset.clone()).or_default();
+            a.position = a.position.saturating_add(p.quantity);
+            if p.market_price > Decimal::ZERO && a.reference.map_or(true, |r| r.at <= at) {
+                a.reference = Some(ReferencePrice {
+                    price: p.market_price,
+                    at,
+                });
+            }
+        }
+        self.recompute();
+    }
+
+    /// A fill: the position moves (unless a snapshot at or after it already holds it), the
+    /// open order fills (closing when complete), the price becomes the reference if newest.
+    pub fn on_fill(&mut self, fill: &Fill) -> Result<(), InputError> {
+        let signed = match fill.side {
+            Side::Buy => fill.quantity,
+            Side::Sell => -fill.quantity,
+        };
+        let counts = self.snapshot_at.map_or(true, |s| fill.timestamp > s);
+        let current = self.position(&fill.asset);
+        let position = if counts {
+            current
+                .checked_add(signed)
+                .ok_or_else(|| InputError::Overflow {
+                    field: "quantity",
+                    detail: format!("position {current} + fill {signed} in {}", fill.asset),
+                })?
+        } else {
+            current
+        };
+        let mut open_change = Decimal::ZERO;
+        let mut closed = false;
+        if let Some(o) = self.open.get_mut(&fill.order_id) {
+            if o.asset == fill.asset {
+                let before = o.signed_remaining();
+                o.filled = o.filled.saturating_add(fill.quantity);
+                let after = o.signed_remaining();
+                open_change = after - before;
+                closed = after.is_zero();
+            }
+        }
+        if closed {
+            self.open.remove(&fill.order_id);
+        }
+        self.update_asset(&fill.asset, |a| {
+            a.position = position;
+            a.open_signed += open_change;
+            if a.reference.map_or(true, |r| r.at <= fill.timestamp) {
+                a.reference = Some(ReferencePrice {
+                    price: fill.price,
+                    at: fill.timestamp,
+                });
+            }
+        });
+        Ok(())
+    }
+
+    /// An open order ended without filling completely. `Ok(None)` for an order accepted
+    /// before that is no longer open (already filled or done): nothing to do. An id the gate
+    /// never accepted is refused.
+    pub fn on_done(&mut self, order_id: &str) -> Result<Option<OpenOrder>, InputError> {
+        if !self.accepted.contains(order_id) {
+            return Err(InputError::UnknownOrder {
+                order_id: order_id.to_string(),
+            });
+        }
+        let Some(order) = self.open.remove(order_id) else {
+            return Ok(None);
+        };
+        let remaining = order.signed_remaining();
+        self.update_asset(&order.asset, |a| a.open_signed -= remaining);
+        Ok(Some(order))
+    }
+
+    /// Prices posted by the host: each becomes its asset's reference where it is the newest.
+    pub fn on_prices(&mut self, at: DateTime<Utc>, prices: &[(String, Decimal)]) {
+        for (asset, price) in prices {
+            if self.reference(asset).map_or(true, |r| r.at <= at) {
+                self.update_asset(asset, |a| {
+                    a.reference = Some(ReferencePrice { price: *price, at })
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp(1_773_064_800 + s, 0).unwrap()
+    }
+
+    fn order(id: &str, asset: &str, side: Side, qty: Decimal) -> OrderRequest {
+        OrderRequest::market(id, asset, side, qty)
+    }
+
+    fn fill(id: &str, asset: &str, side: Side, qty: Decimal, price: Decimal, at: i64) -> Fill {
+        Fill {
+            order_id: id.into(),
+            asset: asset.into(),
+            side,
+            quantity: qty,
+            price,
+            timestamp: t(at),
+        }
+    }
+
+    fn pos(asset: &str, q: Decimal, p: Decimal) -> Position {
+        Position {
+            asset: asset.into(),
+            quantity: q,
+            market_price: p,
+        }
+    }
+
+    #[test]
+    fn test_on_fill_when_cumulative_fills_reach_quantity_then_order_closes() {
+        let mut b = OrderBook::new();
+        b.accept(&order("o1", "AAPL", Side::Buy, dec!(100)), t(0));
+        b.on_fill(&fill("o1", "AAPL", Side::Buy, dec!(40), dec!(10), 1))
+            .unwrap();
+        assert_eq!(b.open_count(), 1);
+        assert_eq!(b.position("AAPL"), dec!(40));
+        assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(60));
+        b.on_fill(&fill("o1", "AAPL", Side::Buy, dec!(60), dec!(11), 2))
+            .unwrap();
+        assert_eq!(b.open_count(), 0);
+        assert_eq!(b.position("AAPL"), dec!(100));
+        assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(0));
+        assert_eq!(b.reference("AAPL").unwrap().price, dec!(11));
+        assert_eq!(b.gross_exposure(), Some(dec!(1100)));
+    }
+
+    #[test]
+    fn test_on_snapshot_when_fill_predates_it_then_not_counted_twice() {
+        let mut b = OrderBook::new();
+        b.accept(&order("o1", "AAPL", Side::Sell, dec!(10)), t(0));
+        b.on_snapshot(t(5), &[pos("AAPL", dec!(90), dec!(20))]);
+        // The fill at t(3) is already in the snapshot at t(5): the position stays 90.
+        b.on_fill(&fill("o1", "AAPL", Side::Sell, dec!(10), dec!(19), 3))
+            .unwrap();
+        assert_eq!(b.position("AAPL"), dec!(90));
+        assert_eq!(b.open_count(), 0);
+        // The snapshot's price is newer than the fill's.
+        assert_eq!(b.reference("AAPL").unwrap().price, dec!(20));
+        // A fill after the snapshot moves the position.
+        b.on_fill(&fill("x", "AAPL", Side::Sell, dec!(5), dec!(21), 6))
+            .unwrap();
+        assert_eq!(b.position("AAPL"), dec!(85));
+        assert_eq!(b.gross_exposure(), Some(dec!(1785)));
+    }
+
+    #[test]
+    fn test_on_snapshot_when_asset_left_out_then_flat() {
+        let mut b = OrderBook::new();
+        b.on_snapshot(
+            t(0),
+            &[pos("A", dec!(1), dec!(1)), pos("B", dec!(2), dec!(1))],
+        );
+        b.on_snapshot(t(1), &[pos("A", dec!(1), dec!(1))]);
+        assert_eq!(b.position("B"), dec!(0));
+        assert_eq!(b.gross_exposure(), Some(dec!(1)));
+    }
+
+    #[test]
+    fn test_on_done_when_never_accepted_then_refused_and_nothing_changes() {
+        let mut b = OrderBook::new();
+        b.accept(&order("o1", "AAPL", Side::Buy, dec!(5)), t(0));
+        let err = b.on_done("nope").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "order_id: \"nope\" was never accepted by the gate"
+        );
+        assert_eq!(b.open_count(), 1);
+        let closed = b.on_done("o1").unwrap().unwrap();
+        assert_eq!(closed.order_id, "o1");
+        assert_eq!(b.open_count(), 0);
+        assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(0));
+        // Done again: accepted before, no longer open.
+        assert_eq!(b.on_done("o1").unwrap(), None);
+    }
+
+    #[test]
+    fn test_gross_exposure_when_asset_unpriced_then_none_until_priced() {
+        let mut b = OrderBook::new();
+        b.accept(&order("o1", "NEW", Side::Buy, dec!(5)), t(0));
+        assert_eq!(b.gross_exposure(), None);
+        b.on_prices(t(1), &[("NEW".into(), dec!(3))]);
+        assert_eq!(b.gross_exposure(), Some(dec!(15)));
+        // An older price does not replace a newer one.
+        b.on_prices(t(0), &[("NEW".into(), dec!(4))]);
+        assert_eq!(b.reference("NEW").unwrap().price, dec!(3));
+        b.on_done("o1").unwrap();
+        assert_eq!(b.gross_exposure(), Some(dec!(0)));
+    }
+
+    #[test]
+    fn test_accept_when_id_reused_for_other_asset_then_both_tracked() {
+        let mut b = OrderBook::new();
+        b.accept(&order("o1", "A", Side::Buy, dec!(1)), t(0));
+        b.accept(&order("o1", "B", Side::Buy, dec!(2)), t(0));
+        b.accept(&order("o1", "A", Side::Buy, dec!(3)), t(0));
+        assert_eq!(b.open_count(), 2);
+        assert_eq!(b.asset("A").unwrap().open_signed, dec!(4));
+        assert_eq!(b.asset("B").unwrap().open_signed, dec!(2));
+    }
+
+    #[test]
+    fn test_running_gross_when_values_overflow_then_recovers_after_they_shrink() {
+        let mut b = OrderBook::new();
+        b.on_prices(
+            t(0),
+            &[("A".into(), Decimal::MAX), ("B".into(), Decimal::MAX)],
+        );
+        b.on_snapshot(t(0), &[]);
+        b.accept(&order("a", "A", Side::Buy, dec!(1)), t(1));
+        b.accept(&order("b", "B", Side::Buy, dec!(1)), t(1));
+        assert_eq!(b.gross_exposure(), None);
+        b.on_done("b").unwrap();
+        assert_eq!(b.gross_exposure(), Some(Decimal::MAX));
+    }
+}
