@@ -16,8 +16,9 @@ use rustybt_actors::decision::{OrderDecision, OrderRecord};
 use rustybt_actors::domain::{ErrorKind, Fill};
 use rustybt_actors::engine::{
     BreakerCondition, BreakerStatus, EngineStatus, LoggedError, PendingResetStatus,
-    PortfolioStatus, PositionStatus,
+    PortfolioStatus, PositionStatus, PreTradeStatus,
 };
+use rustybt_actors::pretrade::{DoneStatus, OpenOrder, PreTradeCheck};
 use rustybt_actors::state_machine::{EngineState, StateRecord};
 use rustybt_actors::supervision::{ActorHealth, ActorName};
 use serde::{Deserialize, Serialize};
@@ -117,6 +118,15 @@ pub enum OrderAnswer {
         state: EngineState,
         /// The breaker that enforced it, if one did.
         breaker: Option<BreakerKind>,
+        /// The pre-trade check that denied it (then `breaker` is null).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check: Option<PreTradeCheck>,
+        /// The check's limit (absent for `duplicate_order_id` and a missing reference price).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<Decimal>,
+        /// The figure compared with the limit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<Decimal>,
     },
 }
 
@@ -128,13 +138,59 @@ impl From<OrderDecision> for OrderAnswer {
                 reason,
                 state,
                 breaker,
+                check,
+                limit,
+                value,
             } => OrderAnswer::Rejected {
                 reason,
                 state,
                 breaker,
+                check,
+                limit,
+                value,
             },
         }
     }
+}
+
+/// `POST .../orders/{order_id}/done`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderDoneRequest {
+    /// `cancelled`, `expired` or `rejected`.
+    pub status: DoneStatus,
+    /// When it ended, when the host knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+/// One price in `POST .../prices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetPrice {
+    /// Instrument identifier.
+    pub asset: String,
+    /// The price, positive.
+    pub price: Decimal,
+}
+
+/// `POST .../prices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricesRequest {
+    /// When the prices were observed.
+    pub timestamp: DateTime<Utc>,
+    /// The prices.
+    pub prices: Vec<AssetPrice>,
+}
+
+/// `POST .../heartbeat`: `{}` or `{"timestamp"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatRequest {
+    /// The host's time, when it sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
 }
 
 /// One line of `GET /api/v1/strategies`.
@@ -195,8 +251,14 @@ pub struct StrategyStatus {
     pub error_totals: BTreeMap<String, u64>,
     /// Orders accepted since start.
     pub orders_accepted: u64,
-    /// Orders rejected since start, by the breaker or state that refused them.
+    /// Orders rejected since start, by the check, breaker or state that refused them.
     pub orders_rejected: HashMap<String, u64>,
+    /// Orders accepted and neither fully filled nor done, oldest first.
+    #[serde(default)]
+    pub open_orders: Vec<OpenOrder>,
+    /// Pre-trade denials per check, the last one, reference prices.
+    #[serde(default)]
+    pub pre_trade: Option<PreTradeStatus>,
     /// Alert deliveries.
     pub alerts: AlertsView,
 }
@@ -262,6 +324,10 @@ pub struct PortfolioView {
     pub positions: Vec<PositionView>,
     /// The last snapshot's own time.
     pub as_of: Option<DateTime<Utc>>,
+    /// Σ |position + open remaining| × reference price over assets; `null` while an asset
+    /// held or worked has no reference price.
+    #[serde(default)]
+    pub gross_exposure: Option<Decimal>,
     /// Recent (time, value) points, oldest first.
     pub history: Vec<(DateTime<Utc>, Decimal)>,
     /// Snapshots accepted since start.
@@ -340,6 +406,8 @@ impl From<EngineStatus> for StrategyStatus {
             error_totals: s.error_totals,
             orders_accepted: s.orders_accepted,
             orders_rejected: s.orders_rejected,
+            open_orders: s.open_orders,
+            pre_trade: Some(s.pre_trade),
             alerts: AlertsView {
                 recent: s.alerts.recent,
                 counts: s.alerts.counts,
@@ -388,6 +456,7 @@ impl From<PortfolioStatus> for PortfolioView {
             daily_pnl: p.daily_pnl,
             positions: p.positions.into_iter().map(PositionView::from).collect(),
             as_of: p.as_of,
+            gross_exposure: p.gross_exposure,
             history: p.history,
             snapshots_accepted: p.snapshots_accepted,
             snapshots_refused: p.snapshots_refused,
@@ -585,6 +654,7 @@ mod tests {
                     market_value: Some(dec!(-1702.50)),
                 }],
                 as_of: Some(at("2026-03-02T15:04:00Z")),
+                gross_exposure: Some(dec!(1702.50)),
                 history: vec![(at("2026-03-02T15:04:00Z"), dec!(89580.00))],
                 snapshots_accepted: 7,
                 snapshots_refused: 1,
@@ -604,6 +674,9 @@ mod tests {
                     reason: "tripped".into(),
                     state: EngineState::Tripped,
                     breaker: Some(BreakerKind::Drawdown),
+                    check: None,
+                    limit: None,
+                    value: None,
                 },
             }],
             recent_fills: vec![Fill {
@@ -626,6 +699,34 @@ mod tests {
             error_totals: [("broker_error".to_string(), 1)].into(),
             orders_accepted: 3,
             orders_rejected: [("drawdown".to_string(), 1)].into(),
+            open_orders: vec![OpenOrder {
+                order_id: "o-2".into(),
+                asset: "AAPL".into(),
+                side: Side::Buy,
+                quantity: dec!(5),
+                filled: dec!(2),
+                limit_price: Some(dec!(170)),
+                since: at("2026-03-02T15:01:30Z"),
+            }],
+            pre_trade: PreTradeStatus {
+                configured: true,
+                denials: PreTradeCheck::ALL.iter().map(|c| (*c, 1)).collect(),
+                last_denial: Some(rustybt_actors::engine::LastDenial {
+                    at: at("2026-03-02T15:01:40Z"),
+                    order_id: "o-3".into(),
+                    check: PreTradeCheck::MaxOrderNotional,
+                    limit: Some(dec!(50000)),
+                    value: Some(dec!(62000.00)),
+                    reason: "order notional 62000.00 > max 50000 (AAPL)".into(),
+                }),
+                references: vec![(
+                    "AAPL".into(),
+                    rustybt_actors::pretrade::ReferencePrice {
+                        price: dec!(170.25),
+                        at: at("2026-03-02T15:04:00Z"),
+                    },
+                )],
+            },
             alerts: DeliveryView {
                 recent: vec![DeliveryRecord {
                     alert_id: "msg_1".into(),
@@ -685,10 +786,27 @@ mod tests {
             reason: "halted".into(),
             state: EngineState::ManuallyHalted,
             breaker: None,
+            check: None,
+            limit: None,
+            value: None,
         });
         assert_eq!(
             serde_json::to_value(&rejected).unwrap(),
             json!({"decision": "rejected", "reason": "halted", "state": "MANUALLY_HALTED", "breaker": null})
+        );
+        let denied = OrderAnswer::from(OrderDecision::Rejected {
+            reason: "order notional 62000.00 > max 50000 (AAPL)".into(),
+            state: EngineState::Normal,
+            breaker: None,
+            check: Some(PreTradeCheck::MaxOrderNotional),
+            limit: Some(dec!(50000)),
+            value: Some(dec!(62000.00)),
+        });
+        assert_eq!(
+            serde_json::to_value(&denied).unwrap(),
+            json!({"decision": "rejected", "state": "NORMAL", "check": "max_order_notional",
+                   "limit": "50000", "value": "62000.00", "breaker": null,
+                   "reason": "order notional 62000.00 > max 50000 (AAPL)"})
         );
         assert_eq!(
             serde_json::to_value(Accepted::ANSWER).unwrap(),

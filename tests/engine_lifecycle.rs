@@ -24,6 +24,8 @@ async fn test_manual_halt_when_requested_then_next_order_refused_and_cancel_sent
             state,
             breaker,
             reason,
+            check: None,
+            ..
         } => {
             assert_eq!(
                 (state, breaker),

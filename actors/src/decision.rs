@@ -3,12 +3,16 @@
 //! keeps it current (state from the Supervisor, positions from the ledger feed); breakers
 //! close it the instant they trip, before the Supervisor has persisted anything.
 //!
+//! Pre-trade checks ([`crate::pretrade`]) are judged here too, on every order in every
+//! state, against the core's order book: no extra hop, one lock.
+//!
 //! A trip closed here but not yet applied by the Supervisor is "unconfirmed": it keeps the
 //! gate closed whatever the Supervisor said before it, until the Supervisor's word carries a
 //! sequence number at or past the trip's. So no message race can reopen the gate.
 
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
-use crate::domain::{Fill, OrderRequest, Position, Side};
+use crate::domain::{Fill, InputError, OrderRequest, Position};
+use crate::pretrade::{checks, Denial, OpenOrder, OrderBook, PreTradeCheck, PreTradeLimits};
 use crate::rules::{OrderRateRule, OrderVerdict};
 use crate::state_machine::EngineState;
 use crate::supervision::{ActorName, HealthBoard};
@@ -36,6 +40,15 @@ pub enum OrderDecision {
         /// The breaker that enforced it, if one did.
         #[serde(skip_serializing_if = "Option::is_none")]
         breaker: Option<BreakerKind>,
+        /// The pre-trade check that denied it, if one did (then no breaker).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check: Option<PreTradeCheck>,
+        /// The check's limit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<Decimal>,
+        /// The figure the check compared with its limit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<Decimal>,
     },
 }
 
@@ -43,6 +56,25 @@ impl OrderDecision {
     /// Whether the order may be sent.
     pub fn is_accepted(&self) -> bool {
         matches!(self, OrderDecision::Accepted)
+    }
+
+    /// The pre-trade check that denied the order, if one did.
+    pub fn check(&self) -> Option<PreTradeCheck> {
+        match self {
+            OrderDecision::Rejected { check, .. } => *check,
+            OrderDecision::Accepted => None,
+        }
+    }
+
+    fn denied(denial: Denial, state: EngineState) -> Self {
+        OrderDecision::Rejected {
+            reason: denial.reason,
+            state,
+            breaker: None,
+            check: Some(denial.check),
+            limit: denial.limit,
+            value: denial.value,
+        }
     }
 }
 
@@ -66,8 +98,33 @@ pub struct GateActivity {
     pub fills: Vec<Fill>,
     /// Orders accepted since start.
     pub accepted: u64,
-    /// Orders rejected since start, by the breaker or state that refused them.
+    /// Orders rejected since start, by the breaker, check or state that refused them.
     pub rejected: HashMap<String, u64>,
+    /// Pre-trade denials since start, per check in [`PreTradeCheck::ALL`] order.
+    pub denials: [u64; 8],
+}
+
+/// The order book as the status shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BookView {
+    /// Open orders, oldest first.
+    pub open_orders: Vec<OpenOrder>,
+    /// Σ |position + open remaining| × reference price; absent while an asset held or
+    /// worked has no reference price.
+    pub gross_exposure: Option<Decimal>,
+    /// Reference prices per asset with the time of the event that carried them.
+    pub references: Vec<(String, crate::pretrade::ReferencePrice)>,
+}
+
+/// What the core judges orders with besides the state.
+#[derive(Debug, Clone, Default)]
+pub struct GateRules {
+    /// Let orders that shrink a position through while TRIPPED.
+    pub reduce_only_when_tripped: bool,
+    /// The order-rate breaker's rule, if it is on.
+    pub order_rate: Option<OrderRateRule>,
+    /// The pre-trade limits (all absent: no check).
+    pub pre_trade: PreTradeLimits,
 }
 
 /// The Supervisor's word: the state orders are judged against.
@@ -97,16 +154,18 @@ struct Judged {
     update: GateUpdate,
     unconfirmed: Vec<NumberedTrip>,
     reduce_only_when_tripped: bool,
-    // Positions of the last snapshot, and what accepted orders added since: reduce-only
-    // judges against both, so five sells of 100 cannot each reduce the same long of 100.
-    positions: HashMap<String, Decimal>,
-    in_flight: HashMap<String, Decimal>,
+    // Positions, open orders and reference prices: reduce-only and the pre-trade checks
+    // judge against positions plus working orders, so five sells of 100 cannot each
+    // reduce the same long of 100.
+    book: OrderBook,
+    pre_trade: PreTradeLimits,
     order_rate: Option<OrderRateRule>,
     last_decision_at: DateTime<Utc>,
     recent_orders: VecDeque<OrderRecord>,
     recent_fills: VecDeque<Fill>,
     accepted: u64,
     rejected: HashMap<String, u64>,
+    denials: [u64; 8],
 }
 
 /// The decision core. Shared by the host's handle, the OrderGate actor and the breakers.
@@ -130,12 +189,12 @@ impl std::fmt::Debug for DecisionCore {
 
 impl DecisionCore {
     /// A core starting with the Supervisor's first word.
-    pub fn new(
-        first: GateUpdate,
-        reduce_only_when_tripped: bool,
-        order_rate: Option<OrderRateRule>,
-        health: Arc<HealthBoard>,
-    ) -> Self {
+    pub fn new(first: GateUpdate, rules: GateRules, health: Arc<HealthBoard>) -> Self {
+        let GateRules {
+            reduce_only_when_tripped,
+            order_rate,
+            pre_trade,
+        } = rules;
         let (state_watch, _) = tokio::sync::watch::channel(first.state);
         Self {
             signal: AtomicU8::new(first.state.code()),
@@ -143,14 +202,15 @@ impl DecisionCore {
                 update: first,
                 unconfirmed: Vec::new(),
                 reduce_only_when_tripped,
-                positions: HashMap::new(),
-                in_flight: HashMap::new(),
+                book: OrderBook::new(),
+                pre_trade,
                 order_rate,
                 last_decision_at: DateTime::<Utc>::MIN_UTC,
                 recent_orders: VecDeque::with_capacity(RECENT),
                 recent_fills: VecDeque::with_capacity(RECENT),
                 accepted: 0,
                 rejected: HashMap::new(),
+                denials: [0; 8],
             }),
             health,
             next_trip: AtomicU64::new(1),
@@ -178,7 +238,21 @@ impl DecisionCore {
         let now = clock.now().max(j.last_decision_at);
         j.last_decision_at = now;
         let mut tripped = None;
-        let mut decision = self.refusal(&j, &order);
+        // The checks judge the order itself, in every state: a fat finger is named as one
+        // even while the gate is shut for another reason.
+        let denial = if j.pre_trade.any() {
+            checks::judge(&j.pre_trade, &j.book, &order, now).err()
+        } else {
+            None
+        };
+        let mut decision = match denial {
+            Some(d) => {
+                j.denials[d.check.slot()] += 1;
+                let (state, _, _) = self.effective(&j);
+                Some(OrderDecision::denied(d, state))
+            }
+            None => self.refusal(&j, &order),
+        };
         // Every submission counts toward the order rate, refused or not: a runaway loop
         // keeps the breaker tripped for as long as it keeps sending.
         if let Some(rule) = j.order_rate.as_mut() {
@@ -205,15 +279,7 @@ impl DecisionCore {
         }
         let decision = decision.unwrap_or(OrderDecision::Accepted);
         if decision.is_accepted() {
-            let held = j.in_flight.entry(order.asset.clone()).or_default();
-            // Quantities were bounded at the edge; saturate rather than panic all the same.
-            *held =
-                held.checked_add(order.signed_quantity())
-                    .unwrap_or(if order.side == Side::Buy {
-                        Decimal::MAX
-                    } else {
-                        Decimal::MIN
-                    });
+            j.book.accept(&order, now);
         }
         record(&mut j, now, order, &decision);
         (decision, tripped)
@@ -379,23 +445,59 @@ impl DecisionCore {
         self.state_watch.subscribe()
     }
 
-    /// New positions from a snapshot: what accepted orders added before it is now in them.
-    pub fn set_positions(&self, positions: &[Position]) {
-        let mut j = self.lock();
-        j.positions = positions
-            .iter()
-            .map(|p| (p.asset.clone(), p.quantity))
-            .collect();
-        j.in_flight.clear();
+    /// Positions and prices from a snapshot taken at `at` (fills up to then are in them).
+    pub fn on_snapshot(&self, at: DateTime<Utc>, positions: &[Position]) {
+        self.lock().book.on_snapshot(at, positions);
     }
 
-    /// Records a fill for the activity log.
-    pub fn record_fill(&self, fill: Fill) {
+    /// A fill: moves the position, fills its open order, sets the reference price, and is
+    /// kept for the activity log. A position that would overflow is refused, nothing changed.
+    pub fn on_fill(&self, fill: Fill) -> Result<(), InputError> {
         let mut j = self.lock();
+        j.book.on_fill(&fill)?;
         if j.recent_fills.len() == RECENT {
             j.recent_fills.pop_front();
         }
         j.recent_fills.push_back(fill);
+        Ok(())
+    }
+
+    /// An open order ended without filling completely; answers it, or `None` when it had
+    /// already closed. An id the gate never accepted is refused.
+    pub fn on_done(&self, order_id: &str) -> Result<Option<OpenOrder>, InputError> {
+        self.lock().book.on_done(order_id)
+    }
+
+    /// Reference prices posted by the host at `at`.
+    pub fn on_prices(&self, at: DateTime<Utc>, prices: &[(String, Decimal)]) {
+        self.lock().book.on_prices(at, prices);
+    }
+
+    /// The open orders, oldest first: what a cancel-all asks the host to cancel.
+    pub fn open_orders(&self) -> Vec<OpenOrder> {
+        let j = self.lock();
+        sorted_open(&j.book)
+    }
+
+    /// Open orders, gross exposure and reference prices, for the status.
+    pub fn book(&self) -> BookView {
+        let j = self.lock();
+        let mut references: Vec<_> = j
+            .book
+            .references()
+            .map(|(a, r)| (a.to_string(), r))
+            .collect();
+        references.sort_by(|a, b| a.0.cmp(&b.0));
+        BookView {
+            open_orders: sorted_open(&j.book),
+            gross_exposure: j.book.gross_exposure(),
+            references,
+        }
+    }
+
+    /// The pre-trade limits the core judges with.
+    pub fn pre_trade_limits(&self) -> PreTradeLimits {
+        self.lock().pre_trade.clone()
     }
 
     /// The order-rate window at `now`: whether an auto-reset trip cleared.
@@ -427,6 +529,7 @@ impl DecisionCore {
             fills: j.recent_fills.iter().cloned().collect(),
             accepted: j.accepted,
             rejected: j.rejected.clone(),
+            denials: j.denials,
         }
     }
 }
@@ -436,28 +539,42 @@ fn reject(reason: String, state: EngineState, breaker: Option<BreakerKind>) -> O
         reason,
         state,
         breaker,
+        check: None,
+        limit: None,
+        value: None,
     }
 }
 
-/// Whether the order shrinks the position (last snapshot plus accepted orders since) without
+fn sorted_open(book: &OrderBook) -> Vec<OpenOrder> {
+    let mut open: Vec<OpenOrder> = book.open_orders().cloned().collect();
+    open.sort_by(|a, b| a.since.cmp(&b.since).then(a.order_id.cmp(&b.order_id)));
+    open
+}
+
+/// Whether the order shrinks the position (positions now plus every open order) without
 /// crossing through zero.
 fn reduces_position(j: &Judged, order: &OrderRequest) -> bool {
-    let snapshot = j.positions.get(&order.asset).copied().unwrap_or_default();
-    let pending = j.in_flight.get(&order.asset).copied().unwrap_or_default();
-    let Some(held) = snapshot.checked_add(pending) else {
-        return false;
-    };
-    match order.side {
-        Side::Sell => held > Decimal::ZERO && order.quantity <= held,
-        Side::Buy => held < Decimal::ZERO && order.quantity <= -held,
-    }
+    let held = j
+        .book
+        .asset(&order.asset)
+        .map_or(Some(Decimal::ZERO), |a| a.exposure_position());
+    held.is_some_and(|h| checks::reduces(h, order.side, order.quantity))
 }
 
 fn record(j: &mut Judged, at: DateTime<Utc>, order: OrderRequest, decision: &OrderDecision) {
     match decision {
         OrderDecision::Accepted => j.accepted += 1,
-        OrderDecision::Rejected { breaker, state, .. } => {
-            let key = breaker.map_or_else(|| state.as_str().to_string(), |b| b.to_string());
+        OrderDecision::Rejected {
+            breaker,
+            state,
+            check,
+            ..
+        } => {
+            let key = match (check, breaker) {
+                (Some(c), _) => c.as_str().to_string(),
+                (None, Some(b)) => b.to_string(),
+                (None, None) => state.as_str().to_string(),
+            };
             *j.rejected.entry(key).or_default() += 1;
         }
     }
@@ -475,6 +592,7 @@ fn record(j: &mut Judged, at: DateTime<Utc>, order: OrderRequest, decision: &Ord
 mod tests {
     use super::*;
     use crate::clock::TestClock;
+    use crate::domain::Side;
     use chrono::Duration;
     use rust_decimal_macros::dec;
 
@@ -502,7 +620,15 @@ mod tests {
         } else {
             &[]
         };
-        DecisionCore::new(update(state, tripped, 0), reduce_only, order_rate, health)
+        DecisionCore::new(
+            update(state, tripped, 0),
+            GateRules {
+                reduce_only_when_tripped: reduce_only,
+                order_rate,
+                pre_trade: PreTradeLimits::default(),
+            },
+            health,
+        )
     }
 
     fn order(id: &str, side: Side, qty: Decimal) -> OrderRequest {
@@ -524,11 +650,14 @@ mod tests {
     fn test_decide_when_reduce_only_then_counts_orders_already_accepted() {
         let c = core(EngineState::Tripped, true, None);
         let clock = TestClock::new(t0());
-        c.set_positions(&[Position {
-            asset: "SPY".into(),
-            quantity: dec!(100),
-            market_price: dec!(500),
-        }]);
+        c.on_snapshot(
+            t0(),
+            &[Position {
+                asset: "SPY".into(),
+                quantity: dec!(100),
+                market_price: dec!(500),
+            }],
+        );
         let decisions: Vec<bool> = (0..5)
             .map(|i| {
                 c.decide(
@@ -542,11 +671,14 @@ mod tests {
         assert_eq!(decisions, [true, false, false, false, false]);
         // Two halves of the long pass; a third would cross through zero.
         let c = core(EngineState::Tripped, true, None);
-        c.set_positions(&[Position {
-            asset: "SPY".into(),
-            quantity: dec!(100),
-            market_price: dec!(500),
-        }]);
+        c.on_snapshot(
+            t0(),
+            &[Position {
+                asset: "SPY".into(),
+                quantity: dec!(100),
+                market_price: dec!(500),
+            }],
+        );
         let halves: Vec<bool> = (0..3)
             .map(|i| {
                 c.decide(
@@ -559,11 +691,36 @@ mod tests {
             .collect();
         assert_eq!(halves, [true, true, false]);
         // A new snapshot carries what was filled: the count starts again from it.
-        c.set_positions(&[Position {
-            asset: "SPY".into(),
-            quantity: dec!(30),
-            market_price: dec!(500),
-        }]);
+        // The two halves fill: the position is 0 and nothing is working.
+        for i in 0..2 {
+            c.on_fill(Fill {
+                order_id: format!("h{i}"),
+                asset: "SPY".into(),
+                side: Side::Sell,
+                quantity: dec!(50),
+                price: dec!(500),
+                timestamp: t0() + Duration::seconds(1),
+            })
+            .unwrap();
+        }
+        assert!(c.open_orders().is_empty());
+        assert!(!c
+            .decide(order("z", Side::Sell, dec!(1)), clock.as_ref())
+            .0
+            .is_accepted());
+        // A snapshot says 30 are held again: 30 may be sold, not 31.
+        c.on_snapshot(
+            t0() + Duration::seconds(2),
+            &[Position {
+                asset: "SPY".into(),
+                quantity: dec!(30),
+                market_price: dec!(500),
+            }],
+        );
+        assert!(!c
+            .decide(order("n31", Side::Sell, dec!(31)), clock.as_ref())
+            .0
+            .is_accepted());
         assert!(c
             .decide(order("n", Side::Sell, dec!(30)), clock.as_ref())
             .0
@@ -637,8 +794,7 @@ mod tests {
         ));
         let c = DecisionCore::new(
             update(EngineState::Normal, &[], 0),
-            false,
-            None,
+            GateRules::default(),
             health.clone(),
         );
         let clock = TestClock::new(t0());

@@ -24,6 +24,7 @@ use crate::decision::{DecisionCore, GateActivity, OrderDecision};
 use crate::domain::{ErrorReport, Fill, InputError, OrderRequest, PortfolioSnapshot};
 use crate::error::EngineError;
 use crate::events::{ControlEvents, EngineEvent, TelemetryEvent};
+use crate::pretrade::{DoneStatus, OpenOrder, PreTradeCheck};
 use crate::rules::{
     DailyLossRule, DailyLossState, DrawdownRule, DrawdownState, ErrorArrival, ErrorRateRule,
     OrderRateRule, StaleFeedRule,
@@ -184,11 +185,14 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
         };
         let core = Arc::new(DecisionCore::new(
             first,
-            settings.reduce_only_when_tripped,
-            settings
-                .order_rate
-                .as_ref()
-                .map(|o| OrderRateRule::new(o.max_orders, o.window)),
+            crate::decision::GateRules {
+                reduce_only_when_tripped: settings.reduce_only_when_tripped,
+                order_rate: settings
+                    .order_rate
+                    .as_ref()
+                    .map(|o| OrderRateRule::new(o.max_orders, o.window)),
+                pre_trade: settings.pre_trade.clone(),
+            },
             health.clone(),
         ));
         let mut sup = Supervisor::new(
@@ -442,13 +446,70 @@ impl EngineHandle {
         self.inner.feed.do_send(PushSnapshots(snapshots));
     }
 
-    /// Reports a fill (kept for the activity log).
+    /// Reports a fill: it moves the position, fills its open order (closed once fills reach
+    /// its quantity) and sets the asset's reference price.
     pub fn report_fill(&self, fill: Fill) -> Result<(), InputError> {
         fill.validate()?;
         let i = &self.inner;
         InputError::check_not_ahead("timestamp", fill.timestamp, i.clock.now(), i.max_clock_skew)?;
-        self.inner.core.record_fill(fill);
+        self.inner.core.on_fill(fill)
+    }
+
+    /// An open order ended without filling completely (cancelled, expired, rejected by the
+    /// broker): it no longer counts as open or toward positions after. An id the gate never
+    /// accepted is refused ([`InputError::UnknownOrder`]); one already closed is a no-op.
+    pub fn order_done(
+        &self,
+        order_id: &str,
+        status: DoneStatus,
+        timestamp: Option<DateTime<Utc>>,
+    ) -> Result<(), InputError> {
+        required("order_id", order_id)?;
+        let i = &self.inner;
+        if let Some(at) = timestamp {
+            InputError::check_not_ahead("timestamp", at, i.clock.now(), i.max_clock_skew)?;
+        }
+        if let Some(order) = i.core.on_done(order_id)? {
+            tracing::debug!(strategy = %i.name, order_id, status = status.as_str(), remaining = %order.signed_remaining(), "order done");
+        }
         Ok(())
+    }
+
+    /// Reference prices observed at `timestamp`; each replaces its asset's reference when it
+    /// is the newest. Refused whole (nothing changed) when any price is not positive.
+    pub fn post_prices(
+        &self,
+        timestamp: DateTime<Utc>,
+        prices: Vec<(String, Decimal)>,
+    ) -> Result<(), InputError> {
+        let i = &self.inner;
+        InputError::check_not_ahead("timestamp", timestamp, i.clock.now(), i.max_clock_skew)?;
+        for (asset, price) in &prices {
+            required("prices.asset", asset)?;
+            if *price <= Decimal::ZERO {
+                return Err(InputError::NotPositive {
+                    field: "prices.price",
+                    value: *price,
+                });
+            }
+        }
+        i.core.on_prices(timestamp, &prices);
+        Ok(())
+    }
+
+    /// The host is alive: restarts the dead-man's switch's timer (so does every other call).
+    pub fn heartbeat(&self, timestamp: Option<DateTime<Utc>>) -> Result<(), InputError> {
+        let i = &self.inner;
+        if let Some(at) = timestamp {
+            InputError::check_not_ahead("timestamp", at, i.clock.now(), i.max_clock_skew)?;
+        }
+        Ok(())
+    }
+
+    /// Open orders (oldest first), gross exposure and reference prices, read under the
+    /// gate's lock without a message.
+    pub fn book(&self) -> crate::decision::BookView {
+        self.inner.core.book()
     }
 
     /// Reports an error; waits until the error-rate breaker has judged it, so any trip it
@@ -570,6 +631,7 @@ impl EngineHandle {
             .and_then(|r| r.details.get("daily_pnl"))
             .and_then(|h| h.parse::<Decimal>().ok());
         let last = view.last.clone();
+        let book = i.core.book();
         let portfolio = PortfolioStatus {
             value: last.as_ref().map(|s| s.portfolio_value),
             cash: last.as_ref().and_then(|s| s.cash),
@@ -592,11 +654,42 @@ impl EngineHandle {
                 .unwrap_or_default(),
             as_of: last.as_ref().map(|s| s.timestamp),
             history: view.history,
+            gross_exposure: book.gross_exposure,
             snapshots_accepted: view.accepted,
             snapshots_refused: view.refused,
             last_refusal: view.last_refusal,
         };
         let activity: GateActivity = i.core.activity();
+        let limits = i.core.pre_trade_limits();
+        let pre_trade = PreTradeStatus {
+            configured: limits.any(),
+            denials: PreTradeCheck::ALL
+                .iter()
+                .map(|c| (*c, activity.denials[c.slot()]))
+                .collect(),
+            last_denial: activity
+                .orders
+                .iter()
+                .rev()
+                .find_map(|o| match &o.decision {
+                    OrderDecision::Rejected {
+                        check: Some(check),
+                        reason,
+                        limit,
+                        value,
+                        ..
+                    } => Some(LastDenial {
+                        at: o.at,
+                        order_id: o.order.order_id.clone(),
+                        check: *check,
+                        limit: *limit,
+                        value: *value,
+                        reason: reason.clone(),
+                    }),
+                    _ => None,
+                }),
+            references: book.references,
+        };
         let (recent_errors, error_totals) = {
             let log = i.errors.lock().unwrap_or_else(|p| p.into_inner());
             (log.recent.iter().cloned().collect(), log.totals.clone())
@@ -621,6 +714,8 @@ impl EngineHandle {
             error_totals,
             orders_accepted: activity.accepted,
             orders_rejected: activity.rejected,
+            open_orders: book.open_orders,
+            pre_trade,
             alerts,
         })
     }
@@ -841,6 +936,9 @@ pub struct PortfolioStatus {
     pub positions: Vec<PositionStatus>,
     /// Time of the last snapshot.
     pub as_of: Option<DateTime<Utc>>,
+    /// Σ |position + open remaining| × reference price over assets; absent while an asset
+    /// held or worked has no reference price.
+    pub gross_exposure: Option<Decimal>,
     /// Recent (time, value) points, oldest first.
     pub history: Vec<(DateTime<Utc>, Decimal)>,
     /// Snapshots accepted since start.
@@ -850,6 +948,39 @@ pub struct PortfolioStatus {
     /// Why the last refused snapshot was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_refusal: Option<String>,
+}
+
+/// The most recent pre-trade denial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LastDenial {
+    /// When the gate denied it.
+    pub at: DateTime<Utc>,
+    /// The order denied.
+    pub order_id: String,
+    /// The check that denied it.
+    pub check: PreTradeCheck,
+    /// The check's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Decimal>,
+    /// The figure compared with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Decimal>,
+    /// The reason given to the host.
+    pub reason: String,
+}
+
+/// Pre-trade checks in the status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PreTradeStatus {
+    /// Whether any check is configured.
+    pub configured: bool,
+    /// Denials since start per check, every check listed.
+    pub denials: BTreeMap<PreTradeCheck, u64>,
+    /// The newest denial among the recent orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_denial: Option<LastDenial>,
+    /// Reference prices per asset, with the time of the event that carried them.
+    pub references: Vec<(String, crate::pretrade::ReferencePrice)>,
 }
 
 /// A pending reset, without its token.
@@ -895,8 +1026,12 @@ pub struct EngineStatus {
     pub error_totals: BTreeMap<String, u64>,
     /// Orders accepted since start.
     pub orders_accepted: u64,
-    /// Orders rejected since start, by breaker or state.
+    /// Orders rejected since start, by check, breaker or state.
     pub orders_rejected: HashMap<String, u64>,
+    /// Orders accepted and neither fully filled nor done, oldest first.
+    pub open_orders: Vec<OpenOrder>,
+    /// Pre-trade denials.
+    pub pre_trade: PreTradeStatus,
     /// Alert deliveries.
     pub alerts: DeliveryView,
 }

@@ -1,6 +1,7 @@
 //! One strategy's engine settings, already validated (the TOML layer lives in the root crate).
 
 use crate::breaker::ResetPolicy;
+use crate::pretrade::PreTradeLimits;
 use crate::rules::{DailyLossLimit, MarketSession};
 use chrono::{Duration, NaiveTime};
 use rust_decimal::Decimal;
@@ -54,6 +55,26 @@ pub struct StaleFeedSettings {
     pub reset: ResetPolicy,
 }
 
+/// Pre-trade breaker settings: too many denials in a window trips (the RTS 6 throttle).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreTradeBreakerSettings {
+    /// The most denials allowed inside the window.
+    pub max_denials: usize,
+    /// The window.
+    pub window: Duration,
+    /// How it resets (manual by default: designated staff re-enable the algorithm).
+    pub reset: ResetPolicy,
+}
+
+/// Dead-man's switch settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostSilentSettings {
+    /// The longest silence from the host allowed during a session.
+    pub timeout: Duration,
+    /// How it resets.
+    pub reset: ResetPolicy,
+}
+
 /// Alert dispatch settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertSettings {
@@ -100,6 +121,12 @@ pub struct StrategySettings {
     pub error_rate: Option<ErrorRateSettings>,
     /// Stale feed breaker.
     pub stale_feed: Option<StaleFeedSettings>,
+    /// Pre-trade checks on every order (all absent: none).
+    pub pre_trade: PreTradeLimits,
+    /// Pre-trade denials breaker.
+    pub pre_trade_breaker: Option<PreTradeBreakerSettings>,
+    /// Dead-man's switch.
+    pub host_silent: Option<HostSilentSettings>,
     /// How long a reset request waits for its confirmation.
     pub reset_confirmation_ttl: Duration,
     /// How far ahead of the engine's clock a host timestamp may be; beyond it the event is
@@ -146,6 +173,9 @@ impl StrategySettings {
                 max_snapshot_age: Duration::seconds(60),
                 reset: ResetPolicy::Auto,
             }),
+            pre_trade: PreTradeLimits::default(),
+            pre_trade_breaker: None,
+            host_silent: None,
             reset_confirmation_ttl: Duration::seconds(300),
             max_clock_skew: Duration::seconds(10),
             tick_interval: Some(std::time::Duration::from_secs(1)),

@@ -3,9 +3,11 @@
 //! problem at once and names each field and its value; nothing starts on a bad file.
 
 pub mod alerts;
+pub mod pre_trade;
 mod values;
 
 pub use alerts::AlertsSection;
+pub use pre_trade::{HostSilentSection, PreTradeBreakerSection, PreTradeSection};
 pub use values::{DecimalValue, DurationValue};
 
 use chrono::{NaiveDate, NaiveTime};
@@ -181,6 +183,10 @@ pub struct BreakersSection {
     pub error_rate: Option<ErrorRateSection>,
     /// Stale feed.
     pub stale_feed: Option<StaleFeedSection>,
+    /// Too many pre-trade denials (absent: off).
+    pub pre_trade: Option<PreTradeBreakerSection>,
+    /// The dead-man's switch (absent: off).
+    pub host_silent: Option<HostSilentSection>,
 }
 
 /// `[[strategy]]`.
@@ -201,6 +207,8 @@ pub struct StrategySection {
     pub market: Option<MarketSection>,
     /// Breakers.
     pub circuit_breakers: Option<BreakersSection>,
+    /// Pre-trade checks (absent: none).
+    pub pre_trade: Option<PreTradeSection>,
 }
 
 /// The file as written.
@@ -539,7 +547,7 @@ fn strategy_settings(
 
     let cb = s.circuit_breakers.clone().unwrap_or_default();
     // Drawdown.
-    let d = cb.drawdown.unwrap_or_default();
+    let d = cb.drawdown.clone().unwrap_or_default();
     let threshold = d
         .threshold
         .as_ref()
@@ -557,7 +565,7 @@ fn strategy_settings(
     });
 
     // Daily loss.
-    let l = cb.daily_loss.unwrap_or_default();
+    let l = cb.daily_loss.clone().unwrap_or_default();
     let limit = match (&l.limit, &l.limit_amount) {
         (Some(_), Some(_)) => {
             problems.push(format!(
@@ -600,7 +608,7 @@ fn strategy_settings(
     };
 
     // Order rate.
-    let o = cb.order_rate.unwrap_or_default();
+    let o = cb.order_rate.clone().unwrap_or_default();
     let max = positive_count(
         o.max_orders,
         max_orders,
@@ -619,7 +627,7 @@ fn strategy_settings(
     });
 
     // Error rate.
-    let e = cb.error_rate.unwrap_or_default();
+    let e = cb.error_rate.clone().unwrap_or_default();
     let max = positive_count(
         e.max_errors,
         max_errors,
@@ -638,7 +646,7 @@ fn strategy_settings(
     });
 
     // Stale feed.
-    let f = cb.stale_feed.unwrap_or_default();
+    let f = cb.stale_feed.clone().unwrap_or_default();
     let age = window_of(
         &f.max_snapshot_age,
         &at("circuit_breakers.stale_feed.max_snapshot_age"),
@@ -648,6 +656,19 @@ fn strategy_settings(
         max_snapshot_age: age,
         reset: f.reset.unwrap_or(ResetPolicy::Auto),
     });
+
+    // Pre-trade checks and the breakers that came with them.
+    if let Some(p) = &s.pre_trade {
+        out.pre_trade = pre_trade::limits(p, &at("pre_trade"), problems);
+    }
+    out.pre_trade_breaker = cb
+        .pre_trade
+        .as_ref()
+        .and_then(|p| pre_trade::breaker(p, &at("circuit_breakers.pre_trade"), problems));
+    out.host_silent = cb
+        .host_silent
+        .as_ref()
+        .and_then(|h| pre_trade::host_silent(h, &at("circuit_breakers.host_silent"), problems));
 
     (problems.len() == before).then_some(out)
 }

@@ -5,8 +5,8 @@ use super::errors::ApiError;
 use super::ServerState;
 use crate::api_types::{
     Accepted, ActorNotReady, ConfirmResetRequest, EngineUnavailable, ErrorBody, EventTag,
-    EventsHello, HaltAnswer, HaltRequest, HaltedState, Health, HealthStatus, OrderAnswer,
-    ResetRequest, StrategyStatus, StrategySummary,
+    EventsHello, HaltAnswer, HaltRequest, HaltedState, Health, HealthStatus, HeartbeatRequest,
+    OrderAnswer, OrderDoneRequest, PricesRequest, ResetRequest, StrategyStatus, StrategySummary,
 };
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes, BytesMut};
@@ -32,6 +32,7 @@ const SNAPSHOT_DECIMALS: DecimalFields = &[
 ];
 const ORDER_DECIMALS: DecimalFields = &["quantity", "limit_price"];
 const FILL_DECIMALS: DecimalFields = &["quantity", "price"];
+const PRICES_DECIMALS: DecimalFields = &["prices[].price"];
 
 /// Mounts every API route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -48,6 +49,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/strategies/{name}/orders", web::post().to(orders))
         .route("/api/v1/strategies/{name}/fills", web::post().to(fills))
         .route("/api/v1/strategies/{name}/errors", web::post().to(errors))
+        .route(
+            "/api/v1/strategies/{name}/orders/{order_id}/done",
+            web::post().to(order_done),
+        )
+        .route("/api/v1/strategies/{name}/prices", web::post().to(prices))
+        .route(
+            "/api/v1/strategies/{name}/heartbeat",
+            web::post().to(heartbeat),
+        )
         .route("/api/v1/strategies/{name}/halt", web::post().to(halt))
         .route("/api/v1/strategies/{name}/reset", web::post().to(reset))
         .route(
@@ -290,6 +300,53 @@ async fn errors(
     let (engine, body) = post_body(&state, &req, &name, payload).await?;
     let error: ErrorReport = parse(&body, &[])?;
     engine.report_error(error).await?;
+    Ok(HttpResponse::Accepted().json(Accepted::ANSWER))
+}
+
+async fn order_done(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (name, order_id) = path.into_inner();
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let done: OrderDoneRequest = parse(&body, &[])?;
+    engine.order_done(&order_id, done.status, done.timestamp)?;
+    Ok(HttpResponse::Accepted().json(Accepted::ANSWER))
+}
+
+async fn prices(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let update: PricesRequest = parse(&body, PRICES_DECIMALS)?;
+    let prices = update
+        .prices
+        .into_iter()
+        .map(|p| (p.asset, p.price))
+        .collect();
+    engine.post_prices(update.timestamp, prices)?;
+    Ok(HttpResponse::Accepted().json(Accepted::ANSWER))
+}
+
+async fn heartbeat(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    // An empty body is `{}`.
+    let beat: HeartbeatRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        HeartbeatRequest::default()
+    } else {
+        parse(&body, &[])?
+    };
+    engine.heartbeat(beat.timestamp)?;
     Ok(HttpResponse::Accepted().json(Accepted::ANSWER))
 }
 

@@ -101,6 +101,9 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         let message = e.to_string();
         match e {
+            EngineError::Input(rustybt_actors::domain::InputError::UnknownOrder { .. }) => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_order", message)
+            }
             EngineError::Input(_) => Self::invalid("invalid_value", message),
             EngineError::Transition(t) => {
                 let code = match t {

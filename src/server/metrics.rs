@@ -85,6 +85,18 @@ impl Metrics {
             );
             describe_counter!("rustybt_snapshots_total", "Portfolio snapshots, by result");
             describe_counter!(
+                "rustybt_pretrade_denials_total",
+                "Orders denied by a pre-trade check, by check"
+            );
+            describe_gauge!(
+                "rustybt_open_orders",
+                "Orders accepted and neither fully filled nor done"
+            );
+            describe_gauge!(
+                "rustybt_gross_exposure",
+                "Sum of |position + open remaining| x reference price over assets (0 while unknown)"
+            );
+            describe_counter!(
                 "rustybt_alerts_total",
                 "Alert deliveries, by channel and status"
             );
@@ -141,6 +153,14 @@ impl Metrics {
                     (now - at).num_milliseconds().max(0) as f64 / 1000.0
                 });
                 gauge!("rustybt_snapshot_age_seconds", "strategy" => name.clone()).set(age);
+                for (check, n) in &s.pre_trade.denials {
+                    counter!("rustybt_pretrade_denials_total", "strategy" => name.clone(), "check" => check.as_str())
+                        .absolute(*n);
+                }
+                gauge!("rustybt_open_orders", "strategy" => name.clone())
+                    .set(s.open_orders.len() as f64);
+                gauge!("rustybt_gross_exposure", "strategy" => name.clone())
+                    .set(as_gauge(p.gross_exposure));
                 counter!("rustybt_orders_total", "strategy" => name.clone(), "decision" => "accepted", "by" => "")
                     .absolute(s.orders_accepted);
                 // `by` is the breaker that refused, or the state when no breaker did.
@@ -149,6 +169,11 @@ impl Metrics {
                     .iter()
                     .map(|b| b.kind.as_str().to_string())
                     .chain(EngineState::ALL.iter().map(|st| st.as_str().to_string()))
+                    .chain(
+                        rustybt_actors::pretrade::PreTradeCheck::ALL
+                            .iter()
+                            .map(|c| c.as_str().to_string()),
+                    )
                     .map(|by| (by, 0))
                     .collect();
                 rejected.extend(s.orders_rejected.iter().map(|(by, n)| (by.clone(), *n)));

@@ -128,7 +128,9 @@ impl LedgerFeed {
         self.history
             .push_back((snapshot.timestamp, snapshot.portfolio_value));
         if !snapshot.positions.is_empty() {
-            self.parts.core.set_positions(&snapshot.positions);
+            self.parts
+                .core
+                .on_snapshot(snapshot.timestamp, &snapshot.positions);
         }
         let snapshot = Arc::new(snapshot);
         if self.parts.telemetry.receiver_count() > 0 {

@@ -87,6 +87,9 @@ pub struct CancelAllOrders {
     pub reason: String,
     /// When, by the engine's clock.
     pub at: DateTime<Utc>,
+    /// The open orders to cancel, oldest first (the gate's book: accepted and neither fully
+    /// filled nor reported done). Each stays open until the host reports it done or filled.
+    pub open_orders: Vec<crate::pretrade::OpenOrder>,
 }
 
 /// Where [`CancelAllOrders`] goes: an actix recipient, a channel, or nowhere.

@@ -391,6 +391,7 @@ impl Supervisor {
                 state: t.to,
                 reason: self.machine.record().reason.clone().unwrap_or_default(),
                 at: t.at,
+                open_orders: self.parts.core.open_orders(),
             });
         }
     }

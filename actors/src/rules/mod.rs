@@ -30,7 +30,7 @@ pub fn percent(ratio: rust_decimal::Decimal) -> String {
 #[cfg(test)]
 mod extreme_values {
     use crate::breaker::Rule;
-    use crate::decision::{DecisionCore, GateUpdate};
+    use crate::decision::{DecisionCore, GateRules, GateUpdate};
     use crate::domain::{OrderRequest, PortfolioSnapshot, Position, Side, Valuation};
     use crate::rules::{DailyLossLimit, DailyLossRule, DrawdownRule, MarketSession};
     use crate::state_machine::EngineState;
@@ -121,11 +121,10 @@ mod extreme_values {
             let health = Arc::new(HealthBoard::new([], []));
             let core = DecisionCore::new(
                 GateUpdate { state: EngineState::Tripped, tripped: vec![], reason: None, applied_trips: 0 },
-                true,
-                None,
+                GateRules { reduce_only_when_tripped: true, ..GateRules::default() },
                 health,
             );
-            core.set_positions(&positions);
+            core.on_snapshot(t(0), &positions);
             let clock = crate::clock::TestClock::new(t(0));
             let side = if sell { Side::Sell } else { Side::Buy };
             for i in 0..3 {
