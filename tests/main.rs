@@ -12,5 +12,6 @@ mod dashboard_browser;
 mod engine_breakers;
 mod engine_lifecycle;
 mod load;
+mod pre_trade;
 mod replay;
 mod security;

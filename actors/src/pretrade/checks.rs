@@ -189,6 +189,7 @@ pub fn judge(
             .map(|d| {
                 d.abs()
                     .round_dp_with_strategy(8, RoundingStrategy::AwayFromZero)
+                    .normalize()
             })
             .unwrap_or(Decimal::MAX);
         if away > collar {

@@ -1,0 +1,467 @@
+//! Pre-trade checks, open orders and reference prices (API.md v1.1) through real HTTP on
+//! loopback, with the limits read from a configuration file's `[strategy.pre_trade]`.
+
+use chrono::Duration;
+use reqwest::StatusCode;
+use rustybt::config::Config;
+use rustybt::engine::{EngineBuilder, Engines};
+use rustybt::server::RunningServer;
+use rustybt::{Clock, TestClock};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const TOKEN: &str = "test-token";
+
+const LIMITS: &str = r#"
+[[strategy]]
+name = "momentum"
+
+[strategy.pre_trade]
+max_order_quantity = "1000"
+max_order_notional = "50000"
+max_position = "5000"
+max_gross_exposure = "250000"
+price_collar = "0.05"
+max_reference_age = 60
+max_open_orders = 3
+duplicate_order_id = true
+
+[strategy.pre_trade.assets.AAPL]
+max_order_quantity = "500"
+max_order_notional = "100000"
+max_position = "2000"
+price_collar = "0.02"
+
+[strategy.circuit_breakers]
+daily_loss = { enabled = false }
+stale_feed = { enabled = false }
+"#;
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    clock: Arc<TestClock>,
+    cancels: tokio::sync::mpsc::UnboundedReceiver<rustybt::CancelAllOrders>,
+    engines: Engines,
+    _server: RunningServer,
+    _dir: tempfile::TempDir,
+}
+
+async fn api(toml: &str) -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::parse(toml, dir.path(), &HashMap::new()).expect("valid config");
+    let mut s = config.strategies[0].clone();
+    s.tick_interval = None;
+    let clock = TestClock::new("2026-03-09T14:00:00Z".parse().unwrap());
+    let mut builder = EngineBuilder::new(s)
+        .clock(clock.clone())
+        .data_dir(dir.path());
+    let cancels = builder.cancel_orders_channel();
+    let engines = builder.start_all().unwrap();
+    let server = crate::support::serve(&engines, TOKEN);
+    let a = Api {
+        base: format!("http://{}", server.addr),
+        http: reqwest::Client::new(),
+        clock,
+        cancels,
+        engines,
+        _server: server,
+        _dir: dir,
+    };
+    // AAPL at 100, MSFT at 400, both flat; the drawdown breaker has its first snapshot.
+    let at = a.clock.now().to_rfc3339();
+    let (code, v) = a
+        .post(
+            "/portfolio",
+            json!({"timestamp": at, "portfolio_value": "1000000", "positions": [
+                {"asset": "AAPL", "quantity": "0", "market_price": "100"},
+                {"asset": "MSFT", "quantity": "0", "market_price": "400"}]}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{v}");
+    a
+}
+
+impl Api {
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1/strategies/momentum{path}", self.base)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let code = r.status();
+        (code, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn status(&self) -> Value {
+        let r = self.http.get(self.url("")).send().await.unwrap();
+        r.json().await.unwrap()
+    }
+
+    async fn order(&self, body: Value) -> Value {
+        let (code, v) = self.post("/orders", body).await;
+        assert_eq!(code, StatusCode::OK, "{v}");
+        v
+    }
+}
+
+fn order(id: &str, asset: &str, side: &str, qty: &str) -> Value {
+    json!({"order_id": id, "asset": asset, "side": side, "quantity": qty})
+}
+
+fn limit(id: &str, asset: &str, side: &str, qty: &str, price: &str) -> Value {
+    json!({"order_id": id, "asset": asset, "side": side, "quantity": qty, "limit_price": price})
+}
+
+#[tokio::test]
+async fn test_order_when_notional_over_max_then_denied_with_check_limit_and_value() {
+    let a = api(LIMITS).await;
+    let v = a.order(limit("f1", "MSFT", "buy", "155", "400.00")).await;
+    assert_eq!(
+        v,
+        json!({"decision": "rejected", "state": "NORMAL", "check": "max_order_notional",
+               "limit": "50000", "value": "62000.00", "breaker": null,
+               "reason": "order notional 62000.00 > max 50000 (MSFT)"})
+    );
+    // The per-asset override is the limit for AAPL: 500 × 100 = 50 000 passes, 501 is over
+    // AAPL's own quantity limit.
+    assert_eq!(
+        a.order(limit("a1", "AAPL", "buy", "500", "100")).await,
+        json!({"decision": "accepted"})
+    );
+    let v = a.order(limit("a2", "AAPL", "buy", "501", "100")).await;
+    assert_eq!(
+        (&v["check"], &v["limit"], &v["value"]),
+        (&json!("max_order_quantity"), &json!("500"), &json!("501"))
+    );
+    // A denied order never becomes an open order.
+    let s = a.status().await;
+    let open: Vec<&str> = s["open_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, ["a1"]);
+    assert_eq!(s["pre_trade"]["denials"]["max_order_notional"], 1);
+    assert_eq!(s["pre_trade"]["denials"]["max_order_quantity"], 1);
+    assert_eq!(s["pre_trade"]["last_denial"]["order_id"], "a2");
+    assert_eq!(s["orders_rejected"]["max_order_notional"], 1);
+}
+
+#[tokio::test]
+async fn test_order_when_limit_far_through_market_then_collar_denies() {
+    let a = api(LIMITS).await;
+    // AAPL's collar is 2%: 102 passes, 102.01 does not; MSFT keeps the 5% of the strategy.
+    assert_eq!(
+        a.order(limit("c1", "AAPL", "buy", "1", "102")).await["decision"],
+        "accepted"
+    );
+    let v = a.order(limit("c2", "AAPL", "buy", "1", "130")).await;
+    assert_eq!(
+        (&v["check"], &v["limit"], &v["value"]),
+        (&json!("price_collar"), &json!("0.02"), &json!("0.3"))
+    );
+    assert_eq!(
+        a.order(limit("c3", "MSFT", "sell", "1", "380")).await["decision"],
+        "accepted"
+    );
+}
+
+#[tokio::test]
+async fn test_order_when_reference_missing_or_stale_then_denied_until_a_price_is_posted() {
+    let a = api(LIMITS).await;
+    let v = a.order(order("s1", "TSLA", "buy", "1")).await;
+    assert_eq!(v["check"], "stale_reference_price");
+    assert!(v.get("limit").is_none() && v.get("value").is_none(), "{v}");
+    a.clock.advance(Duration::seconds(61));
+    let v = a.order(order("s2", "AAPL", "buy", "1")).await;
+    assert_eq!(
+        (&v["check"], &v["limit"], &v["value"]),
+        (&json!("stale_reference_price"), &json!("60"), &json!("61"))
+    );
+    let at = a.clock.now().to_rfc3339();
+    let (code, _) = a
+        .post(
+            "/prices",
+            json!({"timestamp": at, "prices": [{"asset": "AAPL", "price": "101"}, {"asset": "TSLA", "price": "250"}]}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED);
+    assert_eq!(
+        a.order(order("s3", "AAPL", "buy", "1")).await["decision"],
+        "accepted"
+    );
+    assert_eq!(
+        a.order(order("s4", "TSLA", "buy", "1")).await["decision"],
+        "accepted"
+    );
+}
+
+#[tokio::test]
+async fn test_fills_when_cumulative_reach_quantity_then_order_closes_and_position_moves() {
+    let a = api(LIMITS).await;
+    assert_eq!(
+        a.order(limit("o1", "AAPL", "buy", "300", "100")).await["decision"],
+        "accepted"
+    );
+    // Fills after the snapshot move the position (one at its instant is already in it).
+    a.clock.advance(Duration::seconds(1));
+    let at = a.clock.now().to_rfc3339();
+    let fill = |qty: &str| json!({"order_id": "o1", "asset": "AAPL", "side": "buy", "quantity": qty, "price": "100", "timestamp": at});
+    assert_eq!(a.post("/fills", fill("100")).await.0, StatusCode::ACCEPTED);
+    let s = a.status().await;
+    assert_eq!(s["open_orders"][0]["filled"], "100");
+    assert_eq!(s["open_orders"][0]["quantity"], "300");
+    assert_eq!(s["portfolio"]["gross_exposure"], "30000");
+    assert_eq!(a.post("/fills", fill("200")).await.0, StatusCode::ACCEPTED);
+    let s = a.status().await;
+    assert_eq!(s["open_orders"], json!([]));
+    assert_eq!(s["portfolio"]["gross_exposure"], "30000");
+    // Three open orders is the max: a fourth is denied for that before anything else.
+    for id in ["o2", "o3", "o4"] {
+        assert_eq!(
+            a.order(limit(id, "AAPL", "buy", "500", "100")).await["decision"],
+            "accepted"
+        );
+    }
+    let v = a.order(limit("o5", "AAPL", "buy", "200", "100")).await;
+    assert_eq!(
+        (&v["check"], &v["limit"], &v["value"]),
+        (&json!("max_open_orders"), &json!("3"), &json!("4"))
+    );
+    // One cancelled, one filled: 800 held, o3's 500 working, one slot left.
+    let (code, v) = a
+        .post("/orders/o4/done", json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{v}");
+    let filled = json!({"order_id": "o2", "asset": "AAPL", "side": "buy", "quantity": "500", "price": "100", "timestamp": at});
+    assert_eq!(a.post("/fills", filled).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        a.order(limit("o6", "AAPL", "buy", "500", "100")).await["decision"],
+        "accepted"
+    );
+    // 800 + 500 + 500 working = 1800: 201 more is over AAPL's max position of 2000.
+    let v = a.order(limit("o7", "AAPL", "buy", "201", "100")).await;
+    assert_eq!(
+        (&v["check"], &v["limit"], &v["value"]),
+        (&json!("max_position"), &json!("2000"), &json!("2001"))
+    );
+    assert_eq!(
+        a.order(limit("o8", "AAPL", "buy", "200", "100")).await["decision"],
+        "accepted"
+    );
+    let s = a.status().await;
+    let open: Vec<&str> = s["open_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, ["o3", "o6", "o8"]);
+    assert_eq!(s["portfolio"]["gross_exposure"], "200000");
+}
+
+#[tokio::test]
+async fn test_order_when_id_used_before_then_duplicate_denied() {
+    let a = api(LIMITS).await;
+    assert_eq!(
+        a.order(order("d1", "AAPL", "buy", "1")).await["decision"],
+        "accepted"
+    );
+    let v = a.order(order("d1", "AAPL", "buy", "1")).await;
+    assert_eq!(v["check"], "duplicate_order_id");
+    assert!(v.get("limit").is_none(), "{v}");
+}
+
+#[tokio::test]
+async fn test_order_when_gross_exposure_would_exceed_then_denied_but_reducing_passes() {
+    let toml = LIMITS.replace("max_open_orders = 3", "max_open_orders = 50");
+    let a = api(&toml).await;
+    let at = a.clock.now().to_rfc3339();
+    // Held: 2000 AAPL × 100 + 100 MSFT × 400 = 240 000.
+    let (code, _) = a
+        .post(
+            "/portfolio",
+            json!({"timestamp": at, "portfolio_value": "1000000", "positions": [
+                {"asset": "AAPL", "quantity": "2000", "market_price": "100"},
+                {"asset": "MSFT", "quantity": "100", "market_price": "400"}]}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED);
+    assert_eq!(a.status().await["portfolio"]["gross_exposure"], "240000");
+    assert_eq!(
+        a.order(limit("g1", "MSFT", "buy", "25", "400")).await["decision"],
+        "accepted"
+    );
+    let v = a.order(limit("g2", "MSFT", "buy", "1", "400")).await;
+    assert_eq!(
+        (&v["check"], &v["limit"], &v["value"]),
+        (
+            &json!("max_gross_exposure"),
+            &json!("250000"),
+            &json!("250400")
+        )
+    );
+    // Selling AAPL shrinks exposure and passes though the book is at its limit.
+    assert_eq!(
+        a.order(limit("g3", "AAPL", "sell", "500", "99")).await["decision"],
+        "accepted"
+    );
+}
+
+#[tokio::test]
+async fn test_lifecycle_bad_input_then_named_error_and_nothing_changes() {
+    let a = api(LIMITS).await;
+    assert_eq!(
+        a.order(order("k1", "AAPL", "buy", "1")).await["decision"],
+        "accepted"
+    );
+    let before = a.status().await;
+    let at = a.clock.now().to_rfc3339();
+    let far = (a.clock.now() + Duration::hours(1)).to_rfc3339();
+    for (path, body, code, needle) in [
+        (
+            "/orders/nope/done",
+            json!({"status": "cancelled"}),
+            StatusCode::NOT_FOUND,
+            "order_id: \"nope\"",
+        ),
+        (
+            "/orders/k1/done",
+            json!({"status": "filled"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "status",
+        ),
+        (
+            "/orders/k1/done",
+            json!({"status": "cancelled", "timestamp": far}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "timestamp",
+        ),
+        (
+            "/prices",
+            json!({"timestamp": at, "prices": [{"asset": "AAPL", "price": "-1"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "prices.price: -1",
+        ),
+        (
+            "/prices",
+            json!({"timestamp": at, "prices": [{"asset": "AAPL", "price": "1e999"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "prices[0].price",
+        ),
+        (
+            "/prices",
+            json!({"timestamp": at, "prices": [{"asset": "", "price": "1"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "prices.asset",
+        ),
+        (
+            "/prices",
+            json!({"prices": []}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "timestamp",
+        ),
+        (
+            "/prices",
+            json!({"timestamp": far, "prices": [{"asset": "AAPL", "price": "1"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "timestamp",
+        ),
+        (
+            "/heartbeat",
+            json!({"timestamp": far}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "timestamp",
+        ),
+        (
+            "/heartbeat",
+            json!({"bogus": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bogus",
+        ),
+    ] {
+        let (got, v) = a.post(path, body.clone()).await;
+        assert_eq!(got, code, "{path} {body}: {v}");
+        let message = v["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{path} {body}: {message}");
+    }
+    let after = a.status().await;
+    assert_eq!(before["open_orders"], after["open_orders"]);
+    assert_eq!(
+        before["pre_trade"]["references"],
+        after["pre_trade"]["references"]
+    );
+    let (code, _) = a.post("/heartbeat", json!({})).await;
+    assert_eq!(code, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn test_halt_when_orders_open_then_cancel_all_names_them() {
+    let mut a = api(LIMITS).await;
+    assert_eq!(
+        a.order(limit("h1", "AAPL", "buy", "10", "100")).await["decision"],
+        "accepted"
+    );
+    assert_eq!(
+        a.order(limit("h2", "MSFT", "sell", "5", "400")).await["decision"],
+        "accepted"
+    );
+    let (code, _) = a
+        .post("/halt", json!({"operator": "alice", "reason": "drill"}))
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let cancel = tokio::time::timeout(std::time::Duration::from_secs(10), a.cancels.recv())
+        .await
+        .expect("a cancel-all within 10 s")
+        .expect("the channel is open");
+    let ids: Vec<&str> = cancel
+        .open_orders
+        .iter()
+        .map(|o| o.order_id.as_str())
+        .collect();
+    assert_eq!(ids, ["h1", "h2"]);
+    // They stay open until the host reports them done.
+    assert_eq!(a.status().await["open_orders"].as_array().unwrap().len(), 2);
+    let handle = a.engines.get("momentum").unwrap().clone();
+    handle
+        .order_done("h1", rustybt_actors::pretrade::DoneStatus::Cancelled, None)
+        .unwrap();
+    assert_eq!(handle.book().open_orders.len(), 1);
+}
+
+#[tokio::test]
+async fn test_metrics_when_denials_then_counter_per_check() {
+    let a = api(LIMITS).await;
+    a.order(limit("m1", "MSFT", "buy", "155", "400")).await;
+    a.order(limit("m2", "AAPL", "buy", "1", "150")).await;
+    let text = a
+        .http
+        .get(format!("{}/metrics", a.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (check, n) in [
+        ("max_order_notional", 1),
+        ("price_collar", 1),
+        ("duplicate_order_id", 0),
+    ] {
+        let line = format!(
+            "rustybt_pretrade_denials_total{{strategy=\"momentum\",check=\"{check}\"}} {n}"
+        );
+        assert!(text.contains(&line), "missing {line}");
+    }
+    assert!(text.contains("rustybt_open_orders{strategy=\"momentum\"} 0"));
+}
