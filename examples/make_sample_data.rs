@@ -138,6 +138,191 @@ fn main() -> std::io::Result<()> {
         }
     }
     std::fs::write(dir.join("broker_outage.jsonl"), out)?;
+    std::fs::write(dir.join("fat_finger.jsonl"), fat_finger())?;
     println!("wrote {}", dir.display());
     Ok(())
+}
+
+/// 2026-03-12 from 11:00 New York: a strategy trading AAPL (about 170) and MSFT (about 410)
+/// in tens, each order filled a second later, prices posted every 5 s, snapshots every 10 s.
+/// Then what pre-trade checks are for:
+/// - 11:01:00 an extra zero: 1000 AAPL instead of 100; 11:01:30 200 MSFT instead of 20;
+/// - 11:02:00 a limit far through the market: sell AAPL at 120 with the market at 170;
+/// - 11:04:00–11:06:00 a broker and data outage: orders go unanswered (never filled nor
+///   done), errors come back, prices stop; at 11:05:30 a market order meets a stale price;
+/// - 11:06:00 the broker is back and the strategy re-sends everything at once: the same ids
+///   again, and a burst of new orders on top of the ones still open.
+fn fat_finger() -> String {
+    let start = open_at(NaiveDate::from_ymd_opt(2026, 3, 12).unwrap()) + Duration::minutes(90);
+    let mut out = String::new();
+    let aapl = |s: i64| Decimal::new(17000 + (s % 7) * 3, 2);
+    let msft = |s: i64| Decimal::new(41000 + (s % 5) * 4, 2);
+    let outage = 240..360;
+    let mut held_aapl = 200i64;
+    let mut held_msft = 50i64;
+    let mut n = 0;
+    let mut pending: Vec<(String, &str, i64, Decimal)> = Vec::new();
+    let order = |out: &mut String,
+                 id: &str,
+                 asset: &str,
+                 side: &str,
+                 qty: i64,
+                 limit: Option<Decimal>,
+                 t: DateTime<Utc>| {
+        let limit = limit
+            .map(|p| format!(r#","limit_price":"{p}""#))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            r#"{{"type":"order","order_id":"{id}","asset":"{asset}","side":"{side}","quantity":"{qty}"{limit},"timestamp":"{}"}}"#,
+            ts(t)
+        )
+        .unwrap();
+    };
+    for s in 0..420i64 {
+        let t = start + Duration::seconds(s);
+        let in_outage = outage.contains(&s);
+        if s % 5 == 0 && !in_outage {
+            writeln!(
+                out,
+                r#"{{"type":"prices","timestamp":"{}","prices":[{{"asset":"AAPL","price":"{}"}},{{"asset":"MSFT","price":"{}"}}]}}"#,
+                ts(t),
+                aapl(s),
+                msft(s)
+            )
+            .unwrap();
+        }
+        if s % 10 == 0 && in_outage {
+            // The broker's positions are down too: the host values the book from its own
+            // last prices and reports the value alone.
+            writeln!(
+                out,
+                r#"{{"type":"portfolio","timestamp":"{}","portfolio_value":"{}"}}"#,
+                ts(t),
+                Decimal::from(held_aapl) * aapl(235)
+                    + Decimal::from(held_msft) * msft(235)
+                    + Decimal::new(200_000, 0)
+            )
+            .unwrap();
+        } else if s % 10 == 0 {
+            let value = Decimal::from(held_aapl) * aapl(s)
+                + Decimal::from(held_msft) * msft(s)
+                + Decimal::new(200_000, 0);
+            writeln!(
+                out,
+                r#"{{"type":"portfolio","timestamp":"{}","portfolio_value":"{value}","positions":[{{"asset":"AAPL","quantity":"{held_aapl}","market_price":"{}"}},{{"asset":"MSFT","quantity":"{held_msft}","market_price":"{}"}}]}}"#,
+                ts(t),
+                aapl(s),
+                msft(s)
+            )
+            .unwrap();
+        }
+        // Fills of the orders sent a second ago, while the broker answers.
+        if !in_outage {
+            for (id, asset, qty, price) in pending.drain(..) {
+                let side = if qty > 0 { "buy" } else { "sell" };
+                writeln!(
+                    out,
+                    r#"{{"type":"fill","order_id":"{id}","asset":"{asset}","side":"{side}","quantity":"{}","price":"{price}","timestamp":"{}"}}"#,
+                    qty.abs(),
+                    ts(t)
+                )
+                .unwrap();
+                if asset == "AAPL" {
+                    held_aapl += qty;
+                } else {
+                    held_msft += qty;
+                }
+            }
+        }
+        match s {
+            60 => order(
+                &mut out,
+                "ff-aapl",
+                "AAPL",
+                "buy",
+                1000,
+                Some(aapl(s) + Decimal::new(10, 2)),
+                t,
+            ),
+            90 => order(
+                &mut out,
+                "ff-msft",
+                "MSFT",
+                "buy",
+                200,
+                Some(msft(s) + Decimal::new(10, 2)),
+                t,
+            ),
+            120 => order(
+                &mut out,
+                "through",
+                "AAPL",
+                "sell",
+                10,
+                Some(Decimal::new(120, 0)),
+                t,
+            ),
+            330 => order(&mut out, "stale-mkt", "MSFT", "buy", 10, None, t),
+            _ => {}
+        }
+        if in_outage && s % 20 == 0 {
+            writeln!(
+                out,
+                r#"{{"type":"error","kind":"broker_error","message":"gateway timeout","timestamp":"{}"}}"#,
+                ts(t)
+            )
+            .unwrap();
+        }
+        // The strategy's own rhythm: every 15 s, alternating assets and sides.
+        if s % 15 == 0 && s < 360 {
+            n += 1;
+            let (asset, price) = if n % 2 == 0 {
+                ("AAPL", aapl(s))
+            } else {
+                ("MSFT", msft(s))
+            };
+            let qty = if n % 3 == 0 { -10 } else { 10 };
+            let id = format!("ord-{n}");
+            order(
+                &mut out,
+                &id,
+                asset,
+                if qty > 0 { "buy" } else { "sell" },
+                10,
+                Some(price),
+                t,
+            );
+            pending.push((id, asset, qty, price));
+        }
+        // Back from the outage: the unanswered orders are re-sent under their own ids, then a
+        // burst of fresh orders, ten a second.
+        if s == 360 {
+            for k in (n - 7)..=n {
+                order(
+                    &mut out,
+                    &format!("ord-{k}"),
+                    "MSFT",
+                    "buy",
+                    10,
+                    Some(msft(s)),
+                    t,
+                );
+            }
+        }
+        if (361..363).contains(&s) {
+            for k in 0..10 {
+                order(
+                    &mut out,
+                    &format!("burst-{s}-{k}"),
+                    "MSFT",
+                    "buy",
+                    10,
+                    Some(msft(s)),
+                    t,
+                );
+            }
+        }
+    }
+    out
 }

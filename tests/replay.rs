@@ -126,6 +126,11 @@ fn test_replay_equals_the_live_engine_fed_the_same_events() {
                     }
                     EventKind::Fill(f) => e.report_fill(f.clone()).unwrap(),
                     EventKind::Error(r) => e.report_error(r.clone()).await.unwrap(),
+                    EventKind::Prices(p) => e.post_prices(ev.at, p.clone()).unwrap(),
+                    EventKind::Done { order_id, status } => {
+                        let _ = e.order_done(order_id, *status, Some(ev.at));
+                    }
+                    EventKind::Heartbeat => e.heartbeat(Some(ev.at)).unwrap(),
                 }
             }
             e.alerts_idle().await;

@@ -4,6 +4,7 @@ use crate::config::{Config, Profile};
 use crate::replay::{self, ReplayOptions, ReplayReport};
 use anyhow::Context;
 use rustybt_actors::breaker::BreakerKind;
+use rustybt_actors::pretrade::PreTradeCheck;
 use rustybt_actors::rules::DailyLossLimit;
 use rustybt_actors::settings::StrategySettings;
 use std::io::IsTerminal;
@@ -13,7 +14,7 @@ use std::time::Instant;
 /// Arguments of `live replay`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  rustybt live replay --config examples/config/moderate.toml examples/data/crash_day.jsonl\n  rustybt live replay --profile conservative --profile aggressive examples/data/calm_month.csv\n  rustybt live replay --config prod.toml --plot crash.svg examples/data/crash_day.jsonl\n\nEVENTS is JSON Lines (one {\"type\": \"portfolio\"|\"order\"|\"fill\"|\"error\", ...} per line, the API's\nfield names, every event with a timestamp) or CSV (timestamp,portfolio_value)."
+    after_help = "Examples:\n  rustybt live replay --config examples/config/moderate.toml examples/data/crash_day.jsonl\n  rustybt live replay --profile conservative --profile aggressive examples/data/calm_month.csv\n  rustybt live replay --config prod.toml --plot crash.svg examples/data/crash_day.jsonl\n\nEVENTS is JSON Lines (one {\"type\": \"portfolio\"|\"order\"|\"fill\"|\"error\"|\"prices\"|\"done\"|\"heartbeat\", ...} per line, the API's\nfield names, every event with a timestamp) or CSV (timestamp,portfolio_value)."
 )]
 pub struct ReplayArgs {
     /// Configuration file(s); each is one column of the comparison.
@@ -128,6 +129,10 @@ fn print_report(label: &str, r: &ReplayReport, show_refused: usize) {
             println!("     … and {} more", r.refused.len() - show_refused);
         }
     }
+    if !r.denials.is_empty() {
+        let by: Vec<String> = r.denials.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        println!("   pre-trade denials: {}", by.join(", "));
+    }
     if r.auto_resets > 0 {
         println!("   {} automatic resets (--auto-reset-after)", r.auto_resets);
     }
@@ -135,6 +140,34 @@ fn print_report(label: &str, r: &ReplayReport, show_refused: usize) {
         "   final state: {}",
         r.final_state.map(|s| s.as_str()).unwrap_or("-")
     );
+}
+
+/// Pre-trade denials per check, one column per setting: how tighter or looser limits would
+/// have judged the same orders. Only checks that denied something in some setting are shown.
+fn print_denials_side_by_side(reports: &[(String, ReplayReport)]) {
+    let checks: Vec<PreTradeCheck> = PreTradeCheck::ALL
+        .into_iter()
+        .filter(|c| reports.iter().any(|(_, r)| r.denials.contains_key(c)))
+        .collect();
+    if checks.is_empty() {
+        return;
+    }
+    println!("\npre-trade denials");
+    print!("{:<24}", "check");
+    for (i, _) in reports.iter().enumerate() {
+        print!(" {:>10}", format!("[{}]", i + 1));
+    }
+    println!();
+    for c in checks {
+        print!("{:<24}", c.as_str());
+        for (_, r) in reports {
+            print!(" {:>10}", r.denials.get(&c).copied().unwrap_or(0));
+        }
+        println!();
+    }
+    for (i, (label, _)) in reports.iter().enumerate() {
+        println!("  [{}] {label}", i + 1);
+    }
 }
 
 /// Runs the replay(s) and prints trips, refusals and the comparison.
@@ -225,6 +258,7 @@ pub async fn main(args: ReplayArgs) -> anyhow::Result<()> {
                     .unwrap_or_else(|| "-".into())
             );
         }
+        print_denials_side_by_side(&reports);
     }
     let total: usize = reports.iter().map(|(_, r)| r.events).sum();
     eprintln!(

@@ -2,9 +2,11 @@
 //! `type`), or CSV of `timestamp,portfolio_value`. Every event needs a timestamp, and they
 //! must come in order.
 
+use crate::api_types::{HeartbeatRequest, PricesRequest};
 use crate::server::body::{parse_value as parse, DecimalFields};
 use chrono::{DateTime, Utc};
 use rustybt_actors::domain::{ErrorReport, Fill, OrderRequest, PortfolioSnapshot};
+use rustybt_actors::pretrade::DoneStatus;
 use serde_json::Value;
 use std::io::BufRead;
 
@@ -19,6 +21,17 @@ pub enum EventKind {
     Fill(Fill),
     /// An error the broker or data feed raised.
     Error(ErrorReport),
+    /// Reference prices observed.
+    Prices(Vec<(String, rust_decimal::Decimal)>),
+    /// An open order ended without filling completely.
+    Done {
+        /// The order.
+        order_id: String,
+        /// How it ended.
+        status: DoneStatus,
+    },
+    /// The host said it was alive.
+    Heartbeat,
 }
 
 /// One event of the history.
@@ -59,6 +72,19 @@ const SNAPSHOT: DecimalFields = &[
 ];
 const ORDER: DecimalFields = &["quantity", "limit_price"];
 const FILL: DecimalFields = &["quantity", "price"];
+const PRICES: DecimalFields = &["prices[].price"];
+
+/// `{"type": "done", "order_id", "status", "timestamp"}`: the API's `/done` with its path's
+/// order id in the body.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoneLine {
+    order_id: String,
+    status: DoneStatus,
+    timestamp: Option<DateTime<Utc>>,
+}
+
+const TYPES: &str = "portfolio, order, fill, error, prices, done or heartbeat";
 
 /// The common line, read straight into types: most of a history is portfolio snapshots, and
 /// the general path (a JSON value checked field by field) costs several times more. Anything
@@ -97,7 +123,7 @@ fn parse_json_line(line: usize, text: &str) -> Result<ReplayEvent, BadLine> {
         .as_object_mut()
         .ok_or_else(|| bad("an event must be a JSON object".into()))?
         .remove("type")
-        .ok_or_else(|| bad("type: missing (portfolio, order, fill or error)".into()))?;
+        .ok_or_else(|| bad(format!("type: missing ({TYPES})")))?;
     let event = match kind.as_str() {
         Some("portfolio") => {
             let s: PortfolioSnapshot = parse(value, SNAPSHOT).map_err(|e| bad(e.message))?;
@@ -124,11 +150,47 @@ fn parse_json_line(line: usize, text: &str) -> Result<ReplayEvent, BadLine> {
                 .ok_or_else(|| bad("timestamp: missing (every replayed event needs one)".into()))?;
             (at, EventKind::Error(r))
         }
-        _ => {
-            return Err(bad(format!(
-                "type: {kind} is not portfolio, order, fill or error"
-            )))
+        Some("prices") => {
+            let p: PricesRequest = parse(value, PRICES).map_err(|e| bad(e.message))?;
+            let mut prices = Vec::with_capacity(p.prices.len());
+            for (i, q) in p.prices.into_iter().enumerate() {
+                if q.asset.trim().is_empty() {
+                    return Err(bad(format!("prices[{i}].asset: must not be empty")));
+                }
+                if q.price <= rust_decimal::Decimal::ZERO {
+                    return Err(bad(format!(
+                        "prices[{i}].price: {} must be greater than zero",
+                        q.price
+                    )));
+                }
+                prices.push((q.asset, q.price));
+            }
+            (p.timestamp, EventKind::Prices(prices))
         }
+        Some("done") => {
+            let d: DoneLine = parse(value, &[]).map_err(|e| bad(e.message))?;
+            if d.order_id.trim().is_empty() {
+                return Err(bad("order_id: must not be empty".into()));
+            }
+            let at = d
+                .timestamp
+                .ok_or_else(|| bad("timestamp: missing (every replayed event needs one)".into()))?;
+            (
+                at,
+                EventKind::Done {
+                    order_id: d.order_id,
+                    status: d.status,
+                },
+            )
+        }
+        Some("heartbeat") => {
+            let h: HeartbeatRequest = parse(value, &[]).map_err(|e| bad(e.message))?;
+            let at = h
+                .timestamp
+                .ok_or_else(|| bad("timestamp: missing (every replayed event needs one)".into()))?;
+            (at, EventKind::Heartbeat)
+        }
+        _ => return Err(bad(format!("type: {kind} is not {TYPES}"))),
     };
     Ok(ReplayEvent {
         line,

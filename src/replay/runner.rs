@@ -10,8 +10,9 @@ use rust_decimal::Decimal;
 use rustybt_actors::breaker::{BreakerKind, Trip};
 use rustybt_actors::clock::{Clock, TestClock};
 use rustybt_actors::decision::OrderDecision;
-use rustybt_actors::domain::PortfolioSnapshot;
+use rustybt_actors::domain::{InputError, PortfolioSnapshot};
 use rustybt_actors::events::EngineEvent;
+use rustybt_actors::pretrade::PreTradeCheck;
 use rustybt_actors::settings::StrategySettings;
 use rustybt_actors::state_machine::EngineState;
 use std::collections::BTreeMap;
@@ -37,6 +38,8 @@ pub struct RefusedOrder {
     pub reason: String,
     /// The breaker that enforced it.
     pub breaker: Option<BreakerKind>,
+    /// The pre-trade check that denied it (then no breaker).
+    pub check: Option<PreTradeCheck>,
 }
 
 /// One breaker's totals.
@@ -69,6 +72,11 @@ pub struct ReplayReport {
     pub values: Vec<(DateTime<Utc>, Decimal)>,
     /// Resets the replay confirmed by itself (`auto_reset_after`).
     pub auto_resets: usize,
+    /// Orders denied per pre-trade check.
+    pub denials: BTreeMap<PreTradeCheck, usize>,
+    /// `/done` events naming an order the gate never accepted (denied or unknown): the
+    /// history's host thought it was working.
+    pub done_unknown: usize,
 }
 
 const BATCH: usize = 4096;
@@ -145,18 +153,37 @@ pub async fn replay(
                 engine.settle().await?;
                 report.orders += 1;
                 if let OrderDecision::Rejected {
-                    reason, breaker, ..
+                    reason,
+                    breaker,
+                    check,
+                    ..
                 } = engine.check_order(o.clone())?
                 {
+                    if let Some(c) = check {
+                        *report.denials.entry(c).or_default() += 1;
+                    }
                     report.refused.push(RefusedOrder {
                         line: event.line,
                         order_id: o.order_id.clone(),
                         at: event.at,
                         reason,
                         breaker,
+                        check,
                     });
                 }
             }
+            EventKind::Prices(prices) => {
+                engine.post_prices(event.at, prices.clone())?;
+            }
+            EventKind::Done { order_id, status } => {
+                // An order the engine denied was never working: in the recorded history the
+                // broker saw it, here it never left.
+                match engine.order_done(order_id, *status, Some(event.at)) {
+                    Err(InputError::UnknownOrder { .. }) => report.done_unknown += 1,
+                    other => other?,
+                }
+            }
+            EventKind::Heartbeat => engine.heartbeat(Some(event.at))?,
             EventKind::Fill(f) => {
                 flush(&engine, &mut batch);
                 engine.report_fill(f.clone())?;
