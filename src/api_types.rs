@@ -275,7 +275,8 @@ pub struct PendingResetView {
 /// One breaker in the status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakerView {
-    /// `drawdown`, `daily_loss`, `order_rate`, `error_rate`, `stale_feed`, `manual`.
+    /// `drawdown`, `daily_loss`, `order_rate`, `error_rate`, `stale_feed`, `pre_trade`,
+    /// `host_silent`, `manual`.
     #[serde(rename = "type")]
     pub kind: BreakerKind,
     /// `ok` or `tripped`.

@@ -465,3 +465,149 @@ async fn test_metrics_when_denials_then_counter_per_check() {
     }
     assert!(text.contains("rustybt_open_orders{strategy=\"momentum\"} 0"));
 }
+
+const BREAKERS: &str = r#"
+[[strategy]]
+name = "momentum"
+
+[strategy.market]
+timezone = "UTC"
+open = "00:00"
+always_open = true
+
+[strategy.pre_trade]
+max_order_quantity = "100"
+
+[strategy.circuit_breakers]
+daily_loss = { enabled = false }
+stale_feed = { enabled = false }
+pre_trade = { max_denials = 5, window = 60 }
+host_silent = { timeout = 30 }
+"#;
+
+fn breaker<'a>(status: &'a Value, kind: &str) -> Option<&'a Value> {
+    status["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == kind)
+}
+
+#[tokio::test]
+async fn test_pre_trade_breaker_when_sixth_denial_in_window_then_trips_and_needs_manual_reset() {
+    let a = api(BREAKERS).await;
+    for i in 0..5 {
+        let v = a
+            .order(order(&format!("big{i}"), "AAPL", "buy", "101"))
+            .await;
+        assert_eq!(v["check"], "max_order_quantity", "{v}");
+        a.clock.advance(Duration::seconds(1));
+    }
+    assert_eq!(a.status().await["state"], "NORMAL");
+    let v = a.order(order("big5", "AAPL", "buy", "101")).await;
+    assert_eq!(v["check"], "max_order_quantity");
+    assert_eq!(v["state"], "TRIPPED", "the sixth denial trips at once: {v}");
+    // Good orders are now refused by the breaker, naming it.
+    let v = a.order(order("good", "AAPL", "buy", "1")).await;
+    assert_eq!(
+        (&v["state"], &v["breaker"]),
+        (&json!("TRIPPED"), &json!("pre_trade"))
+    );
+    let s = a.status().await;
+    let b = breaker(&s, "pre_trade").expect("listed when configured");
+    assert_eq!(b["status"], "tripped");
+    assert_eq!(b["details"]["last_check"], "max_order_quantity");
+    // The window clearing does not lift it: designated staff do.
+    for _ in 0..6 {
+        a.clock.advance(Duration::seconds(20));
+        assert_eq!(
+            a.post("/heartbeat", json!({})).await.0,
+            StatusCode::ACCEPTED
+        );
+        a.engines.get("momentum").unwrap().tick().await;
+    }
+    assert_eq!(a.status().await["state"], "TRIPPED");
+    let audit: Value = a
+        .http
+        .get(a.url("/audit"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let trip = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["cause"] == "trip:pre_trade")
+        .expect("the trip is audited");
+    assert_eq!(
+        trip["details"]["figures"]["denials_in_window"], "6",
+        "{trip}"
+    );
+    assert_eq!(
+        trip["details"]["figures"]["last_check"],
+        "max_order_quantity"
+    );
+    let (code, ticket) = a
+        .post(
+            "/reset",
+            json!({"operator": "risk-desk", "reason": "limits fixed"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{ticket}");
+    let (code, after) = a
+        .post(
+            "/reset/confirm",
+            json!({"operator": "risk-desk", "confirmation_token": ticket["confirmation_token"]}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{after}");
+    assert_eq!(after["state"], "NORMAL");
+    assert_eq!(
+        a.order(order("good2", "AAPL", "buy", "1")).await["decision"],
+        "accepted"
+    );
+}
+
+#[tokio::test]
+async fn test_host_silent_when_no_host_event_for_timeout_on_a_sunday_then_cancels_and_trips() {
+    let mut a = api(BREAKERS).await;
+    let engine = a.engines.get("momentum").unwrap().clone();
+    // 2026-03-08 is a Sunday: an always-open market has a session all the same.
+    a.clock.set("2026-03-08T03:00:00Z".parse().unwrap());
+    a.order(json!({"order_id": "w1", "asset": "AAPL", "side": "buy", "quantity": "1", "limit_price": "100"}))
+        .await;
+    // A heartbeat keeps it alive past the timeout.
+    a.clock.advance(Duration::seconds(20));
+    assert_eq!(
+        a.post("/heartbeat", json!({})).await.0,
+        StatusCode::ACCEPTED
+    );
+    a.clock.advance(Duration::seconds(20));
+    engine.tick().await;
+    assert_eq!(a.status().await["state"], "NORMAL");
+    // Then silence: 31 s after the heartbeat the switch trips and asks to cancel all.
+    a.clock.advance(Duration::seconds(11));
+    engine.tick().await;
+    let s = a.status().await;
+    assert_eq!(s["state"], "TRIPPED", "{}", s["reason"]);
+    let b = breaker(&s, "host_silent").expect("listed when configured");
+    assert_eq!(b["status"], "tripped");
+    let cancel = tokio::time::timeout(std::time::Duration::from_secs(10), a.cancels.recv())
+        .await
+        .expect("a cancel-all within 10 s")
+        .expect("the channel is open");
+    assert_eq!(cancel.open_orders.len(), 1);
+    assert_eq!(cancel.open_orders[0].order_id, "w1");
+}
+
+#[tokio::test]
+async fn test_status_when_new_breakers_not_configured_then_not_listed() {
+    let a = api(LIMITS).await;
+    let s = a.status().await;
+    assert!(breaker(&s, "pre_trade").is_none());
+    assert!(breaker(&s, "host_silent").is_none());
+    assert!(breaker(&s, "order_rate").is_some());
+}

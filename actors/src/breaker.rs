@@ -25,18 +25,26 @@ pub enum BreakerKind {
     ErrorRate,
     /// No portfolio snapshot for too long during a session.
     StaleFeed,
-    /// An operator's emergency stop.
+    /// Too many orders denied by the pre-trade checks inside a sliding window.
+    PreTrade,
+    /// The dead-man's switch: no host event (snapshot, order, fill, error, heartbeat...) for
+    /// too long during a session.
+    HostSilent,
+    /// An operator's emergency stop. Kept last so the automatic breakers report first.
     Manual,
 }
 
 impl BreakerKind {
-    /// Every kind, in reporting order.
-    pub const ALL: [BreakerKind; 6] = [
+    /// Every kind, in reporting order: the order of declaration, so that
+    /// `ALL[k.slot()] == k`.
+    pub const ALL: [BreakerKind; 8] = [
         BreakerKind::Drawdown,
         BreakerKind::DailyLoss,
         BreakerKind::OrderRate,
         BreakerKind::ErrorRate,
         BreakerKind::StaleFeed,
+        BreakerKind::PreTrade,
+        BreakerKind::HostSilent,
         BreakerKind::Manual,
     ];
 
@@ -48,6 +56,8 @@ impl BreakerKind {
             BreakerKind::OrderRate => "order_rate",
             BreakerKind::ErrorRate => "error_rate",
             BreakerKind::StaleFeed => "stale_feed",
+            BreakerKind::PreTrade => "pre_trade",
+            BreakerKind::HostSilent => "host_silent",
             BreakerKind::Manual => "manual",
         }
     }
@@ -181,4 +191,28 @@ pub trait Rule: Send + Unpin + 'static {
 
     /// The reading for status pages.
     fn reading(&self, now: DateTime<Utc>) -> BreakerReading;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_slot_when_every_kind_then_its_index_in_all() {
+        for (i, k) in BreakerKind::ALL.into_iter().enumerate() {
+            assert_eq!(k.slot(), i, "{k}");
+        }
+        assert_eq!(BreakerKind::ALL.last(), Some(&BreakerKind::Manual));
+    }
+
+    #[test]
+    fn test_serialize_when_every_kind_then_same_name_as_as_str() {
+        for k in BreakerKind::ALL {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(serde_json::from_str::<BreakerKind>(&json).unwrap(), k);
+        }
+        assert_eq!(BreakerKind::PreTrade.as_str(), "pre_trade");
+        assert_eq!(BreakerKind::HostSilent.to_string(), "host_silent");
+    }
 }

@@ -13,7 +13,7 @@
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
 use crate::domain::{Fill, InputError, OrderRequest, Position};
 use crate::pretrade::{checks, Denial, OpenOrder, OrderBook, PreTradeCheck, PreTradeLimits};
-use crate::rules::{OrderRateRule, OrderVerdict};
+use crate::rules::{OrderRateRule, OrderVerdict, PreTradeDenialRule};
 use crate::state_machine::EngineState;
 use crate::supervision::{ActorName, HealthBoard};
 use chrono::{DateTime, Utc};
@@ -125,6 +125,8 @@ pub struct GateRules {
     pub order_rate: Option<OrderRateRule>,
     /// The pre-trade limits (all absent: no check).
     pub pre_trade: PreTradeLimits,
+    /// The pre-trade breaker's rule (too many denials in a window), if it is on.
+    pub pre_trade_denials: Option<PreTradeDenialRule>,
 }
 
 /// The Supervisor's word: the state orders are judged against.
@@ -159,6 +161,7 @@ struct Judged {
     // reduce the same long of 100.
     book: OrderBook,
     pre_trade: PreTradeLimits,
+    pre_trade_denials: Option<PreTradeDenialRule>,
     order_rate: Option<OrderRateRule>,
     last_decision_at: DateTime<Utc>,
     recent_orders: VecDeque<OrderRecord>,
@@ -194,6 +197,7 @@ impl DecisionCore {
             reduce_only_when_tripped,
             order_rate,
             pre_trade,
+            pre_trade_denials,
         } = rules;
         let (state_watch, _) = tokio::sync::watch::channel(first.state);
         Self {
@@ -204,6 +208,7 @@ impl DecisionCore {
                 reduce_only_when_tripped,
                 book: OrderBook::new(),
                 pre_trade,
+                pre_trade_denials,
                 order_rate,
                 last_decision_at: DateTime::<Utc>::MIN_UTC,
                 recent_orders: VecDeque::with_capacity(RECENT),
@@ -226,18 +231,20 @@ impl DecisionCore {
     }
 
     /// Judges an order (already validated) as of `clock`'s time, read under the lock so that
-    /// concurrent callers are timed in the order they are judged. Answers the decision and,
-    /// when this order tripped the order-rate breaker, the trip to report to the Supervisor.
+    /// concurrent callers are timed in the order they are judged. Answers the decision and
+    /// the trips this order caused (order rate, pre-trade denials), to report to the
+    /// Supervisor.
     pub fn decide(
         &self,
         order: OrderRequest,
         clock: &dyn crate::clock::Clock,
-    ) -> (OrderDecision, Option<NumberedTrip>) {
+    ) -> (OrderDecision, Vec<NumberedTrip>) {
         let mut j = self.lock();
         // A wall clock stepped back (NTP) must not make the window refuse orders.
         let now = clock.now().max(j.last_decision_at);
         j.last_decision_at = now;
-        let mut tripped = None;
+        // Vec::new does not allocate: only an order that trips pays for it.
+        let mut tripped = Vec::new();
         // The checks judge the order itself, in every state: a fat finger is named as one
         // even while the gate is shut for another reason.
         let denial = if j.pre_trade.any() {
@@ -248,6 +255,14 @@ impl DecisionCore {
         let mut decision = match denial {
             Some(d) => {
                 j.denials[d.check.slot()] += 1;
+                // Too many denials in the window: the algorithm is off until staff re-enable it.
+                let counted = j
+                    .pre_trade_denials
+                    .as_mut()
+                    .map(|rule| rule.on_denial(now, d.check.as_str()));
+                if let Some(Ok(Some(trip))) = counted {
+                    tripped.push(self.close_locked(&mut j, trip));
+                }
                 let (state, _, _) = self.effective(&j);
                 Some(OrderDecision::denied(d, state))
             }
@@ -274,7 +289,7 @@ impl DecisionCore {
                 };
             }
             if let Ok(OrderVerdict::OverLimit(Some(trip))) = verdict {
-                tripped = Some(self.close_locked(&mut j, trip));
+                tripped.push(self.close_locked(&mut j, trip));
             }
         }
         let decision = decision.unwrap_or(OrderDecision::Accepted);
@@ -500,25 +515,37 @@ impl DecisionCore {
         self.lock().pre_trade.clone()
     }
 
-    /// The order-rate window at `now`: whether an auto-reset trip cleared.
-    pub fn order_rate_cleared(&self, now: DateTime<Utc>) -> bool {
-        self.lock()
-            .order_rate
-            .as_mut()
-            .is_some_and(|r| r.cleared(now))
+    /// A window the core counts (order rate, pre-trade denials) at `now`: whether its
+    /// auto-reset trip cleared. Other kinds: never.
+    pub fn window_cleared(&self, kind: BreakerKind, now: DateTime<Utc>) -> bool {
+        let mut j = self.lock();
+        match kind {
+            BreakerKind::OrderRate => j.order_rate.as_mut().is_some_and(|r| r.cleared(now)),
+            BreakerKind::PreTrade => j.pre_trade_denials.as_mut().is_some_and(|r| r.cleared(now)),
+            _ => false,
+        }
     }
 
-    /// After a confirmed reset: re-arms the order-rate rule; its trip when the window still
-    /// exceeds (the gate is closed for it here).
-    pub fn rearm_order_rate(&self, now: DateTime<Utc>) -> Option<NumberedTrip> {
+    /// After a confirmed reset: re-arms a window the core counts; its trip when the window
+    /// still exceeds (the gate is closed for it here).
+    pub fn rearm_window(&self, kind: BreakerKind, now: DateTime<Utc>) -> Option<NumberedTrip> {
         let mut j = self.lock();
-        let trip = j.order_rate.as_mut()?.rearm(now)?;
+        let trip = match kind {
+            BreakerKind::OrderRate => j.order_rate.as_mut()?.rearm(now)?,
+            BreakerKind::PreTrade => j.pre_trade_denials.as_mut()?.rearm(now)?,
+            _ => return None,
+        };
         Some(self.close_locked(&mut j, trip))
     }
 
-    /// The order-rate breaker's reading, if it is on.
-    pub fn order_rate_reading(&self) -> Option<BreakerReading> {
-        self.lock().order_rate.as_ref().map(|r| r.reading(true))
+    /// The reading of a window the core counts, if it is on.
+    pub fn window_reading(&self, kind: BreakerKind) -> Option<BreakerReading> {
+        let j = self.lock();
+        match kind {
+            BreakerKind::OrderRate => j.order_rate.as_ref().map(|r| r.reading(true)),
+            BreakerKind::PreTrade => j.pre_trade_denials.as_ref().map(|r| r.reading(true)),
+            _ => None,
+        }
     }
 
     /// What the gate has seen.
@@ -828,18 +855,18 @@ mod tests {
         let clock = TestClock::new(t0());
         for i in 0..100 {
             let (d, trip) = c.decide(order(&format!("o{i}"), Side::Buy, dec!(1)), clock.as_ref());
-            assert!(d.is_accepted() && trip.is_none(), "order {i}");
+            assert!(d.is_accepted() && trip.is_empty(), "order {i}");
             clock.advance(Duration::milliseconds(10));
         }
         let (d, trip) = c.decide(order("o100", Side::Buy, dec!(1)), clock.as_ref());
         assert!(!d.is_accepted());
-        let trip = trip.expect("the 101st trips");
+        let trip = trip.into_iter().next().expect("the 101st trips");
         assert_eq!(trip.trip.breaker, BreakerKind::OrderRate);
         assert_eq!(c.effective_state(), EngineState::Tripped);
         // A clock stepped back is judged at the newest time, never refused as out of order.
         clock.set(t0());
         let (d, trip) = c.decide(order("late", Side::Buy, dec!(1)), clock.as_ref());
-        assert!(!d.is_accepted() && trip.is_none());
+        assert!(!d.is_accepted() && trip.is_empty());
         assert_eq!(c.activity().accepted, 100);
     }
 }

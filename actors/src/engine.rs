@@ -27,7 +27,7 @@ use crate::events::{ControlEvents, EngineEvent, TelemetryEvent};
 use crate::pretrade::{DoneStatus, OpenOrder, PreTradeCheck};
 use crate::rules::{
     DailyLossRule, DailyLossState, DrawdownRule, DrawdownState, ErrorArrival, ErrorRateRule,
-    OrderRateRule, StaleFeedRule,
+    HostBeacon, HostSilentRule, OrderRateRule, PreTradeDenialRule, StaleFeedRule,
 };
 use crate::settings::StrategySettings;
 use crate::state_machine::{EngineState, StateRecord};
@@ -152,6 +152,8 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             s.daily_loss.as_ref().map(|_| BreakerKind::DailyLoss),
             s.error_rate.as_ref().map(|_| BreakerKind::ErrorRate),
             s.stale_feed.as_ref().map(|_| BreakerKind::StaleFeed),
+            s.pre_trade_breaker.as_ref().map(|_| BreakerKind::PreTrade),
+            s.host_silent.as_ref().map(|_| BreakerKind::HostSilent),
         ]
         .into_iter()
         .flatten()
@@ -167,6 +169,8 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
         need_input.into_iter().flatten().map(ActorName::Breaker),
     ));
     let control = Arc::new(ControlEvents::default());
+    // Stamped by every host call without a message; the dead-man's switch reads it on ticks.
+    let beacon = Arc::new(HostBeacon::new());
     let (telemetry, _) = broadcast::channel(4096);
 
     // The factory runs at once, on this thread; it hands the handle's parts out through here.
@@ -192,6 +196,10 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
                     .as_ref()
                     .map(|o| OrderRateRule::new(o.max_orders, o.window)),
                 pre_trade: settings.pre_trade.clone(),
+                pre_trade_denials: settings
+                    .pre_trade_breaker
+                    .as_ref()
+                    .map(|p| PreTradeDenialRule::new(p.max_denials, p.window)),
             },
             health.clone(),
         ));
@@ -251,6 +259,25 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             );
             links_out.push(BreakerLink::of(BreakerKind::StaleFeed, &a));
             portfolio.push(a.recipient());
+        }
+        if let Some(h) = settings.host_silent.clone() {
+            let (market, started, beacon) = (settings.market.clone(), now, beacon.clone());
+            let a = start_breaker(
+                move || HostSilentRule::new(h.timeout, market.clone(), started, beacon.clone()),
+                h.reset,
+                &checkpoint,
+                &core,
+                &clock,
+                &links,
+            );
+            links_out.push(BreakerLink::of(BreakerKind::HostSilent, &a));
+        }
+        if let Some(p) = settings.pre_trade_breaker.clone() {
+            let (core, links) = (core.clone(), links.clone());
+            let a = actix::Supervisor::start(move |_| {
+                OrderGate::window(core, BreakerKind::PreTrade, p.reset, links)
+            });
+            links_out.push(BreakerLink::of(BreakerKind::PreTrade, &a));
         }
         let error_rate = settings.error_rate.clone().map(|e| {
             let a = start_breaker(
@@ -331,6 +358,7 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             max_clock_skew: settings.max_clock_skew,
             checkpoint: checkpoint.clone(),
             errors: Mutex::new(ErrorLog::default()),
+            beacon: beacon.clone(),
             supervisor: ctx.address(),
         });
         sup
@@ -359,6 +387,14 @@ struct Inner {
     max_clock_skew: chrono::Duration,
     checkpoint: StrategyCheckpoint,
     errors: Mutex<ErrorLog>,
+    beacon: Arc<HostBeacon>,
+}
+
+impl Inner {
+    /// The host spoke: the dead-man's switch's timer restarts.
+    fn heard(&self) {
+        self.beacon.stamp(self.clock.now());
+    }
 }
 
 /// The trading host's handle on one strategy's engine. Cheap to clone, usable from any
@@ -405,6 +441,7 @@ impl EngineHandle {
     pub fn check_order(&self, order: OrderRequest) -> Result<OrderDecision, InputError> {
         order.validate()?;
         let i = &self.inner;
+        i.heard();
         if let Some(at) = order.timestamp {
             InputError::check_not_ahead("timestamp", at, i.clock.now(), i.max_clock_skew)?;
         }
@@ -412,7 +449,7 @@ impl EngineHandle {
             i.core.set_supervisor_alive(false);
         }
         let (decision, tripped) = i.core.decide(order, i.clock.as_ref());
-        if let Some(trip) = tripped {
+        for trip in tripped {
             i.supervisor.do_send(TripReport(trip));
         }
         Ok(decision)
@@ -437,12 +474,14 @@ impl EngineHandle {
     /// Submits a portfolio snapshot and waits until every portfolio breaker has judged it:
     /// when this returns, any trip it caused is already refusing orders.
     pub async fn submit_snapshot(&self, snapshot: PortfolioSnapshot) -> Result<(), EngineError> {
+        self.inner.heard();
         self.inner.feed.send(SubmitSnapshot(snapshot)).await?
     }
 
     /// Submits snapshots, in order, without waiting; each breaker judges the batch in one
     /// message, exactly as it would one by one. [`Self::settle`] waits for them.
     pub fn push_snapshots(&self, snapshots: Vec<PortfolioSnapshot>) {
+        self.inner.heard();
         self.inner.feed.do_send(PushSnapshots(snapshots));
     }
 
@@ -451,6 +490,7 @@ impl EngineHandle {
     pub fn report_fill(&self, fill: Fill) -> Result<(), InputError> {
         fill.validate()?;
         let i = &self.inner;
+        i.heard();
         InputError::check_not_ahead("timestamp", fill.timestamp, i.clock.now(), i.max_clock_skew)?;
         self.inner.core.on_fill(fill)
     }
@@ -466,6 +506,7 @@ impl EngineHandle {
     ) -> Result<(), InputError> {
         required("order_id", order_id)?;
         let i = &self.inner;
+        i.heard();
         if let Some(at) = timestamp {
             InputError::check_not_ahead("timestamp", at, i.clock.now(), i.max_clock_skew)?;
         }
@@ -483,6 +524,7 @@ impl EngineHandle {
         prices: Vec<(String, Decimal)>,
     ) -> Result<(), InputError> {
         let i = &self.inner;
+        i.heard();
         InputError::check_not_ahead("timestamp", timestamp, i.clock.now(), i.max_clock_skew)?;
         for (asset, price) in &prices {
             required("prices.asset", asset)?;
@@ -500,6 +542,7 @@ impl EngineHandle {
     /// The host is alive: restarts the dead-man's switch's timer (so does every other call).
     pub fn heartbeat(&self, timestamp: Option<DateTime<Utc>>) -> Result<(), InputError> {
         let i = &self.inner;
+        i.heard();
         if let Some(at) = timestamp {
             InputError::check_not_ahead("timestamp", at, i.clock.now(), i.max_clock_skew)?;
         }
@@ -516,6 +559,7 @@ impl EngineHandle {
     /// caused is refusing orders when this returns.
     pub async fn report_error(&self, error: ErrorReport) -> Result<(), EngineError> {
         let i = &self.inner;
+        i.heard();
         let at = i.clock.now();
         if let Some(ts) = error.timestamp {
             InputError::check_not_ahead("timestamp", ts, at, i.max_clock_skew)?;
@@ -591,8 +635,11 @@ impl EngineHandle {
         );
         let tripped: BTreeMap<BreakerKind, DateTime<Utc>> =
             record.tripped.iter().copied().collect();
+        // Breakers added in v1.1 are listed only when configured (API.md).
+        let optional = [BreakerKind::PreTrade, BreakerKind::HostSilent];
         let breakers: Vec<BreakerStatus> = BreakerKind::ALL
             .iter()
+            .filter(|kind| !optional.contains(kind) || readings.iter().any(|r| r.breaker == **kind))
             .map(|&kind| {
                 let r = readings
                     .iter()

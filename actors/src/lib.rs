@@ -4,7 +4,8 @@
 //!
 //! - [`breaker`]: what every breaker shares, and the [`breaker::Rule`] trait.
 //! - [`rules`]: pure, synchronous breaker rules (drawdown, daily loss, order rate, error rate,
-//!   stale feed), tested exhaustively without actors.
+//!   stale feed, pre-trade denials, the host-silent dead-man's switch), tested exhaustively
+//!   without actors.
 //! - [`decision`]: the order decision core the host's own thread locks for each order.
 //! - [`supervision`]: actor names, lifecycle events and the health board.
 //! - [`state_machine`]: NORMAL / TRIPPED / MANUALLY_HALTED / RESETTING as one transition table.

@@ -101,6 +101,9 @@ pub struct MarketSection {
     pub close: Option<String>,
     /// Dates with no session.
     pub holidays: Option<Vec<String>>,
+    /// 24/7 markets: every day is one session from `open` to the next day's `open`;
+    /// holidays still apply, `close` must not be given.
+    pub always_open: Option<bool>,
 }
 
 /// Keys every breaker accepts.
@@ -530,9 +533,17 @@ fn strategy_settings(
             )),
         }
     }
+    let always_open = m.always_open.unwrap_or(false);
+    if always_open && m.close.is_some() {
+        problems.push(format!(
+            "{}: a market with always_open = true has no close; remove close",
+            at("market.close")
+        ));
+    }
     if let (Some(tz), Some(open)) = (tz, open) {
         let market = MarketSession::new(tz, open, holidays);
         out.market = match close {
+            _ if always_open => market.always_open(),
             Some(c) if c <= open => {
                 problems.push(format!(
                     "{}: {c} must be after the open {open}",

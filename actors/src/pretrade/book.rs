@@ -298,7 +298,7 @@ impl OrderBook {
         for p in positions {
             let a = self.assets.entry(p.asset.clone()).or_default();
             a.position = a.position.saturating_add(p.quantity);
-            if p.market_price > Decimal::ZERO && a.reference.map_or(true, |r| r.at <= at) {
+            if p.market_price > Decimal::ZERO && a.reference.is_none_or(|r| r.at <= at) {
                 a.reference = Some(ReferencePrice {
                     price: p.market_price,
                     at,
@@ -315,7 +315,7 @@ impl OrderBook {
             Side::Buy => fill.quantity,
             Side::Sell => -fill.quantity,
         };
-        let counts = self.snapshot_at.map_or(true, |s| fill.timestamp > s);
+        let counts = self.snapshot_at.is_none_or(|s| fill.timestamp > s);
         let current = self.position(&fill.asset);
         let position = if counts {
             current
@@ -344,7 +344,7 @@ impl OrderBook {
         self.update_asset(&fill.asset, |a| {
             a.position = position;
             a.open_signed += open_change;
-            if a.reference.map_or(true, |r| r.at <= fill.timestamp) {
+            if a.reference.is_none_or(|r| r.at <= fill.timestamp) {
                 a.reference = Some(ReferencePrice {
                     price: fill.price,
                     at: fill.timestamp,
@@ -374,7 +374,7 @@ impl OrderBook {
     /// Prices posted by the host: each becomes its asset's reference where it is the newest.
     pub fn on_prices(&mut self, at: DateTime<Utc>, prices: &[(String, Decimal)]) {
         for (asset, price) in prices {
-            if self.reference(asset).map_or(true, |r| r.at <= at) {
+            if self.reference(asset).is_none_or(|r| r.at <= at) {
                 self.update_asset(asset, |a| {
                     a.reference = Some(ReferencePrice { price: *price, at })
                 });

@@ -1,7 +1,14 @@
 //! When a market's trading session opens, in its own time zone.
 //!
-//! A session runs from the local open time to the end of that local calendar day. Weekends and
-//! configured holidays have none, and instants before the open belong to no session.
+//! A session runs from the local open time to the close (or, without one, the end of that local
+//! calendar day). Weekends and configured holidays have none, and instants before the open belong
+//! to no session.
+//!
+//! An always-open market (crypto: [`MarketSession::always_open`]) has a session starting on every
+//! calendar day that is not a holiday, weekends included, and each runs from that day's open to the
+//! next calendar day's open, so consecutive sessions touch and the close is ignored. A holiday has
+//! no session starting on it: the day before still runs to the holiday's open, and nothing runs
+//! from there to the next day's open.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
@@ -33,6 +40,7 @@ pub struct MarketSession {
     holidays: BTreeSet<NaiveDate>,
     weekends: bool,
     close: Option<NaiveTime>,
+    always_open: bool,
 }
 
 impl MarketSession {
@@ -48,6 +56,7 @@ impl MarketSession {
             holidays: holidays.into_iter().collect(),
             weekends: false,
             close: None,
+            always_open: false,
         }
     }
 
@@ -62,6 +71,20 @@ impl MarketSession {
     pub fn trading_every_day(mut self) -> Self {
         self.weekends = true;
         self
+    }
+
+    /// A 24/7 calendar (crypto): every calendar day but a holiday has a session, weekends
+    /// included, running from its `open` to the next calendar day's `open` even when that next
+    /// day is a holiday. A close set by [`Self::closing_at`], before or after, is ignored.
+    pub fn always_open(mut self) -> Self {
+        self.weekends = true;
+        self.always_open = true;
+        self
+    }
+
+    /// Whether the calendar was made [`Self::always_open`].
+    pub fn is_always_open(&self) -> bool {
+        self.always_open
     }
 
     /// The market's time zone.
@@ -81,8 +104,13 @@ impl MarketSession {
         self.local_instant(date, self.open)
     }
 
-    /// The instant the session of `date` ends: its close, or the next local midnight.
+    /// The instant the session of `date` ends: its close, or the next local midnight; for an
+    /// always-open market, the next calendar day's open (23 or 25 hours later across a
+    /// daylight-saving change).
     pub fn close_instant(&self, date: NaiveDate) -> DateTime<Utc> {
+        if self.always_open {
+            return self.open_instant(date.succ_opt().expect("date in range"));
+        }
         match self.close {
             Some(close) if close > self.open => self.local_instant(date, close),
             _ => self.local_midnight(date.succ_opt().expect("date in range")),
@@ -114,6 +142,10 @@ impl MarketSession {
 
     /// The session `at` belongs to: its local date, if the market is open then.
     pub fn session_of(&self, at: DateTime<Utc>) -> Option<NaiveDate> {
+        if self.always_open {
+            let date = self.last_open_date(at);
+            return self.is_trading_day(date).then_some(date);
+        }
         let date = at.with_timezone(&self.timezone).date_naive();
         (self.is_trading_day(date)
             && at >= self.open_instant(date)
@@ -123,6 +155,14 @@ impl MarketSession {
 
     /// The stretch of time around `at` over which [`Self::session_of`] gives the same answer.
     pub fn session_span(&self, at: DateTime<Utc>) -> SessionSpan {
+        if self.always_open {
+            let date = self.last_open_date(at);
+            return SessionSpan {
+                session: self.is_trading_day(date).then_some(date),
+                from: self.open_instant(date),
+                until: self.close_instant(date),
+            };
+        }
         let date = at.with_timezone(&self.timezone).date_naive();
         let day_start = self.local_midnight(date);
         let day_end = self.local_midnight(date.succ_opt().expect("date in range"));
@@ -154,6 +194,25 @@ impl MarketSession {
                 until: day_end,
             }
         }
+    }
+
+    /// The latest calendar date whose open is at or before `at`: the date of the session `at`
+    /// falls in when the market is always open (and that date is no holiday). Usually the local
+    /// date of `at` or the day before; a zone that skipped a day can push an open later, so a
+    /// few days back are tried.
+    fn last_open_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        let local = at.with_timezone(&self.timezone).date_naive();
+        let mut date = local;
+        for _ in 0..4 {
+            if self.open_instant(date) <= at {
+                return date;
+            }
+            match date.pred_opt() {
+                Some(before) => date = before,
+                None => break,
+            }
+        }
+        local.pred_opt().unwrap_or(local)
     }
 
     fn local_midnight(&self, date: NaiveDate) -> DateTime<Utc> {
@@ -268,6 +327,34 @@ mod tests {
         );
     }
 
+    /// The calendars the span property is checked on: New York and UTC (whose "daylight-saving
+    /// days" change nothing), plain, with a close, and always open; opens at 09:30, at midnight
+    /// and inside New York's spring-forward gap.
+    fn calendar(zone: u8, open: u8, mode: u8) -> MarketSession {
+        let tz = if zone == 0 {
+            chrono_tz::America::New_York
+        } else {
+            chrono_tz::UTC
+        };
+        let open = match open {
+            0 => NaiveTime::from_hms_opt(9, 30, 0),
+            1 => Some(NaiveTime::MIN),
+            _ => NaiveTime::from_hms_opt(2, 30, 0),
+        }
+        .unwrap();
+        let holidays = [
+            NaiveDate::from_ymd_opt(2026, 12, 25).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(), // a Sunday, the spring change
+            NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(), // the Monday after the fall change
+        ];
+        let m = MarketSession::new(tz, open, holidays);
+        match mode {
+            0 => m,
+            1 => m.closing_at(NaiveTime::from_hms_opt(16, 0, 0).unwrap()),
+            _ => m.always_open(),
+        }
+    }
+
     proptest::proptest! {
         /// The cached span agrees with the direct answer at every instant inside it.
         #[test]
@@ -281,6 +368,42 @@ mod tests {
             proptest::prop_assert_eq!(span.session, m.session_of(inside));
             proptest::prop_assert_eq!(m.session_of(span.until) == span.session && span.session.is_some(), false);
         }
+
+        /// The same on every calendar kind, always-open included, and both agree with the
+        /// definition: `at` is in the session of a trading day `d` when `open(d) <= at <
+        /// close(d)`, and `next_open_after` is the first such open after `at`.
+        #[test]
+        fn prop_session_span_agrees_with_session_of_on_every_calendar(
+            secs in 0i64..(86_400 * 400),
+            probe in 0i64..(86_400 * 2),
+            zone in 0u8..2,
+            open in 0u8..3,
+            mode in 0u8..3,
+        ) {
+            let m = calendar(zone, open, mode);
+            let at = utc("2026-01-01T00:00:00Z") + chrono::Duration::seconds(secs);
+            let span = m.session_span(at);
+            proptest::prop_assert!(span.contains(at));
+            proptest::prop_assert_eq!(span.session, m.session_of(at));
+            let inside = span.from + chrono::Duration::seconds(probe % ((span.until - span.from).num_seconds().max(1)));
+            proptest::prop_assert_eq!(span.session, m.session_of(inside));
+            proptest::prop_assert_eq!(m.session_of(span.until) == span.session && span.session.is_some(), false);
+            let local = at.with_timezone(&m.timezone()).date_naive();
+            let by_definition = [local.pred_opt().unwrap(), local]
+                .into_iter()
+                .rev()
+                .find(|&d| m.is_trading_day(d) && m.open_instant(d) <= at && at < m.close_instant(d));
+            proptest::prop_assert_eq!(m.session_of(at), by_definition);
+            let next = m.next_open_after(at);
+            proptest::prop_assert!(next > at);
+            let next_date = next.with_timezone(&m.timezone()).date_naive();
+            proptest::prop_assert!(m.is_trading_day(next_date));
+            proptest::prop_assert_eq!(m.open_instant(next_date), next);
+            if let Some(d) = span.session {
+                proptest::prop_assert_eq!((span.from, span.until), (m.open_instant(d), m.close_instant(d)));
+                proptest::prop_assert!(next >= span.until || !m.is_always_open());
+            }
+        }
     }
 
     #[test]
@@ -292,5 +415,237 @@ mod tests {
         );
         let d = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
         assert_eq!(m.open_instant(d), utc("2026-03-08T07:30:00Z"));
+    }
+}
+
+#[cfg(test)]
+mod always_open {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn hm(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    /// A crypto desk on UTC days, closed on one holiday (a Wednesday).
+    fn crypto() -> MarketSession {
+        MarketSession::new(chrono_tz::UTC, NaiveTime::MIN, [date(2026, 12, 23)]).always_open()
+    }
+
+    /// Always open, with a New York 09:30 open: sessions run 09:30 to 09:30 local.
+    fn new_york() -> MarketSession {
+        MarketSession::new(
+            chrono_tz::America::New_York,
+            hm(9, 30),
+            [date(2026, 12, 25)],
+        )
+        .always_open()
+    }
+
+    #[test]
+    fn test_session_of_when_always_open_on_weekend_then_that_day() {
+        let m = crypto();
+        assert_eq!(
+            m.session_of(utc("2026-03-07T00:00:00Z")),
+            Some(date(2026, 3, 7))
+        );
+        assert_eq!(
+            m.session_of(utc("2026-03-08T03:00:00Z")),
+            Some(date(2026, 3, 8))
+        );
+        assert!(m.is_trading_day(date(2026, 3, 8)));
+        assert!(m.is_always_open());
+        assert!(!MarketSession::new(chrono_tz::UTC, NaiveTime::MIN, []).is_always_open());
+    }
+
+    #[test]
+    fn test_session_of_when_always_open_across_midnight_then_sessions_touch() {
+        let m = crypto();
+        assert_eq!(
+            m.session_of(utc("2026-03-06T23:59:59Z")),
+            Some(date(2026, 3, 6))
+        );
+        assert_eq!(
+            m.session_of(utc("2026-03-07T00:00:00Z")),
+            Some(date(2026, 3, 7))
+        );
+        assert_eq!(
+            m.close_instant(date(2026, 3, 6)),
+            m.open_instant(date(2026, 3, 7))
+        );
+    }
+
+    #[test]
+    fn test_session_of_when_always_open_before_local_open_then_previous_day() {
+        let m = new_york();
+        // Sunday 2026-03-01 03:00 EST: the Saturday session runs until Sunday 09:30.
+        assert_eq!(
+            m.session_of(utc("2026-03-01T08:00:00Z")),
+            Some(date(2026, 2, 28))
+        );
+        assert_eq!(
+            m.session_of(utc("2026-03-01T14:29:59Z")),
+            Some(date(2026, 2, 28))
+        );
+        assert_eq!(
+            m.session_of(utc("2026-03-01T14:30:00Z")),
+            Some(date(2026, 3, 1))
+        );
+    }
+
+    #[test]
+    fn test_close_instant_when_always_open_then_next_days_open_and_close_ignored() {
+        let m = new_york().closing_at(hm(16, 0));
+        assert_eq!(
+            m.close_instant(date(2026, 3, 2)),
+            utc("2026-03-03T14:30:00Z")
+        );
+        assert_eq!(
+            m.session_of(utc("2026-03-02T22:00:00Z")),
+            Some(date(2026, 3, 2))
+        );
+        let closed_first = MarketSession::new(chrono_tz::America::New_York, hm(9, 30), [])
+            .closing_at(hm(16, 0))
+            .always_open();
+        assert_eq!(
+            closed_first.close_instant(date(2026, 3, 2)),
+            utc("2026-03-03T14:30:00Z")
+        );
+    }
+
+    #[test]
+    fn test_session_span_when_always_open_over_spring_forward_then_23_hours() {
+        let m = new_york();
+        // Saturday 2026-03-07 09:30 EST (14:30Z) to Sunday 2026-03-08 09:30 EDT (13:30Z).
+        let span = m.session_span(utc("2026-03-08T07:00:00Z")); // 03:00 EDT, just after the gap
+        assert_eq!(span.session, Some(date(2026, 3, 7)));
+        assert_eq!(span.from, utc("2026-03-07T14:30:00Z"));
+        assert_eq!(span.until, utc("2026-03-08T13:30:00Z"));
+        assert_eq!(span.until - span.from, chrono::Duration::hours(23));
+        assert_eq!(
+            m.session_of(utc("2026-03-08T13:30:00Z")),
+            Some(date(2026, 3, 8))
+        );
+    }
+
+    #[test]
+    fn test_session_span_when_always_open_over_fall_back_then_25_hours() {
+        let m = new_york();
+        // Saturday 2026-10-31 09:30 EDT (13:30Z) to Sunday 2026-11-01 09:30 EST (14:30Z).
+        let span = m.session_span(utc("2026-11-01T06:30:00Z")); // 01:30 local, the repeated hour
+        assert_eq!(span.session, Some(date(2026, 10, 31)));
+        assert_eq!(
+            (span.from, span.until),
+            (utc("2026-10-31T13:30:00Z"), utc("2026-11-01T14:30:00Z"))
+        );
+        assert_eq!(
+            m.next_open_after(utc("2026-11-01T06:30:00Z")),
+            utc("2026-11-01T14:30:00Z")
+        );
+    }
+
+    #[test]
+    fn test_session_span_when_always_open_in_utc_on_dst_days_then_24_hours() {
+        let m = crypto();
+        for day in [
+            date(2026, 3, 8),
+            date(2026, 3, 29),
+            date(2026, 10, 25),
+            date(2026, 11, 1),
+        ] {
+            let span = m.session_span(m.open_instant(day) + chrono::Duration::hours(12));
+            assert_eq!(span.session, Some(day));
+            assert_eq!(span.until - span.from, chrono::Duration::hours(24), "{day}");
+        }
+    }
+
+    #[test]
+    fn test_open_instant_when_always_open_and_open_in_dst_gap_then_shifted_an_hour() {
+        let m = MarketSession::new(chrono_tz::America::New_York, hm(2, 30), []).always_open();
+        assert_eq!(
+            m.open_instant(date(2026, 3, 8)),
+            utc("2026-03-08T07:30:00Z")
+        );
+        assert_eq!(
+            m.close_instant(date(2026, 3, 7)),
+            utc("2026-03-08T07:30:00Z")
+        );
+        assert_eq!(
+            m.session_of(utc("2026-03-08T07:29:59Z")),
+            Some(date(2026, 3, 7))
+        );
+        assert_eq!(
+            m.session_of(utc("2026-03-08T07:30:00Z")),
+            Some(date(2026, 3, 8))
+        );
+    }
+
+    #[test]
+    fn test_session_of_when_always_open_on_holiday_then_no_session_starts_on_it() {
+        let m = crypto();
+        // The day before runs to the holiday's open; the holiday itself has none.
+        assert_eq!(
+            m.session_of(utc("2026-12-22T23:59:59Z")),
+            Some(date(2026, 12, 22))
+        );
+        assert_eq!(m.session_of(utc("2026-12-23T00:00:00Z")), None);
+        assert_eq!(m.session_of(utc("2026-12-23T23:59:59Z")), None);
+        assert_eq!(
+            m.session_of(utc("2026-12-24T00:00:00Z")),
+            Some(date(2026, 12, 24))
+        );
+        let span = m.session_span(utc("2026-12-23T12:00:00Z"));
+        assert_eq!(
+            (span.session, span.from, span.until),
+            (
+                None,
+                utc("2026-12-23T00:00:00Z"),
+                utc("2026-12-24T00:00:00Z")
+            )
+        );
+        assert_eq!(
+            m.next_open_after(utc("2026-12-22T12:00:00Z")),
+            utc("2026-12-24T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn test_session_of_when_always_open_new_york_holiday_then_day_before_runs_to_its_open() {
+        let m = new_york();
+        // Christmas Eve's session ends at Christmas 09:30 EST; Christmas has none until the 26th.
+        assert_eq!(
+            m.session_of(utc("2026-12-25T14:29:59Z")),
+            Some(date(2026, 12, 24))
+        );
+        assert_eq!(m.session_of(utc("2026-12-25T14:30:00Z")), None);
+        assert_eq!(m.session_of(utc("2026-12-26T14:29:59Z")), None);
+        assert_eq!(
+            m.session_of(utc("2026-12-26T14:30:00Z")),
+            Some(date(2026, 12, 26))
+        );
+        assert_eq!(
+            m.next_open_after(utc("2026-12-25T14:30:00Z")),
+            utc("2026-12-26T14:30:00Z")
+        );
+    }
+
+    #[test]
+    fn test_next_open_after_when_always_open_friday_evening_then_saturday() {
+        assert_eq!(
+            new_york().next_open_after(utc("2026-03-06T21:00:00Z")),
+            utc("2026-03-07T14:30:00Z")
+        );
+        assert_eq!(
+            crypto().next_open_after(utc("2026-03-07T00:00:00Z")),
+            utc("2026-03-08T00:00:00Z"),
+            "strictly after"
+        );
     }
 }

@@ -4,18 +4,26 @@
 pub mod daily_loss;
 pub mod drawdown;
 pub mod error_rate;
+pub mod host_silent;
 pub mod market_session;
 pub mod order_rate;
+pub mod pre_trade_denials;
+pub mod silence;
 pub mod sliding_window;
 pub mod stale_feed;
+pub mod windowed_limit;
 
 pub use daily_loss::{DailyLossLimit, DailyLossRule, DailyLossState};
 pub use drawdown::{DrawdownRule, DrawdownState};
 pub use error_rate::{ErrorArrival, ErrorRateRule};
+pub use host_silent::{HostBeacon, HostSilentRule};
 pub use market_session::MarketSession;
 pub use order_rate::{OrderRateRule, OrderVerdict};
+pub use pre_trade_denials::PreTradeDenialRule;
+pub use silence::{Awaited, Heard, SilenceRule};
 pub use sliding_window::SlidingWindow;
 pub use stale_feed::StaleFeedRule;
+pub use windowed_limit::{Counted, WindowedLimit};
 
 /// Formats a ratio as a percentage with two decimals: `-0.1042` → `-10.42%`.
 pub fn percent(ratio: rust_decimal::Decimal) -> String {

@@ -1,12 +1,10 @@
 //! Order rate: more than `max_orders` submissions inside the sliding window trips, on the
 //! submission that makes the count exceed the maximum, and that submission is itself refused.
 
-use super::sliding_window::SlidingWindow;
+use super::windowed_limit::{Counted, WindowedLimit};
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
 use crate::domain::InputError;
 use chrono::{DateTime, Duration, Utc};
-use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 
 /// The order-rate rule's answer to one submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,92 +18,53 @@ pub enum OrderVerdict {
 /// The order-rate rule.
 #[derive(Debug, Clone)]
 pub struct OrderRateRule {
-    window: SlidingWindow,
-    latched: bool,
+    limit: WindowedLimit,
 }
 
 impl OrderRateRule {
     /// At most `max_orders` (≥ 1) inside `window` (positive).
     pub fn new(max_orders: usize, window: Duration) -> Self {
         Self {
-            window: SlidingWindow::new(window, max_orders),
-            latched: false,
+            limit: WindowedLimit::new(
+                BreakerKind::OrderRate,
+                "orders",
+                "orders",
+                max_orders,
+                window,
+            ),
         }
     }
 
     /// Counts a submission at `at`.
     pub fn on_submission(&mut self, at: DateTime<Utc>) -> Result<OrderVerdict, InputError> {
-        let count = self.window.record(at, (), |_| {})?;
-        if count <= self.window.max() {
-            return Ok(OrderVerdict::WithinLimit);
-        }
-        if self.latched {
-            return Ok(OrderVerdict::OverLimit(None));
-        }
-        self.latched = true;
-        Ok(OrderVerdict::OverLimit(Some(self.trip(at))))
-    }
-
-    fn trip(&self, at: DateTime<Utc>) -> Trip {
-        let max = self.window.max();
-        let secs = self.window.window().num_seconds();
-        let mut details = BTreeMap::new();
-        details.insert("orders_in_window".into(), self.window.len().to_string());
-        details.insert("max_orders".into(), max.to_string());
-        details.insert("window_seconds".into(), secs.to_string());
-        Trip {
-            breaker: BreakerKind::OrderRate,
-            at,
-            value: Decimal::from(self.window.len()),
-            limit: Decimal::from(max),
-            summary: format!("{} orders within {secs} s > {max}", self.window.len()),
-            details,
-        }
+        Ok(match self.limit.record(at)? {
+            Counted::Within => OrderVerdict::WithinLimit,
+            Counted::Over => OrderVerdict::OverLimit(None),
+            Counted::Tripped(trip) => OrderVerdict::OverLimit(Some(trip)),
+        })
     }
 
     /// Whether the trip condition has passed at `now` (the window holds `max` or fewer):
     /// an auto-reset breaker clears then. Re-arms the rule when it has.
     pub fn cleared(&mut self, now: DateTime<Utc>) -> bool {
-        let count = self.window.expire(now, |_| {});
-        if self.latched && count <= self.window.max() {
-            self.latched = false;
-            return true;
-        }
-        false
+        self.limit.cleared(now)
     }
 
     /// Lets the rule trip again after a reset; trips at once if the window still exceeds.
     pub fn rearm(&mut self, now: DateTime<Utc>) -> Option<Trip> {
-        self.latched = false;
-        self.window.expire(now, |_| {});
-        if self.window.exceeded() {
-            self.latched = true;
-            return Some(self.trip(now));
-        }
-        None
+        self.limit.rearm(now)
     }
 
     /// The reading for status pages.
     pub fn reading(&self, enabled: bool) -> BreakerReading {
-        let mut details = BTreeMap::new();
-        details.insert(
-            "window_seconds".into(),
-            self.window.window().num_seconds().to_string(),
-        );
-        BreakerReading {
-            breaker: BreakerKind::OrderRate,
-            enabled,
-            ready: true,
-            value: Some(Decimal::from(self.window.len())),
-            limit: Some(Decimal::from(self.window.max())),
-            details,
-        }
+        self.limit.reading(enabled)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
     use OrderVerdict::OverLimit;
 
     fn t(ms: i64) -> DateTime<Utc> {
@@ -127,6 +86,11 @@ mod tests {
             panic!("the 101st order must trip");
         };
         assert_eq!(trip.value, Decimal::from(101));
+        assert_eq!(trip.breaker, BreakerKind::OrderRate);
+        assert_eq!(trip.summary, "101 orders within 60 s > 100");
+        assert_eq!(trip.details["orders_in_window"], "101");
+        assert_eq!(trip.details["max_orders"], "100");
+        assert_eq!(trip.details["window_seconds"], "60");
         assert_eq!(
             r.on_submission(t(40_001)).unwrap(),
             OrderVerdict::OverLimit(None)

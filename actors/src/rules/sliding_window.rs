@@ -19,8 +19,9 @@ pub struct SlidingWindow<T: Copy = ()> {
     newest: Option<i64>,
 }
 
-fn nanos(at: DateTime<Utc>) -> i64 {
-    // i64 nanoseconds reach the year 2262; clamp beyond rather than fail.
+/// Nanoseconds since the epoch. i64 nanoseconds reach 1677 to 2262; beyond, clamp rather than
+/// fail.
+pub(crate) fn nanos(at: DateTime<Utc>) -> i64 {
     at.timestamp_nanos_opt().unwrap_or(if at.timestamp() > 0 {
         i64::MAX
     } else {

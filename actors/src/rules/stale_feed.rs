@@ -1,132 +1,46 @@
 //! Stale feed: during a session, no portfolio snapshot for longer than `max_snapshot_age`
-//! trips, because every portfolio breaker is blind without one.
+//! trips, because every portfolio breaker is blind without one. A [`SilenceRule`] that waits
+//! for snapshots.
 
 use super::market_session::MarketSession;
-use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
-use crate::domain::{InputError, Valuation};
+use super::silence::{Awaited, Heard, SilenceRule};
+use crate::breaker::BreakerKind;
+use crate::domain::Valuation;
 use chrono::{DateTime, Duration, Utc};
-use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 
-/// The stale-feed rule.
-#[derive(Debug, Clone)]
-pub struct StaleFeedRule {
-    max_age: Duration,
-    market: MarketSession,
-    last_seen: DateTime<Utc>,
-    latched: bool,
+/// The stale-feed rule: a [`SilenceRule`] fed [`Valuation`]s through the
+/// [`Rule`](crate::breaker::Rule) trait.
+pub type StaleFeedRule = SilenceRule<Valuation>;
+
+/// A snapshot counts by when the engine received it: a host's clock cannot keep the feed
+/// looking fresh.
+impl Heard for Valuation {
+    fn heard_at(&self) -> DateTime<Utc> {
+        self.received_at
+    }
 }
 
-impl StaleFeedRule {
+impl SilenceRule<Valuation> {
     /// Trips when no snapshot came for more than `max_age` during a session; the clock starts
     /// at `started` so a feed that never speaks is caught too.
     pub fn new(max_age: Duration, market: MarketSession, started: DateTime<Utc>) -> Self {
-        Self {
+        SilenceRule::watching(
+            BreakerKind::StaleFeed,
+            Awaited::PORTFOLIO_SNAPSHOT,
             max_age,
             market,
-            last_seen: started,
-            latched: false,
-        }
-    }
-
-    /// A snapshot arrived at `at`. Returns whether a latched trip cleared.
-    pub fn on_snapshot(&mut self, at: DateTime<Utc>) -> bool {
-        self.last_seen = self.last_seen.max(at);
-        std::mem::take(&mut self.latched)
-    }
-
-    /// Checks the feed's age at `now`.
-    pub fn on_tick(&mut self, now: DateTime<Utc>) -> Option<Trip> {
-        if self.latched || self.market.session_of(now).is_none() {
-            return None;
-        }
-        // Silence before the open does not count against the session.
-        let since = self
-            .last_seen
-            .max(self.market.open_instant(self.market.session_of(now)?));
-        let age = now - since;
-        if age <= self.max_age {
-            return None;
-        }
-        self.latched = true;
-        let mut details = BTreeMap::new();
-        details.insert(
-            "seconds_since_snapshot".into(),
-            age.num_seconds().to_string(),
-        );
-        details.insert(
-            "max_snapshot_age".into(),
-            self.max_age.num_seconds().to_string(),
-        );
-        details.insert("last_snapshot_at".into(), self.last_seen.to_rfc3339());
-        Some(Trip {
-            breaker: BreakerKind::StaleFeed,
-            at: now,
-            value: Decimal::from(age.num_seconds()),
-            limit: Decimal::from(self.max_age.num_seconds()),
-            summary: format!(
-                "no portfolio snapshot for {} s > {} s",
-                age.num_seconds(),
-                self.max_age.num_seconds()
-            ),
-            details,
-        })
-    }
-
-    /// Lets the rule trip again after a reset.
-    pub fn rearm(&mut self) {
-        self.latched = false;
-    }
-
-    /// The reading for status pages.
-    pub fn reading(&self, enabled: bool, now: DateTime<Utc>) -> BreakerReading {
-        BreakerReading {
-            breaker: BreakerKind::StaleFeed,
-            enabled,
-            ready: true,
-            value: Some(Decimal::from((now - self.last_seen).num_seconds().max(0))),
-            limit: Some(Decimal::from(self.max_age.num_seconds())),
-            details: BTreeMap::new(),
-        }
-    }
-}
-
-impl Rule for StaleFeedRule {
-    type Input = Valuation;
-    type Durable = ();
-
-    fn kind(&self) -> BreakerKind {
-        BreakerKind::StaleFeed
-    }
-
-    /// Counts the snapshot by when the engine received it: a host's clock cannot keep the
-    /// feed looking fresh.
-    fn evaluate(&mut self, v: &Valuation) -> Result<Verdict, InputError> {
-        Ok(if self.on_snapshot(v.received_at) {
-            Verdict::Cleared
-        } else {
-            Verdict::Quiet
-        })
-    }
-
-    fn on_tick(&mut self, now: DateTime<Utc>) -> Verdict {
-        Verdict::from(StaleFeedRule::on_tick(self, now))
-    }
-
-    fn rearm(&mut self, _rebase: bool, now: DateTime<Utc>) -> Option<Trip> {
-        StaleFeedRule::rearm(self);
-        StaleFeedRule::on_tick(self, now)
-    }
-
-    fn reading(&self, now: DateTime<Utc>) -> BreakerReading {
-        StaleFeedRule::reading(self, true, now)
+            started,
+            None,
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::breaker::{Rule, Verdict};
     use chrono::NaiveTime;
+    use rust_decimal::Decimal;
 
     fn market() -> MarketSession {
         MarketSession::new(
@@ -140,38 +54,100 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn snapshot(received_at: &str) -> Valuation {
+        Valuation {
+            value: Decimal::ONE_HUNDRED,
+            at: utc("2020-01-01T00:00:00Z"),
+            received_at: utc(received_at),
+        }
+    }
+
+    fn trip(v: Verdict) -> crate::breaker::Trip {
+        match v {
+            Verdict::Trip(t) => t,
+            other => panic!("expected a trip, got {other:?}"),
+        }
+    }
+
     #[test]
     fn test_on_tick_when_silent_past_max_age_in_session_then_trips_once() {
         let mut r =
             StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-09T14:00:00Z"));
-        assert!(
-            r.on_tick(utc("2026-03-09T14:01:00Z")).is_none(),
+        assert_eq!(
+            r.on_tick(utc("2026-03-09T14:01:00Z")),
+            Verdict::Quiet,
             "exactly 60 s is not stale"
         );
-        let trip = r
-            .on_tick(utc("2026-03-09T14:01:01Z"))
-            .expect("61 s is stale");
-        assert_eq!(trip.value, Decimal::from(61));
-        assert!(r.on_tick(utc("2026-03-09T14:05:00Z")).is_none());
+        let t = trip(r.on_tick(utc("2026-03-09T14:01:01Z")));
+        assert_eq!(t.value, Decimal::from(61));
+        assert_eq!(t.breaker, BreakerKind::StaleFeed);
+        assert_eq!(t.summary, "no portfolio snapshot for 61 s > 60 s");
+        assert_eq!(t.details["seconds_since_snapshot"], "61");
+        assert_eq!(t.details["max_snapshot_age"], "60");
+        assert_eq!(t.details["last_snapshot_at"], "2026-03-09T14:00:00+00:00");
+        assert_eq!(r.on_tick(utc("2026-03-09T14:05:00Z")), Verdict::Quiet);
         assert!(
-            r.on_snapshot(utc("2026-03-09T14:05:00Z")),
+            r.on_heard(utc("2026-03-09T14:05:00Z")),
             "a snapshot clears it"
         );
+    }
+
+    #[test]
+    fn test_evaluate_when_latched_then_snapshot_by_receipt_time_clears() {
+        let mut r =
+            StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-09T14:00:00Z"));
+        assert!(matches!(
+            Rule::on_tick(&mut r, utc("2026-03-09T14:02:00Z")),
+            Verdict::Trip(_)
+        ));
+        // The host's own timestamp is ancient; the receipt time is what counts.
+        assert_eq!(
+            r.evaluate(&snapshot("2026-03-09T14:02:01Z")),
+            Ok(Verdict::Cleared)
+        );
+        assert_eq!(
+            r.evaluate(&snapshot("2026-03-09T14:02:02Z")),
+            Ok(Verdict::Quiet)
+        );
+        assert_eq!(r.kind(), BreakerKind::StaleFeed);
+        assert!(r.has_input());
+        assert_eq!(r.durable_state(), None);
     }
 
     #[test]
     fn test_on_tick_when_outside_session_then_never_trips() {
         let mut r =
             StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-07T14:00:00Z"));
-        assert!(r.on_tick(utc("2026-03-07T20:00:00Z")).is_none()); // Saturday
-        assert!(r.on_tick(utc("2026-03-09T13:00:00Z")).is_none()); // Monday before the open
+        assert_eq!(r.on_tick(utc("2026-03-07T20:00:00Z")), Verdict::Quiet); // Saturday
+        assert_eq!(r.on_tick(utc("2026-03-09T13:00:00Z")), Verdict::Quiet); // Monday before the open
     }
 
     #[test]
     fn test_on_tick_when_silent_since_before_open_then_counts_from_open() {
         let mut r =
             StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-09T10:00:00Z"));
-        assert!(r.on_tick(utc("2026-03-09T13:30:30Z")).is_none());
-        assert!(r.on_tick(utc("2026-03-09T13:31:01Z")).is_some());
+        assert_eq!(r.on_tick(utc("2026-03-09T13:30:30Z")), Verdict::Quiet);
+        assert!(matches!(
+            r.on_tick(utc("2026-03-09T13:31:01Z")),
+            Verdict::Trip(_)
+        ));
+    }
+
+    #[test]
+    fn test_rearm_when_still_silent_then_trips_again_and_reading_shows_age() {
+        let mut r =
+            StaleFeedRule::new(Duration::seconds(60), market(), utc("2026-03-09T14:00:00Z"));
+        assert!(matches!(
+            r.on_tick(utc("2026-03-09T14:01:01Z")),
+            Verdict::Trip(_)
+        ));
+        assert!(Rule::rearm(&mut r, false, utc("2026-03-09T14:01:02Z")).is_some());
+        r.on_heard(utc("2026-03-09T14:01:03Z"));
+        assert!(Rule::rearm(&mut r, false, utc("2026-03-09T14:01:04Z")).is_none());
+        let reading = Rule::reading(&r, utc("2026-03-09T14:01:13Z"));
+        assert_eq!(reading.breaker, BreakerKind::StaleFeed);
+        assert_eq!(reading.value, Some(Decimal::from(10)));
+        assert_eq!(reading.limit, Some(Decimal::from(60)));
+        assert!(reading.enabled && reading.ready);
     }
 }
