@@ -652,7 +652,7 @@ mod tests {
             GateRules {
                 reduce_only_when_tripped: reduce_only,
                 order_rate,
-                pre_trade: PreTradeLimits::default(),
+                ..GateRules::default()
             },
             health,
         )

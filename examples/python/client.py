@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """rustybt sidecar client for a Python strategy: standard library only.
 
+The documented Python client is now the package `rustybt_live` (`pip install ./python`):
+`rustybt_live.Client` has typed results and exceptions, and the same methods as the
+in-process `rustybt_live.Engine` (docs/python.md). This script stays as a dependency-free
+example of the HTTP API.
+
 The example writes into a strategy of its own, `python-example` (or --strategy NAME), never
 into `demo`: that one is fed by the simulated market of a bare `rustybt live run`, and a second
 feed would mix its portfolio and orders with the example's. Give the service a configuration

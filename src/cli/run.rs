@@ -1,8 +1,9 @@
 //! `rustybt live run`: the engines behind the HTTP API, the dashboard and `/metrics`.
 
 use crate::config::Config;
-use crate::engine::EngineBuilder;
+use crate::engine::{EngineBuilder, Engines};
 use anyhow::Context;
+use rustybt_actors::settings::StrategySettings;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -102,6 +103,21 @@ fn owner_only(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Starts the engines of `strategies` the way `live run` does: the sled checkpoint in the
+/// configuration's `data_dir`, the alert channels of its `[alerts]` (secrets from the process
+/// environment), each engine on the builder's own thread. `live run` passes every strategy of
+/// the file; an in-process host (the Python package) passes the one it runs.
+pub fn start_engines(
+    config: &Config,
+    strategies: Vec<StrategySettings>,
+) -> anyhow::Result<Engines> {
+    let channels = crate::alerting::build_channels(&config.alerts, &crate::config::ProcessEnv)?;
+    Ok(EngineBuilder::strategies(strategies)
+        .data_dir(config.data_dir.clone())
+        .alert_channels(channels)
+        .start_all()?)
+}
+
 /// Runs until SIGINT or SIGTERM, then stops serving and flushes the checkpoint.
 pub async fn main(args: RunArgs) -> anyhow::Result<()> {
     let (config, demo) = match &args.config {
@@ -113,11 +129,7 @@ pub async fn main(args: RunArgs) -> anyhow::Result<()> {
         format!("--bind/[server] bind: {bind_text:?} is not an address like 127.0.0.1:8080")
     })?;
     let token = api_token(&config, &bind)?;
-    let channels = crate::alerting::build_channels(&config.alerts, &crate::config::ProcessEnv)?;
-    let engines = EngineBuilder::strategies(config.strategies.clone())
-        .data_dir(config.data_dir.clone())
-        .alert_channels(channels)
-        .start_all()?;
+    let engines = start_engines(&config, config.strategies.clone())?;
     for (name, engine) in engines.all() {
         let status = engine.status().await?;
         tracing::info!(

@@ -24,15 +24,20 @@ use std::time::{Duration, Instant};
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-const SNAPSHOT_DECIMALS: DecimalFields = &[
+/// The decimal fields of `POST .../portfolio` (shared with the Python package's engine, which
+/// reads the same bodies).
+pub const SNAPSHOT_DECIMALS: DecimalFields = &[
     "portfolio_value",
     "cash",
     "positions[].quantity",
     "positions[].market_price",
 ];
-const ORDER_DECIMALS: DecimalFields = &["quantity", "limit_price"];
-const FILL_DECIMALS: DecimalFields = &["quantity", "price"];
-const PRICES_DECIMALS: DecimalFields = &["prices[].price"];
+/// The decimal fields of `POST .../orders`.
+pub const ORDER_DECIMALS: DecimalFields = &["quantity", "limit_price"];
+/// The decimal fields of `POST .../fills`.
+pub const FILL_DECIMALS: DecimalFields = &["quantity", "price"];
+/// The decimal fields of `POST .../prices`.
+pub const PRICES_DECIMALS: DecimalFields = &["prices[].price"];
 
 /// Mounts every API route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
