@@ -742,6 +742,7 @@ async fn test_dashboard_when_breakers_tripped_then_shows_each_with_its_value_at_
     let mut settings = StrategySettings::moderate("momentum");
     settings.stale_feed = None;
     settings.market = always_open();
+    settings.pre_trade.per_order.max_order_quantity = Some(dec!(100));
     let engines = EngineBuilder::new(settings)
         .data_dir(dir.path())
         .start_all()
@@ -752,6 +753,14 @@ async fn test_dashboard_when_breakers_tripped_then_shows_each_with_its_value_at_
         .into_iter()
         .enumerate()
     {
+        if i == 1 {
+            // Before the trip: one order working, one with an extra zero denied.
+            let mut working = OrderRequest::market("working-1", "SPY", Side::Buy, dec!(10));
+            working.limit_price = Some(dec!(500));
+            assert!(engine.check_order(working).unwrap().is_accepted());
+            let fat = OrderRequest::market("fat-1", "SPY", Side::Buy, dec!(1000));
+            assert!(!engine.check_order(fat).unwrap().is_accepted());
+        }
         engine
             .submit_snapshot(PortfolioSnapshot {
                 timestamp: now + chrono::Duration::seconds(i as i64),
@@ -808,6 +817,18 @@ async fn test_dashboard_when_breakers_tripped_then_shows_each_with_its_value_at_
         }),
     )
     .await;
+
+    // The order book and the pre-trade denials.
+    wait_content(&c, "[data-testid=open-orders]", "working-1").await;
+    wait_content(&c, "[data-testid=open-count]", "1").await;
+    wait_content(&c, "[data-testid=denials]", "max_order_quantity1").await;
+    wait_content(
+        &c,
+        "[data-testid=last-denial]",
+        "order quantity 1000 > max 100 (SPY)",
+    )
+    .await;
+    wait_content(&c, "[data-testid=orders]", "denied by max_order_quantity").await;
 
     // Each tripped card: the value now, and the value at the trip from the audit trail.
     wait_content(

@@ -294,9 +294,20 @@ function render(s) {
   $("as-of").textContent = p.as_of ? `last snapshot ${time(p.as_of)} ${ago(p.as_of) ? "(" + ago(p.as_of) + ")" : ""}` : "no snapshot yet";
   renderBreakers(s.breakers || []);
   fill("positions", p.positions || [], (tr, x) => { cell(tr, x.asset); cell(tr, x.quantity, "num"); cell(tr, x.market_price, "num"); cell(tr, x.market_value, "num"); }, "no positions");
+  $("gross").textContent = p.gross_exposure ?? "–";
+  $("gross-limit").textContent = p.gross_exposure == null && (s.open_orders || []).length ? "unknown: an asset has no reference price" : "";
+  $("open-count").textContent = String((s.open_orders || []).length);
+  fill("open-orders", (s.open_orders || []).slice(0, 100), (tr, o) => {
+    cell(tr, time(o.since), "t"); cell(tr, o.order_id, "wrap"); cell(tr, o.asset, "wrap"); cell(tr, o.side); cell(tr, o.quantity, "num"); cell(tr, o.filled, "num"); cell(tr, o.limit_price ?? "market", "num");
+  }, "no open orders");
+  const pt = s.pre_trade || {};
+  const denials = Object.entries(pt.denials || {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  fill("denials", denials, (tr, [check, n]) => { cell(tr, check, "wrap"); cell(tr, String(n), "num"); }, pt.configured ? "no order denied" : "no pre-trade check configured");
+  const ld = pt.last_denial;
+  $("last-denial").textContent = ld ? `last: ${ld.order_id} at ${time(ld.at)} — ${ld.reason}` : "";
   fill("orders", (s.recent_orders || []).slice(-60).reverse(), (tr, o) => {
     cell(tr, time(o.at), "t"); cell(tr, o.order.order_id, "wrap"); cell(tr, o.order.asset, "wrap"); cell(tr, o.order.side); cell(tr, o.order.quantity, "num");
-    const d = o.decision; cell(tr, d.decision === "accepted" ? "accepted" : "rejected: " + (d.reason || ""), "grow " + d.decision);
+    const d = o.decision; cell(tr, d.decision === "accepted" ? "accepted" : (d.check ? `denied by ${d.check}: ` : "rejected: ") + (d.reason || ""), "grow " + d.decision);
   }, "no orders yet");
   fill("fills", (s.recent_fills || []).slice(-60).reverse(), (tr, f) => { cell(tr, time(f.timestamp), "t"); cell(tr, f.order_id, "wrap"); cell(tr, f.asset, "wrap"); cell(tr, f.side); cell(tr, f.quantity, "num"); cell(tr, f.price, "num"); }, "no fills yet");
   renderErrors();

@@ -1,0 +1,137 @@
+//! `check_order` with every pre-trade check configured (50 assets with references, 50 open
+//! orders, per-asset overrides) against the same call on an engine without checks, in the
+//! same run, the two interleaved order by order so that machine noise falls on both alike.
+//! Every order passes every check (the accepted order is the one that pays for all of them)
+//! and is closed with `order_done` outside the timed call, so both books stay the same size.
+//!
+//! Run: `cargo run --release --example pre_trade_latency -- 200000`
+
+use chrono::Duration;
+use rust_decimal::Decimal;
+use rustybt::engine::EngineBuilder;
+use rustybt::{
+    Clock, OrderRequest, PortfolioSnapshot, Position, Side, StrategySettings, TestClock,
+};
+use rustybt_actors::pretrade::{AssetLimits, DoneStatus, PreTradeLimits};
+use std::time::Instant;
+
+fn asset(i: usize) -> String {
+    format!("ASSET{i:02}")
+}
+
+fn price(i: usize) -> Decimal {
+    Decimal::new(10_000 + 137 * i as i64, 2)
+}
+
+fn settings(checks: bool) -> StrategySettings {
+    let mut s = StrategySettings::moderate(if checks { "checked" } else { "bare" });
+    s.daily_loss = None;
+    s.stale_feed = None;
+    s.tick_interval = None;
+    let rate = s.order_rate.as_mut().expect("on");
+    rate.max_orders = 10_000_000;
+    if checks {
+        let mut l = PreTradeLimits {
+            per_order: AssetLimits {
+                max_order_quantity: Some(Decimal::from(1000)),
+                max_order_notional: Some(Decimal::from(1_000_000)),
+                max_position: Some(Decimal::from(100_000)),
+                price_collar: Some(Decimal::new(5, 2)),
+            },
+            max_gross_exposure: Some(Decimal::from(1_000_000_000)),
+            max_reference_age: Some(Duration::seconds(3600)),
+            max_open_orders: Some(1000),
+            duplicate_order_id: true,
+            assets: Default::default(),
+        };
+        for i in (0..50).step_by(4) {
+            l = l.with_asset(
+                asset(i),
+                AssetLimits {
+                    max_order_quantity: Some(Decimal::from(500)),
+                    price_collar: Some(Decimal::new(2, 2)),
+                    ..AssetLimits::default()
+                },
+            );
+        }
+        s.pre_trade = l;
+    }
+    s
+}
+
+fn percentiles(mut ns: Vec<u64>) -> (f64, f64) {
+    ns.sort_unstable();
+    let p = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)] as f64 / 1e3;
+    (p(0.5), p(0.99))
+}
+
+fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200_000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let clock = TestClock::new("2026-03-09T14:00:00Z".parse()?);
+    let start = |checks| {
+        EngineBuilder::new(settings(checks))
+            .clock(clock.clone())
+            .temporary_checkpoint()
+            .start()
+    };
+    let (checked, bare) = (start(true)?, start(false)?);
+    let positions: Vec<Position> = (0..50)
+        .map(|i| Position {
+            asset: asset(i),
+            quantity: Decimal::from(100 * (i as i64 + 1)),
+            market_price: price(i),
+        })
+        .collect();
+    for e in [&checked, &bare] {
+        let mut snap = PortfolioSnapshot::valued(clock.now(), Decimal::from(10_000_000));
+        snap.positions = positions.clone();
+        rt.block_on(e.submit_snapshot(snap))?;
+        for i in 0..50 {
+            let mut o =
+                OrderRequest::market(format!("open-{i}"), asset(i), Side::Buy, Decimal::TEN);
+            o.limit_price = Some(price(i));
+            assert!(e.check_order(o)?.is_accepted());
+        }
+    }
+    let mut with = Vec::with_capacity(n);
+    let mut without = Vec::with_capacity(n);
+    for k in 0..n {
+        clock.advance(Duration::microseconds(10));
+        let side = if k % 3 == 0 { Side::Sell } else { Side::Buy };
+        let mut o = OrderRequest::market(format!("o-{k}"), asset(k % 50), side, Decimal::from(7));
+        if k % 2 == 0 {
+            o.limit_price = Some(price(k % 50) + Decimal::new(10, 2));
+        }
+        // Alternate which engine goes first, so neither always meets a cold cache.
+        let pair: [(&rustybt::EngineHandle, &mut Vec<u64>); 2] = if k % 2 == 0 {
+            [(&checked, &mut with), (&bare, &mut without)]
+        } else {
+            [(&bare, &mut without), (&checked, &mut with)]
+        };
+        for (engine, out) in pair {
+            let order = o.clone();
+            let t = Instant::now();
+            let d = engine.check_order(order)?;
+            out.push(t.elapsed().as_nanos() as u64);
+            assert!(d.is_accepted(), "{d:?}");
+            engine.order_done(&o.order_id, DoneStatus::Cancelled, None)?;
+        }
+    }
+    let (w50, w99) = percentiles(with);
+    let (b50, b99) = percentiles(without);
+    println!("{n} orders each, interleaved");
+    println!("check_order with all pre-trade checks    p50 {w50:>7.3} µs  p99 {w99:>7.3} µs");
+    println!("check_order without pre-trade checks    p50 {b50:>7.3} µs  p99 {b99:>7.3} µs");
+    println!(
+        "ratio with / without                   p50 {:>7.3}×    p99 {:>7.3}×",
+        w50 / b50,
+        w99 / b99
+    );
+    Ok(())
+}
