@@ -81,6 +81,71 @@ proptest! {
         }
     }
 
+    /// `[strategy.pre_trade]`, its per-asset overrides and the two new breakers with any bad
+    /// value in any slot: never a panic; refused naming the field (its full path); accepted
+    /// only with positive limits and a collar in (0, 1).
+    #[test]
+    fn prop_pre_trade_section_with_a_bad_value_never_panics(slot in 0usize..13, value in nasty_value()) {
+        let keys = [
+            ("strategy.pre_trade", "max_order_quantity"),
+            ("strategy.pre_trade", "max_order_notional"),
+            ("strategy.pre_trade", "max_position"),
+            ("strategy.pre_trade", "max_gross_exposure"),
+            ("strategy.pre_trade", "price_collar"),
+            ("strategy.pre_trade", "max_reference_age"),
+            ("strategy.pre_trade", "max_open_orders"),
+            ("strategy.pre_trade", "duplicate_order_id"),
+            ("strategy.pre_trade.assets.AAPL", "max_position"),
+            ("strategy.pre_trade.assets.AAPL", "price_collar"),
+            ("strategy.circuit_breakers.pre_trade", "max_denials"),
+            ("strategy.circuit_breakers.pre_trade", "window"),
+            ("strategy.circuit_breakers.host_silent", "timeout"),
+        ];
+        let (table, key) = keys[slot];
+        let text = format!("[[strategy]]\nname = \"m\"\n[{table}]\n{key} = {value}\n");
+        match Config::parse(&text, Path::new("."), &HashMap::new()) {
+            Err(e) => {
+                let path = table.replacen("strategy", "strategy[0]", 1);
+                prop_assert!(
+                    e.problems.iter().any(|p| p.contains(&format!("{path}.{key}")) || p.contains(&format!("({table}.{key})"))),
+                    "{:?} for {table}.{key} = {value}", e.problems
+                );
+            }
+            Ok(c) => {
+                let l = &c.strategies[0].pre_trade;
+                let limits = [l.per_order.max_order_quantity, l.per_order.max_order_notional, l.per_order.max_position, l.max_gross_exposure];
+                for v in limits.into_iter().flatten() {
+                    prop_assert!(v > rust_decimal::Decimal::ZERO);
+                }
+                for a in l.assets.values().chain([&l.per_order]) {
+                    if let Some(collar) = a.price_collar {
+                        prop_assert!(collar > rust_decimal::Decimal::ZERO && collar < rust_decimal::Decimal::ONE);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `/prices` and `/done` bodies with absurd values: refused or accepted, never a panic.
+    #[test]
+    fn prop_pre_trade_bodies_never_panic(value in nasty_value(), field in 0usize..3) {
+        use rustybt::api_types::{OrderDoneRequest, PricesRequest, HeartbeatRequest};
+        let bodies = [
+            format!(r#"{{"timestamp":"2026-03-09T14:00:00Z","prices":[{{"asset":"SPY","price":{value}}}]}}"#),
+            format!(r#"{{"status":{value}}}"#),
+            format!(r#"{{"timestamp":{value}}}"#),
+        ];
+        let body = bodies[field].as_bytes();
+        let parsed = match field {
+            0 => rustybt::server::body::parse::<PricesRequest>(body, &["prices[].price"]).map(|_| ()),
+            1 => rustybt::server::body::parse::<OrderDoneRequest>(body, &[]).map(|_| ()),
+            _ => rustybt::server::body::parse::<HeartbeatRequest>(body, &[]).map(|_| ()),
+        };
+        if let Err(e) = parsed {
+            prop_assert!(!e.to_string().is_empty());
+        }
+    }
+
     /// Arbitrary text as a configuration file: an error or a configuration, never a panic.
     #[test]
     fn prop_config_arbitrary_text_never_panics(text in "\\PC{0,300}") {

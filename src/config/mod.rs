@@ -304,6 +304,28 @@ fn find_secrets(value: &toml::Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
+/// The key on `line` (1-based) with its table, `strategy.pre_trade.max_position`: only the
+/// text before the `=`, never the value, which may be a pasted secret.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?;
+    let (key, _) = here.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('[') || key.contains('"') {
+        return None;
+    }
+    let table = lines[..line - 1].iter().rev().find_map(|l| {
+        let t = l.trim();
+        t.strip_prefix("[[")
+            .and_then(|t| t.strip_suffix("]]"))
+            .or_else(|| t.strip_prefix('[').and_then(|t| t.strip_suffix(']')))
+    });
+    Some(match table {
+        Some(t) => format!("{}.{key}", t.trim()),
+        None => key.to_string(),
+    })
+}
+
 /// The parser's complaint with its line and column, without quoting the line: a secret pasted
 /// into a misnamed field would otherwise be echoed into logs and terminals.
 fn toml_problem(text: &str, e: &toml::de::Error) -> String {
@@ -313,7 +335,10 @@ fn toml_problem(text: &str, e: &toml::de::Error) -> String {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("line {line}, column {column}: {message}")
+            match key_at(text, line) {
+                Some(key) => format!("line {line}, column {column} ({key}): {message}"),
+                None => format!("line {line}, column {column}: {message}"),
+            }
         }
         None => message.to_string(),
     }

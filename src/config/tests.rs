@@ -209,3 +209,81 @@ fn test_parse_when_max_clock_skew_given_then_used_and_bad_value_named() {
     let p = problems("[[strategy]]\nname = \"s\"\nmax_clock_skew = \"-1\"\n");
     assert!(p.contains("max_clock_skew"), "{p}");
 }
+
+#[test]
+fn test_parse_when_pre_trade_values_bad_then_each_named_with_its_path() {
+    let text = r#"
+[[strategy]]
+name = "m"
+[strategy.market]
+always_open = true
+close = "16:00"
+[strategy.pre_trade]
+max_order_quantity = "-1"
+price_collar = "1.5"
+max_open_orders = 0
+max_reference_age = "1 fortnight"
+[strategy.pre_trade.assets.AAPL]
+max_position = "0"
+[strategy.circuit_breakers]
+pre_trade = { max_denials = 0 }
+host_silent = { timeout = -3 }
+"#;
+    let e = Config::parse(text, Path::new("."), &HashMap::new()).unwrap_err();
+    for want in [
+        "strategy[0].pre_trade.max_order_quantity: -1 must be a positive decimal",
+        "strategy[0].pre_trade.price_collar: 1.5 must be a fraction in (0, 1)",
+        "strategy[0].pre_trade.max_open_orders: 0 must be a whole number",
+        "strategy[0].pre_trade.max_reference_age: \"1 fortnight\"",
+        "strategy[0].pre_trade.assets.AAPL.max_position: 0 must be a positive decimal",
+        "strategy[0].circuit_breakers.pre_trade.max_denials: 0",
+        "strategy[0].circuit_breakers.host_silent.timeout: -3 s",
+        "strategy[0].market.close: a market with always_open = true has no close",
+    ] {
+        assert!(
+            e.problems.iter().any(|p| p.starts_with(want)),
+            "missing {want:?} in {:#?}",
+            e.problems
+        );
+    }
+}
+
+#[test]
+fn test_parse_when_pre_trade_section_valid_then_overrides_merge_over_strategy_values() {
+    let text = r#"
+[[strategy]]
+name = "m"
+[strategy.pre_trade]
+max_order_quantity = "1000"
+max_order_notional = 50000
+price_collar = 0.05
+duplicate_order_id = true
+[strategy.pre_trade.assets.AAPL]
+max_order_quantity = "500"
+[strategy.circuit_breakers]
+pre_trade = { max_denials = 5, window = "1m" }
+host_silent = { timeout = 30 }
+"#;
+    let c = Config::parse(text, Path::new("."), &HashMap::new()).unwrap();
+    let s = &c.strategies[0];
+    let l = &s.pre_trade;
+    assert_eq!(l.for_asset("AAPL").max_order_quantity, Some(dec!(500)));
+    assert_eq!(l.for_asset("AAPL").max_order_notional, Some(dec!(50000)));
+    assert_eq!(l.for_asset("MSFT").max_order_quantity, Some(dec!(1000)));
+    assert_eq!(l.per_order.price_collar, Some(dec!(0.05)));
+    assert_eq!(l.max_reference_age, Some(chrono::Duration::seconds(60)));
+    assert!(l.duplicate_order_id);
+    let p = s.pre_trade_breaker.as_ref().unwrap();
+    assert_eq!((p.max_denials, p.window.num_seconds()), (5, 60));
+    assert_eq!(p.reset, ResetPolicy::Manual);
+    assert_eq!(s.host_silent.as_ref().unwrap().timeout.num_seconds(), 30);
+    // Without the section: no check, neither breaker.
+    let c = Config::parse(
+        "[[strategy]]\nname = \"m\"\n",
+        Path::new("."),
+        &HashMap::new(),
+    )
+    .unwrap();
+    assert!(!c.strategies[0].pre_trade.any());
+    assert!(c.strategies[0].pre_trade_breaker.is_none() && c.strategies[0].host_silent.is_none());
+}
