@@ -87,19 +87,72 @@ fn test_broker_outage_trips_error_rate_on_the_11th() {
     assert_eq!(r.refused[0].order_id, "out-12");
 }
 
+fn pre_trade() -> StrategySettings {
+    let c =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/config/pre_trade.toml"))
+            .unwrap();
+    c.strategies[0].clone()
+}
+
+#[test]
+fn test_fat_finger_when_checks_configured_then_each_catches_its_order() {
+    use rustybt_actors::pretrade::PreTradeCheck::*;
+    let r = run(pre_trade(), "fat_finger.jsonl");
+    let check_of = |id: &str| {
+        r.refused
+            .iter()
+            .find(|o| o.order_id == id)
+            .and_then(|o| o.check)
+    };
+    assert_eq!(check_of("ff-aapl"), Some(MaxOrderQuantity), "an extra zero");
+    assert_eq!(check_of("ff-msft"), Some(MaxOrderNotional), "an extra zero");
+    assert_eq!(
+        check_of("through"),
+        Some(PriceCollar),
+        "far through the market"
+    );
+    assert_eq!(
+        check_of("stale-mkt"),
+        Some(StaleReferencePrice),
+        "the feed went quiet"
+    );
+    assert_eq!(
+        check_of("ord-17"),
+        Some(DuplicateOrderId),
+        "re-sent after the outage"
+    );
+    assert_eq!(
+        breakers(&r),
+        [BreakerKind::PreTrade],
+        "the 6th denial in a minute"
+    );
+    assert_eq!(r.trips[0].details["denials_in_window"], "6");
+    // Before the first fat finger nothing was denied; the strategy's own orders passed.
+    assert!(r.refused.iter().all(|o| o.order_id != "ord-1"));
+    // The same history without checks sends every one of those orders.
+    let bare = run(moderate(), "fat_finger.jsonl");
+    assert!(bare.refused.is_empty() && bare.trips.is_empty());
+}
+
 #[test]
 fn test_replay_equals_the_live_engine_fed_the_same_events() {
     for name in [
         "crash_day.jsonl",
         "runaway_orders.jsonl",
         "broker_outage.jsonl",
+        "fat_finger.jsonl",
     ] {
-        let replayed = run(moderate(), name);
+        let settings = if name == "fat_finger.jsonl" {
+            pre_trade()
+        } else {
+            moderate()
+        };
+        let replayed = run(settings.clone(), name);
         // The same events straight into an engine through its handle, one awaited call each.
         let events = history(name);
         let live = actix_rt::System::new().block_on(async move {
             let clock = TestClock::new(events[0].at);
-            let mut s = moderate();
+            let mut s = settings;
             s.tick_interval = None;
             let dir = tempfile::tempdir().unwrap();
             let e = EngineBuilder::new(s)

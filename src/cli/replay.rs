@@ -231,26 +231,29 @@ pub async fn main(args: ReplayArgs) -> anyhow::Result<()> {
         print_report(label, r, args.show_refused);
     }
     if reports.len() > 1 {
-        println!(
-            "\n{:<40} {:>9} {:>11} {:>11} {:>11} {:>11} {:>9}  first trip",
-            "setting",
-            "drawdown",
-            "daily_loss",
-            "order_rate",
-            "error_rate",
-            "stale_feed",
-            "refused"
-        );
+        // Every breaker a replay can trip (the manual one cannot).
+        let kinds: Vec<BreakerKind> = BreakerKind::ALL
+            .into_iter()
+            .filter(|k| *k != BreakerKind::Manual)
+            .collect();
+        let width = reports
+            .iter()
+            .map(|(l, _)| l.len())
+            .max()
+            .unwrap_or(0)
+            .max(24);
+        print!("\n{:<width$}", "setting");
+        for k in &kinds {
+            print!(" {:>11}", k.as_str());
+        }
+        println!(" {:>9}  first trip", "refused");
         for (label, r) in &reports {
-            let n = |k| r.summary.get(&k).map(|s| s.trips).unwrap_or(0);
+            print!("{label:<width$}");
+            for k in &kinds {
+                print!(" {:>11}", r.summary.get(k).map(|s| s.trips).unwrap_or(0));
+            }
             println!(
-                "{:<40} {:>9} {:>11} {:>11} {:>11} {:>11} {:>9}  {}",
-                label,
-                n(BreakerKind::Drawdown),
-                n(BreakerKind::DailyLoss),
-                n(BreakerKind::OrderRate),
-                n(BreakerKind::ErrorRate),
-                n(BreakerKind::StaleFeed),
+                " {:>9}  {}",
                 r.refused.len(),
                 r.trips
                     .first()
