@@ -260,7 +260,19 @@ impl DecisionCore {
                     .pre_trade_denials
                     .as_mut()
                     .map(|rule| rule.on_denial(now, d.check.as_str()));
-                if let Some(Ok(Some(trip))) = counted {
+                if let Some(Ok(Some(mut trip))) = counted {
+                    // The audit of the trip names the denial that made it, figures and all.
+                    let last = [
+                        ("last_order_id", Some(order.order_id.clone())),
+                        ("last_limit", d.limit.map(|v| v.to_string())),
+                        ("last_value", d.value.map(|v| v.to_string())),
+                        ("last_reason", Some(d.reason.clone())),
+                    ];
+                    for (key, value) in last {
+                        if let Some(v) = value {
+                            trip.details.insert(key.into(), v);
+                        }
+                    }
                     tripped.push(self.close_locked(&mut j, trip));
                 }
                 let (state, _, _) = self.effective(&j);

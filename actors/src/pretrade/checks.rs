@@ -181,18 +181,26 @@ pub fn judge(
     if let (Some(collar), Some(limit_price), Some(r)) =
         (caps.price_collar, order.limit_price, reference)
     {
-        // Division of positive validated prices; a quotient too large to represent is
-        // certainly outside any collar.
-        let away = limit_price
-            .checked_div(r.price)
-            .and_then(|q| q.checked_sub(Decimal::ONE))
-            .map(|d| {
-                d.abs()
-                    .round_dp_with_strategy(8, RoundingStrategy::AwayFromZero)
-                    .normalize()
-            })
-            .unwrap_or(Decimal::MAX);
-        if away > collar {
+        // Compared by multiplication, |limit − reference| ≤ collar × reference: exact at the
+        // edge, and no division on the path of an order that passes. The ratio is computed
+        // only to word a denial.
+        let outside = match (
+            limit_price.checked_sub(r.price),
+            collar.checked_mul(r.price),
+        ) {
+            (Some(diff), Some(allowed)) => diff.abs() > allowed,
+            _ => true,
+        };
+        if outside {
+            let away = limit_price
+                .checked_div(r.price)
+                .and_then(|q| q.checked_sub(Decimal::ONE))
+                .map(|d| {
+                    d.abs()
+                        .round_dp_with_strategy(8, RoundingStrategy::AwayFromZero)
+                        .normalize()
+                })
+                .unwrap_or(Decimal::MAX);
             return Err(deny(
                 PriceCollar,
                 collar,
