@@ -416,10 +416,20 @@ async fn test_halt_when_orders_open_then_cancel_all_names_them() {
         a.order(limit("h2", "MSFT", "sell", "5", "400")).await["decision"],
         "accepted"
     );
+    let mut events = a.engines.get("momentum").unwrap().subscribe();
     let (code, _) = a
         .post("/halt", json!({"operator": "alice", "reason": "drill"}))
         .await;
     assert_eq!(code, StatusCode::OK);
+    // The sidecar's host hears it on the control stream (and so on /events), orders named.
+    let heard = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), events.recv()).await {
+            Ok(Some(rustybt::EngineEvent::CancelAllOrders(c))) => break c,
+            Ok(Some(_)) => continue,
+            other => panic!("no cancel-all event: {other:?}"),
+        }
+    };
+    assert_eq!(heard.open_orders.len(), 2);
     let cancel = tokio::time::timeout(std::time::Duration::from_secs(10), a.cancels.recv())
         .await
         .expect("a cancel-all within 10 s")

@@ -94,6 +94,9 @@ pub enum EngineEvent {
     ResetConfirmed(ResetConfirmedEvent),
     /// An auto-reset breaker cleared.
     BreakerCleared(BreakerClearedEvent),
+    /// A trip or halt asks the host to cancel its open orders, each named: the sidecar's
+    /// host hears it here (an embedding host also through its cancel sink).
+    CancelAllOrders(crate::actors::messages::CancelAllOrders),
 }
 
 /// High-rate telemetry: may be dropped by a subscriber that lags.

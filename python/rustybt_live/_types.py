@@ -271,7 +271,8 @@ class AuditEntry:
 class Event:
     """A control event: ``kind`` is the API's event name (``state_changed``,
     ``circuit_breaker_tripped``, ``manual_halt``, ``reset_requested``, ``reset_confirmed``,
-    ``breaker_cleared``). ``state`` is the new state of a ``state_changed``; ``breaker`` the
+    ``breaker_cleared``, ``cancel_all_orders`` with the open orders to cancel in
+    ``data["open_orders"]``). ``state`` is the new state of a ``state_changed``; ``breaker`` the
     breaker of a trip or clear; ``data`` the event's JSON, every field of it."""
 
     kind: str

@@ -76,7 +76,7 @@ pub struct ReadBreaker;
 pub struct InjectPanic;
 
 /// The engine's word to the host: cancel every open order now (a trip or a halt).
-#[derive(Message, Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Message, Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[rtype(result = "()")]
 pub struct CancelAllOrders {
     /// The strategy.

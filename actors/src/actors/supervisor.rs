@@ -386,13 +386,17 @@ impl Supervisor {
         if let Some(t) = records.iter().rev().find(|t| {
             matches!(t.to, EngineState::Tripped | EngineState::ManuallyHalted) && t.changes_state()
         }) {
-            self.parts.cancel.send(CancelAllOrders {
+            let cancel = CancelAllOrders {
                 strategy: self.parts.strategy.clone(),
                 state: t.to,
                 reason: self.machine.record().reason.clone().unwrap_or_default(),
                 at: t.at,
                 open_orders: self.parts.core.open_orders(),
-            });
+            };
+            self.parts
+                .control
+                .publish(&EngineEvent::CancelAllOrders(cancel.clone()));
+            self.parts.cancel.send(cancel);
         }
     }
 
