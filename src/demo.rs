@@ -94,6 +94,19 @@ impl Demo {
         for _ in 0..orders {
             self.trade(engine);
         }
+        // A fat finger at 30 s into the cycle: ten times the size, which the pre-trade check
+        // of the demo's configuration denies before it could leave.
+        if phase == 120 {
+            self.order_seq += 1;
+            let mut fat = OrderRequest::market(
+                format!("demo-{}-extra-zero", self.order_seq),
+                ASSET,
+                Side::Buy,
+                Decimal::from(10),
+            );
+            fat.limit_price = Some(self.price);
+            let _ = engine.check_order(fat);
+        }
 
         // The broker: an outage of twelve errors at 150 s into the cycle.
         if (600..612).contains(&phase) {

@@ -351,6 +351,19 @@ impl Config {
         let mut demo = StrategySettings::moderate("demo");
         // The demo market opens every day at 00:00 UTC, weekends too, so a newcomer sees it work.
         demo.market = MarketSession::new(chrono_tz::UTC, NaiveTime::MIN, []).trading_every_day();
+        // Pre-trade checks a newcomer sees at work: one share at a time, limits near the market.
+        demo.pre_trade = rustybt_actors::pretrade::PreTradeLimits {
+            per_order: rustybt_actors::pretrade::AssetLimits {
+                max_order_quantity: Some(Decimal::from(5)),
+                max_order_notional: Some(Decimal::from(5_000)),
+                max_position: None,
+                price_collar: Some(Decimal::new(5, 2)),
+            },
+            max_reference_age: Some(chrono::Duration::seconds(60)),
+            max_open_orders: Some(50),
+            duplicate_order_id: true,
+            ..Default::default()
+        };
         Self {
             data_dir: PathBuf::from("data"),
             bind: "127.0.0.1:8080".into(),
