@@ -1,4 +1,4 @@
-//! HTTP API bodies: every input is read as each of the four host-event bodies the API takes,
+//! HTTP API bodies: every input is read as each of the host-event bodies the API takes,
 //! the way `src/server/api.rs` reads them, and whatever parses goes through what the engine
 //! does with it first (validation, exposure, market values). Nothing may panic, overflow
 //! included; refusals must be the contract's 400 or 422 with a body that renders.
@@ -7,23 +7,16 @@
 
 use actix_web::ResponseError;
 use libfuzzer_sys::fuzz_target;
-use rustybt::server::api::BODY_LIMIT;
+use rustybt::api_types::{HeartbeatRequest, OrderDoneRequest, PricesRequest};
+use rustybt::server::api::{
+    BODY_LIMIT, FILL_DECIMALS, ORDER_DECIMALS, PRICES_DECIMALS, SNAPSHOT_DECIMALS,
+};
 use rustybt::server::body::{parse, DecimalFields};
 use rustybt::server::errors::ApiError;
 use rustybt_actors::domain::{ErrorReport, Fill, InputError, OrderRequest, PortfolioSnapshot};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-// The lists `src/server/api.rs` passes to `parse` (private there, so repeated here: keep them
-// in step with api.rs).
-const SNAPSHOT_DECIMALS: DecimalFields = &[
-    "portfolio_value",
-    "cash",
-    "positions[].quantity",
-    "positions[].market_price",
-];
-const ORDER_DECIMALS: DecimalFields = &["quantity", "limit_price"];
-const FILL_DECIMALS: DecimalFields = &["quantity", "price"];
 const ERROR_DECIMALS: DecimalFields = &[];
 
 /// The refusal the server would send: the contract allows only 400 and 422 for a bad body.
@@ -115,4 +108,12 @@ fuzz_target!(|data: &[u8]| {
     if let Some(r) = accepted::<ErrorReport>(data, ERROR_DECIMALS) {
         error_report(r);
     }
+    // v1.1: prices, an order's end, a heartbeat.
+    if let Some(p) = accepted::<PricesRequest>(data, PRICES_DECIMALS) {
+        for q in &p.prices {
+            let _ = q.price.is_sign_positive();
+        }
+    }
+    let _ = accepted::<OrderDoneRequest>(data, &[]);
+    let _ = accepted::<HeartbeatRequest>(data, &[]);
 });

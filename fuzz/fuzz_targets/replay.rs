@@ -58,6 +58,16 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(event.at, f.timestamp);
             }
             EventKind::Error(r) => assert_eq!(Some(event.at), r.timestamp),
+            EventKind::Prices(prices) => {
+                for (asset, price) in prices {
+                    assert!(!asset.trim().is_empty(), "line {}", event.line);
+                    assert!(*price > Decimal::ZERO, "line {}: {price}", event.line);
+                }
+            }
+            EventKind::Done { order_id, .. } => {
+                assert!(!order_id.trim().is_empty(), "line {}", event.line)
+            }
+            EventKind::Heartbeat => {}
         }
     }
     for bad in &history.skipped {
