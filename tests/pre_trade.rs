@@ -434,11 +434,7 @@ async fn test_halt_when_orders_open_then_cancel_all_names_them() {
         .await
         .expect("a cancel-all within 10 s")
         .expect("the channel is open");
-    let ids: Vec<&str> = cancel
-        .open_orders
-        .iter()
-        .map(|o| o.order_id.as_str())
-        .collect();
+    let ids: Vec<&str> = cancel.open_orders.iter().map(|o| &*o.order_id).collect();
     assert_eq!(ids, ["h1", "h2"]);
     // They stay open until the host reports them done.
     assert_eq!(a.status().await["open_orders"].as_array().unwrap().len(), 2);
@@ -610,7 +606,7 @@ async fn test_host_silent_when_no_host_event_for_timeout_on_a_sunday_then_cancel
         .expect("a cancel-all within 10 s")
         .expect("the channel is open");
     assert_eq!(cancel.open_orders.len(), 1);
-    assert_eq!(cancel.open_orders[0].order_id, "w1");
+    assert_eq!(&*cancel.open_orders[0].order_id, "w1");
 }
 
 #[tokio::test]

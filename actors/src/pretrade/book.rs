@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// How an open order ended other than by filling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,10 +46,10 @@ pub struct ReferencePrice {
 /// An order the gate accepted that is neither fully filled nor done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenOrder {
-    /// The host's id.
-    pub order_id: String,
-    /// Instrument.
-    pub asset: String,
+    /// The host's id (shared with the book's tables: accepting an order copies it once).
+    pub order_id: Arc<str>,
+    /// Instrument (shared with the book's own key for it).
+    pub asset: Arc<str>,
     /// Buy or sell.
     pub side: Side,
     /// Quantity ordered.
@@ -119,9 +120,9 @@ const OPEN_CAPACITY: usize = 1024;
 /// Positions, open orders, reference prices and gross exposure of one strategy.
 #[derive(Debug, Clone, Default)]
 pub struct OrderBook {
-    pub(crate) assets: FxHashMap<String, AssetBook>,
-    open: FxHashMap<String, OpenOrder>,
-    accepted: FxHashSet<String>,
+    pub(crate) assets: FxHashMap<Arc<str>, AssetBook>,
+    open: FxHashMap<Arc<str>, OpenOrder>,
+    accepted: FxHashSet<Arc<str>>,
     // Σ of the priced terms, exact; None once a sum overflowed (recomputed on the next change).
     gross: Option<Decimal>,
     // Assets holding or working a quantity whose term cannot be computed (no reference
@@ -181,7 +182,7 @@ impl OrderBook {
     pub fn references(&self) -> impl Iterator<Item = (&str, ReferencePrice)> {
         self.assets
             .iter()
-            .filter_map(|(k, a)| a.reference.map(|r| (k.as_str(), r)))
+            .filter_map(|(k, a)| a.reference.map(|r| (&**k, r)))
     }
 
     /// Every asset's position now (snapshot plus fills since), non-zero only.
@@ -189,7 +190,7 @@ impl OrderBook {
         self.assets
             .iter()
             .filter(|(_, a)| !a.position.is_zero())
-            .map(|(k, a)| (k.as_str(), a.position))
+            .map(|(k, a)| (&**k, a.position))
     }
 
     pub(crate) fn asset(&self, asset: &str) -> Option<&AssetBook> {
@@ -208,7 +209,7 @@ impl OrderBook {
     fn update_asset(&mut self, asset: &str, change: impl FnOnce(&mut AssetBook)) {
         let entry = match self.assets.get_mut(asset) {
             Some(e) => e,
-            None => self.assets.entry(asset.to_string()).or_default(),
+            None => self.assets.entry(Arc::from(asset)).or_default(),
         };
         let old = entry.term;
         change(entry);
@@ -243,9 +244,17 @@ impl OrderBook {
         self.unvalued = unvalued;
     }
 
-    /// Records an order the gate accepted: it is open until filled or done.
+    /// Records an order the gate accepted: it is open until filled or done. The id is copied
+    /// once, into an `Arc` both tables share; the asset is the book's own key.
     pub fn accept(&mut self, order: &OrderRequest, now: DateTime<Utc>) {
-        self.accepted.insert(order.order_id.clone());
+        let id: Arc<str> = match self.accepted.get(order.order_id.as_str()) {
+            Some(known) => known.clone(),
+            None => {
+                let id: Arc<str> = Arc::from(order.order_id.as_str());
+                self.accepted.insert(id.clone());
+                id
+            }
+        };
         let signed = order.signed_quantity();
         self.update_asset(&order.asset, |a| {
             // Quantities were bounded at the edge; saturate rather than panic all the same.
@@ -258,7 +267,11 @@ impl OrderBook {
                         Decimal::MIN
                     });
         });
-        let key = self.free_key(order);
+        let asset = match self.assets.get_key_value(order.asset.as_str()) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(order.asset.as_str()),
+        };
+        let key = self.free_key(&id, order);
         match self.open.get_mut(&key) {
             // The same id again (duplicate ids allowed): one working order, grown.
             Some(o) => o.quantity = o.quantity.saturating_add(order.quantity),
@@ -266,8 +279,8 @@ impl OrderBook {
                 self.open.insert(
                     key,
                     OpenOrder {
-                        order_id: order.order_id.clone(),
-                        asset: order.asset.clone(),
+                        order_id: id,
+                        asset,
                         side: order.side,
                         quantity: order.quantity,
                         filled: Decimal::ZERO,
@@ -281,15 +294,15 @@ impl OrderBook {
 
     // Where a re-used id goes when duplicate ids are allowed: merged into the open order of
     // the same asset and side, else tracked beside it.
-    fn free_key(&self, order: &OrderRequest) -> String {
-        let mut key = order.order_id.clone();
+    fn free_key(&self, id: &Arc<str>, order: &OrderRequest) -> Arc<str> {
+        let mut key = id.clone();
         let mut n = 1;
         while let Some(o) = self.open.get(&key) {
-            if o.asset == order.asset && o.side == order.side {
+            if *o.asset == *order.asset && o.side == order.side {
                 break;
             }
             n += 1;
-            key = format!("{}#{n}", order.order_id);
+            key = Arc::from(format!("{}#{n}", order.order_id));
         }
         key
     }
@@ -302,7 +315,10 @@ impl OrderBook {
             a.position = Decimal::ZERO;
         }
         for p in positions {
-            let a = self.assets.entry(p.asset.clone()).or_default();
+            let a = match self.assets.get_mut(p.asset.as_str()) {
+                Some(a) => a,
+                None => self.assets.entry(Arc::from(p.asset.as_str())).or_default(),
+            };
             a.position = a.position.saturating_add(p.quantity);
             if p.market_price > Decimal::ZERO && a.reference.is_none_or(|r| r.at <= at) {
                 a.reference = Some(ReferencePrice {
@@ -335,8 +351,8 @@ impl OrderBook {
         };
         let mut open_change = Decimal::ZERO;
         let mut closed = false;
-        if let Some(o) = self.open.get_mut(&fill.order_id) {
-            if o.asset == fill.asset {
+        if let Some(o) = self.open.get_mut(fill.order_id.as_str()) {
+            if *o.asset == *fill.asset {
                 let before = o.signed_remaining();
                 o.filled = o.filled.saturating_add(fill.quantity);
                 let after = o.signed_remaining();
@@ -345,7 +361,7 @@ impl OrderBook {
             }
         }
         if closed {
-            self.open.remove(&fill.order_id);
+            self.open.remove(fill.order_id.as_str());
         }
         self.update_asset(&fill.asset, |a| {
             a.position = position;
@@ -481,7 +497,7 @@ mod tests {
         );
         assert_eq!(b.open_count(), 1);
         let closed = b.on_done("o1").unwrap().unwrap();
-        assert_eq!(closed.order_id, "o1");
+        assert_eq!(&*closed.order_id, "o1");
         assert_eq!(b.open_count(), 0);
         assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(0));
         // Done again: accepted before, no longer open.
