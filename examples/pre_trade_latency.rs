@@ -105,9 +105,13 @@ fn main() -> anyhow::Result<()> {
     let mut with = Vec::with_capacity(n);
     let mut without = Vec::with_capacity(n);
     let order_of = |k: usize| {
-        let side = if k % 3 == 0 { Side::Sell } else { Side::Buy };
+        let side = if k.is_multiple_of(3) {
+            Side::Sell
+        } else {
+            Side::Buy
+        };
         let mut o = OrderRequest::market(format!("o-{k}"), asset(k % 50), side, Decimal::from(7));
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             o.limit_price = Some(price(k % 50) + Decimal::new(10, 2));
         }
         o
@@ -116,7 +120,7 @@ fn main() -> anyhow::Result<()> {
     // machine noise falls on both alike, and neither evicts the other's lines order by order.
     const BLOCK: usize = 1000;
     for block in 0..n.div_ceil(BLOCK) {
-        let engines: [(&rustybt::EngineHandle, bool); 2] = if block % 2 == 0 {
+        let engines: [(&rustybt::EngineHandle, bool); 2] = if block.is_multiple_of(2) {
             [(&checked, true), (&bare, false)]
         } else {
             [(&bare, false), (&checked, true)]
