@@ -207,6 +207,59 @@ impl Client {
         .await
     }
 
+    /// `GET /api/v1/firm`: every host and strategy of the firm, the firm breakers.
+    pub async fn firm(&self) -> Result<crate::api_types::FirmStatus, ClientError> {
+        self.call(
+            Method::GET,
+            &["api", "v1", "firm"],
+            None::<&()>,
+            "a firm status",
+        )
+        .await
+    }
+
+    /// `POST /api/v1/halt`: halts the whole firm, or one desk; durable when answered.
+    pub async fn firm_halt(
+        &self,
+        request: &crate::api_types::FirmHaltRequest,
+    ) -> Result<crate::api_types::FirmHaltAnswer, ClientError> {
+        self.call(
+            Method::POST,
+            &["api", "v1", "halt"],
+            Some(request),
+            "a firm halt answer",
+        )
+        .await
+    }
+
+    /// `POST /api/v1/reset`: the first step of a firm (or desk) reset.
+    pub async fn firm_request_reset(
+        &self,
+        request: &crate::api_types::FirmResetRequest,
+    ) -> Result<crate::api_types::FirmResetTicketView, ClientError> {
+        self.call(
+            Method::POST,
+            &["api", "v1", "reset"],
+            Some(request),
+            "a firm reset ticket",
+        )
+        .await
+    }
+
+    /// `POST /api/v1/reset/confirm`: lifts the firm halts the request named.
+    pub async fn firm_confirm_reset(
+        &self,
+        request: &crate::api_types::FirmConfirmRequest,
+    ) -> Result<crate::api_types::FirmStatus, ClientError> {
+        self.call(
+            Method::POST,
+            &["api", "v1", "reset", "confirm"],
+            Some(request),
+            "a firm status",
+        )
+        .await
+    }
+
     /// `POST .../portfolio`: a portfolio snapshot from the host.
     pub async fn submit_snapshot(
         &self,

@@ -16,6 +16,7 @@ pub mod alerting;
 pub mod api_types;
 pub mod cli;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod replay;
@@ -31,6 +32,7 @@ pub use rustybt_actors::{
     engine::{EngineHandle, EngineStatus, OperatorHandle},
     error::EngineError,
     events::{EngineEvent, TelemetryEvent},
+    firm_handle::{FirmHandle, FirmMember, FirmParts, FirmView, HaltOutcome, SledControlStore},
     settings::StrategySettings,
     state_machine::EngineState,
 };

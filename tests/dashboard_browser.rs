@@ -963,3 +963,53 @@ async fn test_dashboard_when_breakers_tripped_then_shows_each_with_its_value_at_
     // As above: not a graceful stop, which would wait for the page's event stream.
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_dashboard_when_firm_halt_pressed_then_every_strategy_halted_and_firm_panel_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let strategy = |name: &str, desk: &str| {
+        let mut s = StrategySettings::moderate(name);
+        s.stale_feed = None;
+        s.market = always_open();
+        s.desk = Some(desk.into());
+        s
+    };
+    let engines = EngineBuilder::strategies(vec![
+        strategy("alpha", "equities"),
+        strategy("gamma", "rates"),
+    ])
+    .data_dir(dir.path())
+    .start_all()
+    .unwrap();
+    let server = crate::support::serve(&engines, TOKEN);
+    let base = format!("http://{}", server.addr);
+
+    let (_driver, port) = chromedriver();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(port, profile.path()).await;
+    c.goto(&base).await.unwrap();
+    type_into(&c, "#token", TOKEN).await;
+    wait_text(&c, "#firm-name", "default").await;
+    wait_text(&c, "#firm-state", "NORMAL").await;
+    wait_content(&c, "#firm-strategies", "gamma").await;
+    wait_content(&c, "#firm-bus", "none (one host)").await;
+    click(&c, "#firm-halt-button").await;
+    type_into(&c, "#firm-halt-operator", "browser-test").await;
+    type_into(&c, "#firm-halt-reason", "firm drill from the dashboard").await;
+    click(&c, "#firm-halt-confirm").await;
+    wait_text(&c, "#message", "Firm halted by browser-test").await;
+    wait_text(&c, "#firm-state", "MANUALLY_HALTED").await;
+    for name in ["alpha", "gamma"] {
+        let s = get_json(&format!("{base}/api/v1/strategies/{name}")).await;
+        assert_eq!(s["state"], "MANUALLY_HALTED", "{name}: {s}");
+        let audit = get_json(&format!("{base}/api/v1/strategies/{name}/audit")).await;
+        let last = audit.as_array().unwrap().last().cloned().unwrap();
+        assert_eq!(last["cause"], "firm_halt", "{last}");
+        assert_eq!(last["operator"], "browser-test");
+    }
+    c.screenshot()
+        .await
+        .map(|png| std::fs::write(target_dir().join("dashboard-firm.png"), png))
+        .ok();
+    c.close().await.unwrap();
+}

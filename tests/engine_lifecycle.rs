@@ -325,6 +325,14 @@ async fn test_each_actor_when_panicking_then_restarted_and_engine_keeps_working(
             );
         }
         h.value(Duration::seconds(1), dec!(100001)).await;
+        // The restart runs on the actor's own arbiter: wait for it (with a deadline) rather
+        // than race it on a busy machine.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while h.engine.actor_health().iter().any(|a| !a.ready)
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let after = h.order("after").await;
         assert!(
             after.is_accepted(),
@@ -472,6 +480,7 @@ async fn test_restart_when_checkpoint_holds_an_impossible_state_then_manually_ha
             reason: None,
             tripped: vec![(BreakerKind::Drawdown, monday_morning())],
             pending_reset: None,
+            firm_hold: None,
         };
         let cp = store.strategy("momentum").unwrap();
         cp.commit(&record, &[]).await.unwrap();

@@ -30,6 +30,9 @@ pub enum BreakerKind {
     /// The dead-man's switch: no host event (snapshot, order, fill, error, heartbeat...) for
     /// too long during a session.
     HostSilent,
+    /// The firm's bus, lost for longer than the host's lease (`on_bus_loss`): enforced by the
+    /// gate, never tripped.
+    Bus,
     /// An operator's emergency stop. Kept last so the automatic breakers report first.
     Manual,
 }
@@ -37,7 +40,7 @@ pub enum BreakerKind {
 impl BreakerKind {
     /// Every kind, in reporting order: the order of declaration, so that
     /// `ALL[k.slot()] == k`.
-    pub const ALL: [BreakerKind; 8] = [
+    pub const ALL: [BreakerKind; 9] = [
         BreakerKind::Drawdown,
         BreakerKind::DailyLoss,
         BreakerKind::OrderRate,
@@ -45,6 +48,7 @@ impl BreakerKind {
         BreakerKind::StaleFeed,
         BreakerKind::PreTrade,
         BreakerKind::HostSilent,
+        BreakerKind::Bus,
         BreakerKind::Manual,
     ];
 
@@ -59,6 +63,7 @@ impl BreakerKind {
             BreakerKind::PreTrade => "pre_trade",
             BreakerKind::HostSilent => "host_silent",
             BreakerKind::Manual => "manual",
+            BreakerKind::Bus => "bus",
         }
     }
 }

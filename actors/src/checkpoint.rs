@@ -268,6 +268,37 @@ impl CheckpointStore {
         })
     }
 
+    /// The firm's control record kept here (one process, no `[cluster]`); `Ok(None)` on a
+    /// fresh database. An unusable checkpoint reads as an error: the firm then starts halted.
+    pub fn load_firm(&self) -> Result<Option<crate::firm::FirmControl>, CheckpointError> {
+        if let Some(why) = &self.degraded {
+            return Err(CheckpointError::Unavailable(why.clone()));
+        }
+        match self.db.get(FIRM_KEY)? {
+            None => Ok(None),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| CheckpointError::Corrupt {
+                        key: String::from_utf8_lossy(FIRM_KEY).into_owned(),
+                        why: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// Writes the firm's control record and flushes it: durable when this resolves.
+    pub async fn save_firm(
+        &self,
+        control: &crate::firm::FirmControl,
+    ) -> Result<(), CheckpointError> {
+        let value = serde_json::to_vec(control)
+            .map_err(|e| CheckpointError::Storage(format!("firm record: {e}")))?;
+        self.db.insert(FIRM_KEY, value)?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
     /// Waits until everything written so far is on disk.
     pub async fn flush(&self) -> Result<(), CheckpointError> {
         let (done, rx) = oneshot::channel();
@@ -277,6 +308,7 @@ impl CheckpointStore {
 }
 
 const STATE_KEY: &[u8] = b"state";
+const FIRM_KEY: &[u8] = b"firm/control";
 const AUDIT_PREFIX: &[u8] = b"audit/";
 const DELIVERY_PREFIX: &[u8] = b"delivery/";
 

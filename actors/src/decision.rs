@@ -171,8 +171,26 @@ struct Judged {
     denials: [u64; 8],
 }
 
+/// What the gate does while the host has lost the firm's bus for longer than its lease
+/// (CONFIG.md `[cluster] on_bus_loss`; `continue` never reaches the gate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BusLossMode {
+    /// Every order is refused with `"breaker": "bus"`.
+    Halt,
+    /// Only orders that reduce a position pass.
+    ReduceOnly,
+}
+
+const BUS_OK: u8 = 0;
+const BUS_HALT: u8 = 1;
+const BUS_REDUCE_ONLY: u8 = 2;
+
 /// The decision core. Shared by the host's handle, the OrderGate actor and the breakers.
 pub struct DecisionCore {
+    // The bus-loss rule in force (BUS_OK, BUS_HALT, BUS_REDUCE_ONLY): set by the host's link to
+    // the bus, read by every decision without waiting on anything.
+    bus_loss: AtomicU8,
     judged: Mutex<Judged>,
     health: Arc<HealthBoard>,
     // The effective state, readable without the lock: the host's `trading_allowed`.
@@ -201,6 +219,7 @@ impl DecisionCore {
         } = rules;
         let (state_watch, _) = tokio::sync::watch::channel(first.state);
         Self {
+            bus_loss: AtomicU8::new(BUS_OK),
             signal: AtomicU8::new(first.state.code()),
             judged: Mutex::new(Judged {
                 update: first,
@@ -347,6 +366,24 @@ impl DecisionCore {
             ));
         }
         let why = reason.as_deref().unwrap_or("no reason given");
+        match self.bus_loss.load(Ordering::Acquire) {
+            BUS_OK => {}
+            BUS_REDUCE_ONLY if reduces_position(j, order) => {}
+            mode => {
+                let rule = if mode == BUS_HALT {
+                    "halt"
+                } else {
+                    "reduce_only"
+                };
+                return Some(reject(
+                    format!(
+                        "the firm's bus is out of reach for longer than the lease: on_bus_loss = {rule}"
+                    ),
+                    state,
+                    Some(BreakerKind::Bus),
+                ));
+            }
+        }
         match state {
             EngineState::Normal => {}
             EngineState::Tripped if j.reduce_only_when_tripped && reduces_position(j, order) => {}
@@ -414,6 +451,26 @@ impl DecisionCore {
         j.unconfirmed.push(numbered.clone());
         self.publish(j);
         numbered
+    }
+
+    /// Puts `mode` in force while the host has lost the firm's bus (`None` lifts it). The next
+    /// decision sees it; the state machine is not involved (each strategy keeps its state).
+    pub fn set_bus_loss(&self, mode: Option<BusLossMode>) {
+        let code = match mode {
+            None => BUS_OK,
+            Some(BusLossMode::Halt) => BUS_HALT,
+            Some(BusLossMode::ReduceOnly) => BUS_REDUCE_ONLY,
+        };
+        self.bus_loss.store(code, Ordering::Release);
+    }
+
+    /// The bus-loss rule in force, if any.
+    pub fn bus_loss(&self) -> Option<BusLossMode> {
+        match self.bus_loss.load(Ordering::Acquire) {
+            BUS_HALT => Some(BusLossMode::Halt),
+            BUS_REDUCE_ONLY => Some(BusLossMode::ReduceOnly),
+            _ => None,
+        }
     }
 
     /// Closes the gate for a breaker's trip now, before the Supervisor hears of it. Answers
@@ -683,6 +740,43 @@ mod tests {
             details: Default::default(),
             summary: format!("{kind} over its limit"),
         }
+    }
+
+    #[test]
+    fn test_decide_when_bus_lost_then_refused_by_bus_and_state_kept() {
+        let c = core(EngineState::Normal, false, None);
+        let clock = TestClock::new(t0());
+        c.on_snapshot(
+            t0(),
+            &[Position {
+                asset: "SPY".into(),
+                quantity: dec!(100),
+                market_price: dec!(500),
+            }],
+        );
+        c.set_bus_loss(Some(BusLossMode::Halt));
+        let (d, _) = c.decide(order("b1", Side::Sell, dec!(10)), clock.as_ref());
+        let OrderDecision::Rejected { breaker, state, .. } = d else {
+            panic!("an order passed while the bus was lost");
+        };
+        assert_eq!(
+            (breaker, state),
+            (Some(BreakerKind::Bus), EngineState::Normal)
+        );
+        c.set_bus_loss(Some(BusLossMode::ReduceOnly));
+        assert!(c
+            .decide(order("b2", Side::Sell, dec!(10)), clock.as_ref())
+            .0
+            .is_accepted());
+        assert!(!c
+            .decide(order("b3", Side::Buy, dec!(10)), clock.as_ref())
+            .0
+            .is_accepted());
+        c.set_bus_loss(None);
+        assert!(c
+            .decide(order("b4", Side::Buy, dec!(10)), clock.as_ref())
+            .0
+            .is_accepted());
     }
 
     #[test]

@@ -12,8 +12,8 @@ use crate::actors::ledger_feed::{
 };
 use crate::actors::messages::{CancelSink, ReadBreaker, TripReport};
 use crate::actors::supervisor::{
-    read_breakers, resume_machine, ApplyHalt, ApplyResetConfirm, ApplyResetRequest, BreakerLink,
-    ReadState, StrategyActors, SupervisorParts, TickAll,
+    read_breakers, resume_machine, ApplyFirm, ApplyHalt, ApplyResetConfirm, ApplyResetRequest,
+    BreakerLink, ReadState, StrategyActors, SupervisorParts, TickAll,
 };
 use crate::actors::{AlertDispatcher, LedgerFeed, Links, ManualBreaker, OrderGate, Supervisor};
 use crate::alerts::{Alert, AlertChannel, DeliveryRecord};
@@ -345,6 +345,7 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
         });
         *out.borrow_mut() = Some(Inner {
             name: name.clone(),
+            desk: settings.desk.clone(),
             core,
             feed,
             error_rate,
@@ -373,6 +374,7 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
 
 struct Inner {
     name: String,
+    desk: Option<String>,
     core: Arc<DecisionCore>,
     supervisor: Addr<Supervisor>,
     feed: Addr<LedgerFeed>,
@@ -421,6 +423,22 @@ impl EngineHandle {
     /// The strategy's name.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// Puts the bus-loss rule in force on this strategy's gate (`None` lifts it): set by the
+    /// host's link to the firm's bus; orders are judged against it at once, without a message.
+    pub fn set_bus_loss(&self, mode: Option<crate::decision::BusLossMode>) {
+        self.inner.core.set_bus_loss(mode);
+    }
+
+    /// The bus-loss rule in force on this strategy's gate, if any.
+    pub fn bus_loss(&self) -> Option<crate::decision::BusLossMode> {
+        self.inner.core.bus_loss()
+    }
+
+    /// The strategy's desk label, if it has one.
+    pub fn desk(&self) -> Option<&str> {
+        self.inner.desk.as_deref()
     }
 
     /// The engine's clock.
@@ -880,6 +898,55 @@ impl OperatorHandle {
         records.extend(step.records);
         i.checkpoint.commit(machine.record(), &records).await?;
         Ok(machine.record().clone())
+    }
+
+    /// Applies the firm's word to this strategy: a firm or desk hold
+    /// ([`crate::state_machine::Trigger::FirmHold`]), its release, or bus loss and its end.
+    /// Durable when it returns; the gate closes for a hold before the disk is written. Any
+    /// other trigger is refused as unavailable: operators halt and reset through the calls
+    /// above.
+    pub async fn apply_firm(
+        &self,
+        trigger: crate::state_machine::Trigger,
+    ) -> Result<StateRecord, EngineError> {
+        use crate::state_machine::Trigger;
+        if !matches!(
+            trigger,
+            Trigger::FirmHold(_)
+                | Trigger::FirmRelease { .. }
+                | Trigger::BusLost { .. }
+                | Trigger::BusRestored
+        ) {
+            return Err(EngineError::Unavailable(
+                "apply_firm takes firm holds, firm releases and bus events only".into(),
+            ));
+        }
+        // A hold closes the gate now, in memory, as an operator's halt does: the next order is
+        // refused before the Supervisor has written anything.
+        let seq = match &trigger {
+            Trigger::FirmHold(hold) if hold.kind == crate::state_machine::FirmHoldKind::Halt => {
+                let closed = self.inner.core.close_for(Trip {
+                    breaker: BreakerKind::Manual,
+                    at: self.inner.clock.now(),
+                    value: Decimal::ZERO,
+                    limit: Decimal::ZERO,
+                    details: BTreeMap::new(),
+                    summary: hold.reason.clone(),
+                });
+                Some(closed.seq)
+            }
+            _ => None,
+        };
+        self.inner
+            .supervisor
+            .send(ApplyFirm { trigger, seq })
+            .await?
+    }
+
+    /// The firm's hold on this strategy, while one is in force.
+    pub async fn firm_hold(&self) -> Result<Option<crate::state_machine::HeldByFirm>, EngineError> {
+        let (record, _) = self.inner.supervisor.send(ReadState).await?;
+        Ok(record.firm_hold)
     }
 
     /// First step of a reset: answers the confirmation token.

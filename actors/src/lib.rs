@@ -15,6 +15,9 @@
 //! - [`alerts`]: the alert channel interface, rate limit and delivery log.
 //! - [`engine`]: spawns one strategy's actors and hands back an [`engine::EngineHandle`]
 //!   (the host's calls) and an [`engine::OperatorHandle`] (halt and reset).
+//! - [`firm`]: the firm level: the firm control record, its transitions, the firm breakers.
+//! - [`firm_handle`]: the firm in one process and the seam to many: firm and desk halts, firm
+//!   resets, the firm breakers over the aggregate, the firm view.
 //! - [`builder`]: starts engines on a thread of their own for hosts that know nothing of actix.
 //!
 //! Time comes only from an injected [`clock::Clock`]; money and ratios are `Decimal`.
@@ -30,6 +33,8 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod firm;
+pub mod firm_handle;
 pub mod pretrade;
 pub mod rules;
 pub mod settings;

@@ -137,6 +137,8 @@ pub struct StrategySettings {
     pub tick_interval: Option<std::time::Duration>,
     /// Alert dispatch.
     pub alerts: AlertSettings,
+    /// The desk label: the scope of desk-wide halts; `None`: the strategy is on no desk.
+    pub desk: Option<String>,
 }
 
 impl StrategySettings {
@@ -180,6 +182,7 @@ impl StrategySettings {
             max_clock_skew: Duration::seconds(10),
             tick_interval: Some(std::time::Duration::from_secs(1)),
             alerts: AlertSettings::default(),
+            desk: None,
         }
     }
 }

@@ -5,7 +5,14 @@
 //!    └─────────halt──▶ MANUALLY_HALTED ──request reset──┘
 //! RESETTING ──trip──▶ TRIPPED        RESETTING ──confirmation expires──▶ the state it came from
 //! any state ──halt──▶ MANUALLY_HALTED
+//! any state ──firm hold──▶ MANUALLY_HALTED (firm or desk halt) | TRIPPED (firm breaker)
+//! held ──firm release──▶ the strategy's own state (its own halt or trips stay)
 //! ```
+//!
+//! A firm hold sits above the strategy's own state: while it holds, the strategy's own halts
+//! and trips are remembered, a strategy reset is refused, and when the firm lets go the
+//! strategy returns to what its own rules say (a strategy halted or tripped on its own stays
+//! so). Bus loss and its end are recorded without a change of state: the gate enforces them.
 //!
 //! Every control event leaves a record, including those that change no state (a second breaker
 //! tripping while TRIPPED, a second halt, an actor restarting): the audit trail is the record
@@ -97,6 +104,16 @@ pub enum Cause {
     ResetExpired,
     /// An actor of the strategy stopped, panicked, restarted or became ready again.
     Supervision(ActorName, Lifecycle),
+    /// A firm-wide or desk-wide halt entered by an operator (desk in the details).
+    FirmHalt,
+    /// A firm breaker (over the sum of every strategy of the firm) reached its limit.
+    FirmTrip(BreakerKind),
+    /// The firm's hold on the strategy was lifted by a confirmed firm reset.
+    FirmReset,
+    /// The host lost the bus for longer than its lease: `on_bus_loss` applies.
+    BusLost,
+    /// The host caught up with the bus again: `on_bus_loss` no longer applies.
+    BusRestored,
     /// A cause this build does not know (a record written by a newer version).
     Other(String),
 }
@@ -111,6 +128,11 @@ impl std::fmt::Display for Cause {
             Cause::ResetConfirmed => f.write_str("reset_confirmed"),
             Cause::ResetExpired => f.write_str("reset_expired"),
             Cause::Supervision(actor, event) => write!(f, "actor_{event}:{actor}"),
+            Cause::FirmHalt => f.write_str("firm_halt"),
+            Cause::FirmTrip(k) => write!(f, "firm:{k}"),
+            Cause::FirmReset => f.write_str("firm_reset"),
+            Cause::BusLost => f.write_str("bus_lost"),
+            Cause::BusRestored => f.write_str("bus_restored"),
             Cause::Other(s) => f.write_str(s),
         }
     }
@@ -134,6 +156,7 @@ impl From<String> for Cause {
         let parsed = match s.split_once(':') {
             Some(("trip", k)) => breaker(k).map(Cause::Trip),
             Some(("cleared", k)) => breaker(k).map(Cause::Cleared),
+            Some(("firm", k)) => breaker(k).map(Cause::FirmTrip),
             Some((event, actor)) => event
                 .strip_prefix("actor_")
                 .and_then(Lifecycle::parse)
@@ -144,6 +167,10 @@ impl From<String> for Cause {
                 "reset_requested" => Some(Cause::ResetRequested),
                 "reset_confirmed" => Some(Cause::ResetConfirmed),
                 "reset_expired" => Some(Cause::ResetExpired),
+                "firm_halt" => Some(Cause::FirmHalt),
+                "firm_reset" => Some(Cause::FirmReset),
+                "bus_lost" => Some(Cause::BusLost),
+                "bus_restored" => Some(Cause::BusRestored),
                 _ => None,
             },
         };
@@ -162,6 +189,61 @@ pub struct PendingReset {
     pub operator: String,
     /// The state to return to if the confirmation never comes.
     pub from: EngineState,
+}
+
+/// What the firm holds a strategy in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirmHoldKind {
+    /// A firm-wide or desk-wide halt: the strategy reads MANUALLY_HALTED.
+    Halt,
+    /// A firm breaker tripped: the strategy reads TRIPPED.
+    Trip(BreakerKind),
+}
+
+/// The firm's hold on one strategy: why, and who asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmHold {
+    /// Halt or firm breaker trip.
+    pub kind: FirmHoldKind,
+    /// The operator of a halt; `None` for a firm breaker's trip.
+    pub operator: Option<String>,
+    /// The host the halt was entered on, or whose figures tripped the firm breaker.
+    pub host_id: String,
+    /// The desk of a desk halt; `None` for a firm-wide halt or trip.
+    pub desk: Option<String>,
+    /// Why, as the operator wrote it or as the firm breaker summarised it.
+    pub reason: String,
+}
+
+impl FirmHold {
+    /// The state a strategy reads while held.
+    pub fn state(&self) -> EngineState {
+        match self.kind {
+            FirmHoldKind::Halt => EngineState::ManuallyHalted,
+            FirmHoldKind::Trip(_) => EngineState::Tripped,
+        }
+    }
+
+    /// The cause its record carries: `firm_halt` or `firm:<breaker>`.
+    pub fn cause(&self) -> Cause {
+        match self.kind {
+            FirmHoldKind::Halt => Cause::FirmHalt,
+            FirmHoldKind::Trip(k) => Cause::FirmTrip(k),
+        }
+    }
+}
+
+/// A strategy held by the firm, with what its own rules would have it be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldByFirm {
+    /// The hold in force.
+    pub hold: FirmHold,
+    /// The strategy's own state to return to when the firm lets go (TRIPPED is re-read from
+    /// its own tripped breakers then).
+    pub resume_to: EngineState,
+    /// The strategy's own reason to return with.
+    pub resume_reason: Option<String>,
 }
 
 /// What can move the state machine.
@@ -205,6 +287,22 @@ pub enum Trigger {
     },
     /// Time passed: a pending reset may lapse.
     Tick,
+    /// The firm holds the strategy (a firm or desk halt, or a firm breaker's trip).
+    FirmHold(FirmHold),
+    /// The firm lets go of the strategy (a confirmed firm or desk reset).
+    FirmRelease {
+        /// Who confirmed the firm reset.
+        operator: String,
+    },
+    /// The bus was out of reach for longer than the lease: recorded, the gate enforces it.
+    BusLost {
+        /// What `on_bus_loss` does meanwhile (`halt`, `reduce_only`, `continue`).
+        policy: String,
+        /// Since when the bus was out of reach.
+        since: DateTime<Utc>,
+    },
+    /// The host caught up with the bus again.
+    BusRestored,
 }
 
 /// A transition the machine refused; nothing changed.
@@ -228,6 +326,12 @@ pub enum TransitionError {
     /// Confirmation with the wrong token.
     #[error("the confirmation token does not match the pending reset")]
     WrongToken,
+    /// A strategy reset while the firm holds the strategy: only a firm reset lifts it.
+    #[error("the firm holds this strategy ({reason}); only a firm reset lifts it")]
+    HeldByFirm {
+        /// The firm's reason.
+        reason: String,
+    },
     /// Confirmation after the request lapsed.
     #[error("the reset request expired at {expired_at}; request a new one")]
     ResetExpired {
@@ -274,6 +378,9 @@ pub struct StateRecord {
     pub tripped: Vec<(BreakerKind, DateTime<Utc>)>,
     /// A reset awaiting confirmation.
     pub pending_reset: Option<PendingReset>,
+    /// The firm's hold, while one is in force (absent in checkpoints written before firms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firm_hold: Option<HeldByFirm>,
 }
 
 impl StateRecord {
@@ -281,6 +388,17 @@ impl StateRecord {
     /// combination is treated like an unreadable one.
     pub fn inconsistency(&self) -> Option<String> {
         use EngineState::*;
+        if let Some(held) = &self.firm_hold {
+            return match (self.state == held.hold.state(), &self.pending_reset) {
+                (false, _) => Some(format!(
+                    "state {} while the firm holds it {}",
+                    self.state,
+                    held.hold.state()
+                )),
+                (true, Some(_)) => Some("a pending reset while the firm holds it".into()),
+                (true, None) => None,
+            };
+        }
         match (self.state, &self.pending_reset) {
             (Resetting, None) => Some("state RESETTING with no pending reset".into()),
             (Resetting, Some(p)) if !matches!(p.from, Tripped | ManuallyHalted) => {
@@ -340,8 +458,14 @@ impl StateMachine {
                 reason: None,
                 tripped: Vec::new(),
                 pending_reset: None,
+                firm_hold: None,
             },
         }
+    }
+
+    /// The firm's hold, while one is in force.
+    pub fn firm_hold(&self) -> Option<&HeldByFirm> {
+        self.record.firm_hold.as_ref()
     }
 
     /// A machine resumed from a checkpoint; refuses a record in an impossible combination.
@@ -394,8 +518,60 @@ impl StateMachine {
     ) -> Result<Option<Transition>, TransitionError> {
         use EngineState::*;
         let state = self.record.state;
+        let held = self.record.firm_hold.is_some();
         match (state, trigger) {
             (_, Trigger::Tick) => Ok(None),
+            (_, Trigger::FirmHold(hold)) => Ok(Some(self.hold_for_firm(hold, now))),
+            (_, Trigger::FirmRelease { .. }) if !held => Ok(None),
+            (_, Trigger::FirmRelease { operator }) => {
+                Ok(Some(self.release_from_firm(operator, now)))
+            }
+            (_, Trigger::BusLost { policy, since }) => Ok(Some(self.note(
+                now,
+                Cause::BusLost,
+                None,
+                serde_json::json!({"on_bus_loss": policy, "since": since}),
+            ))),
+            (_, Trigger::BusRestored) => Ok(Some(self.note(
+                now,
+                Cause::BusRestored,
+                None,
+                serde_json::json!({}),
+            ))),
+            (_, Trigger::Halt { operator, reason }) if held => {
+                // Remembered for when the firm lets go; the firm's hold stays in force.
+                if let Some(h) = self.record.firm_hold.as_mut() {
+                    h.resume_to = ManuallyHalted;
+                    h.resume_reason = Some(reason.clone());
+                }
+                Ok(Some(self.note(
+                    now,
+                    Cause::ManualHalt,
+                    Some(operator),
+                    serde_json::json!({"reason": reason, "held_by_firm": true}),
+                )))
+            }
+            (_, Trigger::Clear(kind)) if held => {
+                let before = self.record.tripped.len();
+                self.record.tripped.retain(|(k, _)| *k != kind);
+                if self.record.tripped.len() == before {
+                    return Ok(None);
+                }
+                Ok(Some(self.note(
+                    now,
+                    Cause::Cleared(kind),
+                    None,
+                    serde_json::json!({"breaker": kind, "held_by_firm": true}),
+                )))
+            }
+            (_, Trigger::RequestReset { .. }) if held => Err(TransitionError::HeldByFirm {
+                reason: self
+                    .record
+                    .firm_hold
+                    .as_ref()
+                    .map(|h| h.hold.reason.clone())
+                    .unwrap_or_default(),
+            }),
             (
                 _,
                 Trigger::Supervision {
@@ -520,6 +696,74 @@ impl StateMachine {
             }
             (state, Trigger::ConfirmReset { .. }) => Err(TransitionError::NoResetPending { state }),
         }
+    }
+
+    /// Holds the strategy for the firm: enters the hold's state, remembering the strategy's
+    /// own state the first time; the same hold again leaves a record and changes nothing.
+    fn hold_for_firm(&mut self, hold: FirmHold, now: DateTime<Utc>) -> Transition {
+        let details = serde_json::json!({
+            "reason": hold.reason,
+            "host_id": hold.host_id,
+            "desk": hold.desk,
+            "firm": true,
+        });
+        let (operator, cause, to) = (hold.operator.clone(), hold.cause(), hold.state());
+        match self.record.firm_hold.as_mut() {
+            Some(held) if held.hold.kind == hold.kind => {
+                let mut details = details;
+                details["already_held"] = serde_json::json!(true);
+                self.note(now, cause, operator, details)
+            }
+            Some(held) => {
+                held.hold = hold.clone();
+                self.record.reason = Some(hold.reason);
+                self.enter(to, now, cause, operator, details)
+            }
+            None => {
+                // A pending reset is dropped, as a halt drops it; its origin is what to
+                // return to.
+                let resume_to = match &self.record.pending_reset {
+                    Some(p) => p.from,
+                    None => self.record.state,
+                };
+                self.record.pending_reset = None;
+                self.record.firm_hold = Some(HeldByFirm {
+                    hold: hold.clone(),
+                    resume_to,
+                    resume_reason: self.record.reason.clone(),
+                });
+                self.record.reason = Some(hold.reason);
+                self.enter(to, now, cause, operator, details)
+            }
+        }
+    }
+
+    /// Lets go of the firm's hold: the strategy returns to its own state, re-read from its own
+    /// halt and its own tripped breakers.
+    fn release_from_firm(&mut self, operator: String, now: DateTime<Utc>) -> Transition {
+        use EngineState::*;
+        let Some(held) = self.record.firm_hold.take() else {
+            return self.note(now, Cause::FirmReset, Some(operator), serde_json::json!({}));
+        };
+        let to = match (held.resume_to, self.record.tripped.is_empty()) {
+            (ManuallyHalted, _) => ManuallyHalted,
+            (_, false) => Tripped,
+            (_, true) => Normal,
+        };
+        self.record.reason = match to {
+            Normal => None,
+            ManuallyHalted => held.resume_reason,
+            _ => held
+                .resume_reason
+                .or_else(|| Some("tripped while the firm held the strategy".into())),
+        };
+        self.enter(
+            to,
+            now,
+            Cause::FirmReset,
+            Some(operator),
+            serde_json::json!({"released": held.hold}),
+        )
     }
 
     /// Lets a pending reset lapse at `now` if its time is up: back to the state it came from.
@@ -905,7 +1149,9 @@ mod tests {
             Cause::ResetExpired,
             Cause::Supervision(ActorName::Supervisor, Lifecycle::Panicked),
             Cause::Supervision(ActorName::Breaker(BreakerKind::Drawdown), Lifecycle::Ready),
-            Cause::Other("firm_halt".into()),
+            Cause::Other("a_cause_of_a_newer_version".into()),
+            Cause::FirmHalt,
+            Cause::FirmTrip(BreakerKind::OrderRate),
         ];
         for c in causes {
             assert_eq!(Cause::from(c.to_string()), c);
@@ -914,5 +1160,159 @@ mod tests {
             Cause::Trip(BreakerKind::Drawdown).to_string(),
             "trip:drawdown"
         );
+    }
+
+    fn firm_halt() -> Trigger {
+        Trigger::FirmHold(FirmHold {
+            kind: FirmHoldKind::Halt,
+            operator: Some("dana".into()),
+            host_id: "host-a".into(),
+            desk: Some("equities".into()),
+            reason: "desk drill".into(),
+        })
+    }
+
+    fn firm_trip() -> Trigger {
+        Trigger::FirmHold(FirmHold {
+            kind: FirmHoldKind::Trip(BreakerKind::Drawdown),
+            operator: None,
+            host_id: "host-b".into(),
+            desk: None,
+            reason: "firm drawdown -9% <= -8%".into(),
+        })
+    }
+
+    fn release() -> Trigger {
+        Trigger::FirmRelease {
+            operator: "erin".into(),
+        }
+    }
+
+    #[test]
+    fn test_firm_halt_when_normal_then_halted_with_cause_firm_halt_and_back_on_release() {
+        let mut m = StateMachine::new(t(0));
+        let step = m.apply(firm_halt(), t(1));
+        assert_eq!(m.state(), ManuallyHalted);
+        let r = &step.records[0];
+        assert_eq!(r.cause, "firm_halt");
+        assert_eq!(r.operator.as_deref(), Some("dana"));
+        assert_eq!(r.details["host_id"], "host-a");
+        assert_eq!(r.details["desk"], "equities");
+        let step = m.apply(release(), t(2));
+        assert_eq!(m.state(), Normal);
+        assert_eq!(step.records[0].cause, "firm_reset");
+        assert!(m.record().inconsistency().is_none());
+    }
+
+    #[test]
+    fn test_firm_release_when_strategy_halted_or_tripped_on_its_own_then_stays_so() {
+        let mut m = StateMachine::new(t(0));
+        let _ = m.apply(firm_halt(), t(1));
+        let _ = m.apply(trip(BreakerKind::Drawdown), t(2));
+        let _ = m.apply(release(), t(3));
+        assert_eq!(m.state(), Tripped);
+
+        let mut m = StateMachine::new(t(0));
+        let _ = m.apply(halt(), t(1));
+        let _ = m.apply(firm_trip(), t(2));
+        assert_eq!(m.state(), Tripped);
+        let _ = m.apply(release(), t(3));
+        assert_eq!(m.state(), ManuallyHalted);
+        assert_eq!(m.record().reason.as_deref(), Some("fat finger"));
+
+        let mut m = StateMachine::new(t(0));
+        let _ = m.apply(firm_trip(), t(1));
+        let _ = m.apply(halt(), t(2));
+        assert_eq!(m.state(), Tripped, "the firm's hold stays in force");
+        let _ = m.apply(release(), t(3));
+        assert_eq!(m.state(), ManuallyHalted);
+    }
+
+    #[test]
+    fn test_firm_trip_when_normal_then_tripped_with_cause_firm_breaker() {
+        let mut m = StateMachine::new(t(0));
+        let step = m.apply(firm_trip(), t(1));
+        assert_eq!(m.state(), Tripped);
+        assert_eq!(step.records[0].cause, "firm:drawdown");
+        assert!(m.record().inconsistency().is_none());
+        let again = m.apply(firm_trip(), t(2));
+        assert!(!again.changes_state());
+        let halted = m.apply(firm_halt(), t(3));
+        assert_eq!(m.state(), ManuallyHalted);
+        assert!(halted.changes_state());
+    }
+
+    #[test]
+    fn test_reset_when_held_by_firm_then_refused_and_nothing_changes() {
+        let mut m = StateMachine::new(t(0));
+        let _ = m.apply(firm_halt(), t(1));
+        let before = m.clone();
+        let step = m.apply(request("tok", 100), t(2));
+        assert!(matches!(
+            step.refused,
+            Some(TransitionError::HeldByFirm { .. })
+        ));
+        assert_eq!(m, before);
+    }
+
+    #[test]
+    fn test_firm_halt_when_resetting_then_pending_reset_dropped_and_origin_kept() {
+        let mut m = StateMachine::new(t(0));
+        let _ = m.apply(trip(BreakerKind::DailyLoss), t(1));
+        let _ = m.apply(request("tok", 100), t(2));
+        let _ = m.apply(firm_halt(), t(3));
+        assert!(m.record().pending_reset.is_none());
+        let _ = m.apply(release(), t(4));
+        assert_eq!(m.state(), Tripped);
+    }
+
+    #[test]
+    fn test_clear_when_held_by_firm_trip_then_stays_tripped() {
+        let mut m = StateMachine::new(t(0));
+        let _ = m.apply(trip(BreakerKind::OrderRate), t(1));
+        let _ = m.apply(firm_trip(), t(2));
+        let _ = m.apply(Trigger::Clear(BreakerKind::OrderRate), t(3));
+        assert_eq!(m.state(), Tripped);
+        let _ = m.apply(release(), t(4));
+        assert_eq!(m.state(), Normal);
+    }
+
+    #[test]
+    fn test_bus_lost_when_any_state_then_recorded_without_change() {
+        for start in [Normal, Tripped, ManuallyHalted] {
+            let mut m = StateMachine::new(t(0));
+            match start {
+                Tripped => drop(m.apply(trip(BreakerKind::Drawdown), t(0))),
+                ManuallyHalted => drop(m.apply(halt(), t(0))),
+                _ => {}
+            }
+            let lost = m.apply(
+                Trigger::BusLost {
+                    policy: "halt".into(),
+                    since: t(1),
+                },
+                t(6),
+            );
+            assert_eq!(lost.records[0].cause, "bus_lost");
+            assert!(!lost.changes_state());
+            let back = m.apply(Trigger::BusRestored, t(9));
+            assert_eq!(back.records[0].cause, "bus_restored");
+            assert_eq!(m.state(), start);
+        }
+    }
+
+    #[test]
+    fn test_firm_causes_round_trip_through_their_names() {
+        for name in [
+            "firm_halt",
+            "firm:drawdown",
+            "firm_reset",
+            "bus_lost",
+            "bus_restored",
+        ] {
+            let cause = Cause::from(name.to_string());
+            assert!(!matches!(cause, Cause::Other(_)), "{name}");
+            assert_eq!(cause.to_string(), name);
+        }
     }
 }

@@ -436,7 +436,7 @@ impl Engine {
             let record = h.operator().halt(&b.operator, &b.reason).await?;
             let after = match h.status().await {
                 Ok(status) => HaltedState::Status(Box::new(status.into())),
-                Err(_) => HaltedState::Record(record),
+                Err(_) => HaltedState::Record(Box::new(record)),
             };
             Ok(HaltAnswer {
                 after,

@@ -5,7 +5,8 @@ pub use super::connect::ApiArgs;
 use super::connect::{operator_name, Connection};
 use super::{CliError, Failure};
 use crate::api_types::{
-    wire_name, ConfirmResetRequest, HaltRequest, ResetRequest, ResetTicket, StrategyStatus,
+    wire_name, ConfirmResetRequest, FirmHaltRequest, FirmStatus, HaltRequest, ResetRequest,
+    ResetTicket, StrategyStatus,
 };
 use crate::client::ClientError;
 use anyhow::Context;
@@ -21,8 +22,14 @@ use std::io::{BufRead, Write};
 )]
 pub struct StopArgs {
     /// The strategy to halt.
-    #[arg(long)]
-    pub strategy: String,
+    #[arg(long, required_unless_present_any = ["all", "desk"], conflicts_with_all = ["all", "desk"])]
+    pub strategy: Option<String>,
+    /// Halt every strategy of the firm, on every host (`POST /api/v1/halt`).
+    #[arg(long, conflicts_with = "desk")]
+    pub all: bool,
+    /// Halt every strategy of this desk, on every host (`POST /api/v1/halt` with `desk`).
+    #[arg(long, value_name = "NAME")]
+    pub desk: Option<String>,
     /// Why (kept in the audit trail and sent in alerts).
     #[arg(long)]
     pub reason: String,
@@ -75,8 +82,11 @@ pub struct ResetArgs {
 )]
 pub struct StatusArgs {
     /// One strategy in detail (default: every strategy, one line each).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "firm")]
     pub strategy: Option<String>,
+    /// The firm view: every host and strategy, the firm breakers (`GET /api/v1/firm`).
+    #[arg(long)]
+    pub firm: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub api: ApiArgs,
@@ -130,6 +140,66 @@ fn print_status(s: &StrategyStatus) {
     }
 }
 
+fn print_firm(f: &FirmStatus) {
+    println!("firm      {}", f.firm);
+    println!("state     {}", f.state);
+    let p = &f.portfolio;
+    println!(
+        "portfolio value {}  high-water mark {}  drawdown {}  daily PnL {}",
+        figure(p.value),
+        figure(p.high_water_mark),
+        figure(p.drawdown),
+        figure(p.daily_pnl)
+    );
+    for d in &f.desk_halts {
+        println!(
+            "desk {} HALTED by {} at {}: {}",
+            d.desk,
+            d.operator,
+            time(d.at),
+            d.reason
+        );
+    }
+    println!("{:<16} {:<10} last seen", "host", "connected");
+    for h in &f.hosts {
+        println!(
+            "{:<16} {:<10} {}",
+            h.host_id,
+            h.connected,
+            time(h.last_seen)
+        );
+    }
+    println!(
+        "{:<16} {:<20} {:<12} {:<16} {:>16} {:>12}",
+        "host", "strategy", "desk", "state", "value", "daily PnL"
+    );
+    for s in &f.strategies {
+        println!(
+            "{:<16} {:<20} {:<12} {:<16} {:>16} {:>12}",
+            s.host_id,
+            s.name,
+            s.desk.as_deref().unwrap_or("-"),
+            s.state.to_string(),
+            figure(s.portfolio_value),
+            figure(s.daily_pnl)
+        );
+    }
+    println!(
+        "{:<12} {:<8} {:>16} {:>16}  tripped at",
+        "breaker", "status", "value", "limit"
+    );
+    for b in f.breakers.iter().filter(|b| b.enabled) {
+        println!(
+            "{:<12} {:<8} {:>16} {:>16}  {}",
+            b.kind.to_string(),
+            wire_name(&b.status),
+            figure(b.value),
+            figure(b.limit),
+            b.tripped_at.map_or_else(|| "-".into(), time)
+        );
+    }
+}
+
 /// Asks `question` on stdout and reads y/N from stdin; a closed stdin is a no.
 fn ask(question: &str) -> anyhow::Result<bool> {
     print!("{question} [y/N] ");
@@ -146,20 +216,49 @@ fn ask(question: &str) -> anyhow::Result<bool> {
 pub async fn stop(args: StopArgs) -> anyhow::Result<()> {
     let who = operator_name(args.operator.as_deref())?;
     let api = Connection::open(&args.api, true)?;
+    let Some(strategy) = args.strategy.clone() else {
+        let request = FirmHaltRequest {
+            operator: who,
+            reason: args.reason.clone(),
+            desk: args.desk.clone(),
+        };
+        let answer = api
+            .client
+            .firm_halt(&request)
+            .await
+            .map_err(|e| api.explain(e))?;
+        let scope = match &args.desk {
+            Some(d) => format!("desk {d}"),
+            None => "the firm".to_string(),
+        };
+        println!(
+            "halted {scope}: {} strateg{} confirmed, firm state {}",
+            answer.halted.len(),
+            if answer.halted.len() == 1 { "y" } else { "ies" },
+            answer.state
+        );
+        for s in &answer.halted {
+            println!("  {}/{}", s.host_id, s.name);
+        }
+        if !answer.pending_hosts.is_empty() {
+            println!("not confirmed yet by: {}", answer.pending_hosts.join(", "));
+        }
+        return Ok(());
+    };
     let request = HaltRequest {
         operator: who,
         reason: args.reason.clone(),
     };
     let answer = api
         .client
-        .halt(&args.strategy, &request)
+        .halt(&strategy, &request)
         .await
         .map_err(|e| api.explain(e))?;
     let state = answer.after.state();
     if answer.already_halted {
         println!(
             "{} was {state} already, since {} ({}): it stays halted; this stop and its reason {:?} are recorded in the audit trail",
-            args.strategy,
+            strategy,
             time(answer.after.since()),
             answer.after.reason().unwrap_or("-"),
             args.reason
@@ -167,7 +266,7 @@ pub async fn stop(args: StopArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "{} is {state}: orders refused, open orders cancelled",
-            args.strategy
+            strategy
         );
     }
     Ok(())
@@ -335,6 +434,10 @@ async fn cancel_pending(
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     // GETs need no token on loopback; one is sent when found, for a service off loopback.
     let api = Connection::open(&args.api, false)?;
+    if args.firm {
+        print_firm(&api.client.firm().await.map_err(|e| api.explain(e))?);
+        return Ok(());
+    }
     match &args.strategy {
         Some(name) => print_status(&api.client.status(name).await.map_err(|e| api.explain(e))?),
         None => {

@@ -1,8 +1,11 @@
 //! `rustybt live run`: the engines behind the HTTP API, the dashboard and `/metrics`.
 
+use crate::cluster::{BusConfig, BusControlStore, ClusterLink, LinkSettings};
 use crate::config::Config;
 use crate::engine::{EngineBuilder, Engines};
+use crate::server::FirmSetup;
 use anyhow::Context;
+use rustybt_actors::firm_handle::{ControlStore, FirmHandle, FirmParts, SledControlStore};
 use rustybt_actors::settings::StrategySettings;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -139,7 +142,62 @@ pub async fn main(args: RunArgs) -> anyhow::Result<()> {
             "strategy started"
         );
     }
-    let server = crate::server::start(engines.all().clone(), bind, token, false)?;
+    let clock = engines
+        .all()
+        .values()
+        .next()
+        .map(|e| e.clock().clone())
+        .unwrap_or_else(|| std::sync::Arc::new(rustybt_actors::clock::SystemClock::new()));
+    // The firm: its record in this host's sled checkpoint (one process, no `[cluster]`), or
+    // in the firm's bus (`[cluster]`), linked by this host's link to the bus.
+    let (store, host_id, link): (std::sync::Arc<dyn ControlStore>, String, _) =
+        match &config.cluster {
+            None => (
+                std::sync::Arc::new(SledControlStore::open(engines.store().clone())?),
+                "local".to_string(),
+                None,
+            ),
+            Some(c) => {
+                let store = BusControlStore::new(&c.host_id, c.lease, clock.clone());
+                let link = ClusterLink::new(
+                    LinkSettings {
+                        bus: BusConfig::new(&c.nats_url, &config.firm.name, &c.host_id),
+                        lease: c.lease,
+                        on_bus_loss: c.on_bus_loss,
+                        publish_every: std::time::Duration::from_millis(100),
+                    },
+                    store.clone(),
+                    clock.clone(),
+                );
+                (store, c.host_id.clone(), Some(link))
+            }
+        };
+    let mut firm = FirmParts::local(&config.firm.name, engines.all().values(), store, clock);
+    firm.host_id = host_id;
+    firm.breakers = config.firm.breakers.clone();
+    if let Some(s) = config.strategies.first() {
+        firm.reset_ttl = s.reset_confirmation_ttl;
+    }
+    let b = &config.firm.breakers;
+    let any_firm_breaker = b.drawdown.is_some() || b.daily_loss.is_some() || b.order_rate.is_some();
+    let evaluate_every = any_firm_breaker.then(|| std::time::Duration::from_millis(100));
+    let firm: FirmSetup = match link {
+        None => firm.into(),
+        Some(link) => {
+            // Started here, before the server, so the link and the API share one firm.
+            let handle = FirmHandle::start(firm).await?;
+            tokio::spawn(link.run(handle.clone()));
+            FirmSetup::Started(handle)
+        }
+    };
+    let server = crate::server::start_with_firm(
+        engines.all().clone(),
+        firm,
+        evaluate_every,
+        bind,
+        token,
+        false,
+    )?;
     tracing::info!(addr = %server.addr, "serving the API, the dashboard and /metrics");
     println!(
         "rustybt live: dashboard on http://{}/  (API /api/v1, metrics /metrics)",

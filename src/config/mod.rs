@@ -212,6 +212,90 @@ pub struct StrategySection {
     pub circuit_breakers: Option<BreakersSection>,
     /// Pre-trade checks (absent: none).
     pub pre_trade: Option<PreTradeSection>,
+    /// The desk label: the scope of desk-wide halts (`POST /api/v1/halt {"desk"}`).
+    pub desk: Option<String>,
+}
+
+/// `[firm.circuit_breakers]`: over the sum of every strategy of the firm, on every host.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirmBreakersSection {
+    /// The firm's drawdown from its high-water mark.
+    pub drawdown: Option<DrawdownSection>,
+    /// The firm's loss since the open (of the first strategy's market).
+    pub daily_loss: Option<DailyLossSection>,
+    /// Orders over all strategies.
+    pub order_rate: Option<OrderRateSection>,
+}
+
+/// `[firm]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirmSection {
+    /// Strategies sharing a firm name form the firm.
+    pub name: Option<String>,
+    /// The firm breakers; absent ones are off.
+    pub circuit_breakers: Option<FirmBreakersSection>,
+}
+
+/// `[cluster]`: many hosts joined through NATS JetStream.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// Server URLs, comma-separated; env `RUSTYBT_NATS_URL`.
+    pub nats_url: Option<String>,
+    /// This host's id, unique in the firm; env `RUSTYBT_HOST_ID`.
+    pub host_id: Option<String>,
+    /// How long without the bus before `on_bus_loss` applies (default 5 s).
+    pub lease: Option<DurationValue>,
+    /// `halt` (default) | `reduce_only` | `continue`.
+    pub on_bus_loss: Option<BusLossPolicy>,
+}
+
+/// What a host does while it has lost the bus for longer than its lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BusLossPolicy {
+    /// No new orders (each order is rejected with `"breaker": "bus"`).
+    #[default]
+    Halt,
+    /// Only orders that reduce a position.
+    ReduceOnly,
+    /// Trade on, unprotected by the firm.
+    Continue,
+}
+
+impl BusLossPolicy {
+    /// The name used in the configuration and the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BusLossPolicy::Halt => "halt",
+            BusLossPolicy::ReduceOnly => "reduce_only",
+            BusLossPolicy::Continue => "continue",
+        }
+    }
+}
+
+/// A validated `[firm]` (the defaults without one: firm `default`, no firm breaker).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirmConfig {
+    /// The firm's name.
+    pub name: String,
+    /// The firm breakers.
+    pub breakers: rustybt_actors::firm::FirmBreakerSettings,
+}
+
+/// A validated `[cluster]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// Server URLs, comma-separated.
+    pub nats_url: String,
+    /// This host's id.
+    pub host_id: String,
+    /// How long without the bus before `on_bus_loss` applies.
+    pub lease: chrono::Duration,
+    /// What applies then.
+    pub on_bus_loss: BusLossPolicy,
 }
 
 /// The file as written.
@@ -227,6 +311,10 @@ pub struct ConfigFile {
     pub strategy: Vec<StrategySection>,
     /// `[alerts]`.
     pub alerts: Option<AlertsSection>,
+    /// `[firm]`.
+    pub firm: Option<FirmSection>,
+    /// `[cluster]`.
+    pub cluster: Option<ClusterSection>,
 }
 
 /// A validated configuration.
@@ -242,6 +330,10 @@ pub struct Config {
     pub alerts: AlertsSection,
     /// The folder relative paths were resolved against.
     pub base_dir: PathBuf,
+    /// `[firm]`, or the defaults without one.
+    pub firm: FirmConfig,
+    /// `[cluster]`; `None`: one host, nothing about the bus starts.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Where environment values come from: the process environment in production, a map in tests.
@@ -370,6 +462,11 @@ impl Config {
             strategies: vec![demo],
             alerts: AlertsSection::default(),
             base_dir: PathBuf::from("."),
+            firm: FirmConfig {
+                name: "default".into(),
+                breakers: Default::default(),
+            },
+            cluster: None,
         }
     }
 
@@ -462,6 +559,11 @@ impl Config {
                 s.alerts.max_per_breaker_per_hour = max as usize;
             }
         }
+        let firm = firm_config(file.firm.as_ref(), &strategies, &mut problems);
+        let cluster = file
+            .cluster
+            .as_ref()
+            .map(|c| cluster_config(c, env, &mut problems));
         if !problems.is_empty() {
             return Err(ConfigError {
                 source_name: None,
@@ -474,6 +576,8 @@ impl Config {
             strategies,
             alerts,
             base_dir: base.to_path_buf(),
+            firm,
+            cluster: cluster.flatten(),
         })
     }
 
@@ -507,6 +611,14 @@ fn strategy_settings(
     let profile = s.profile.unwrap_or_default();
     let (dd, dl, max_orders, max_errors) = profile.numbers();
     let mut out = StrategySettings::moderate(name);
+    match &s.desk {
+        Some(d) if is_valid_name(d) => out.desk = Some(d.clone()),
+        Some(d) => problems.push(format!(
+            "{}: {d:?} must be 1-64 letters, digits, '-' or '_'",
+            at("desk")
+        )),
+        None => {}
+    }
     out.reduce_only_when_tripped = s.reduce_only_when_tripped.unwrap_or(false);
     if let Some(ttl) = &s.reset_confirmation_ttl {
         if let Some(d) = ttl.to_duration(&at("reset_confirmation_ttl"), problems) {
@@ -720,6 +832,150 @@ fn strategy_settings(
         .and_then(|h| pre_trade::host_silent(h, &at("circuit_breakers.host_silent"), problems));
 
     (problems.len() == before).then_some(out)
+}
+
+fn firm_config(
+    section: Option<&FirmSection>,
+    strategies: &[StrategySettings],
+    problems: &mut Vec<String>,
+) -> FirmConfig {
+    let section = section.cloned().unwrap_or_default();
+    let name = section.name.unwrap_or_else(|| "default".into());
+    if !is_valid_name(&name) {
+        problems.push(format!(
+            "firm.name: {name:?} must be 1-64 letters, digits, '-' or '_'"
+        ));
+    }
+    let cb = section.circuit_breakers.unwrap_or_default();
+    let mut breakers = rustybt_actors::firm::FirmBreakerSettings::default();
+    if let Some(d) = cb.drawdown.filter(|d| d.enabled.unwrap_or(true)) {
+        let field = "firm.circuit_breakers.drawdown.threshold";
+        match d
+            .threshold
+            .as_ref()
+            .and_then(|v| v.to_decimal(field, problems))
+        {
+            Some(t) if t > Decimal::NEGATIVE_ONE && t < Decimal::ZERO => {
+                breakers.drawdown = Some(t)
+            }
+            Some(t) => problems.push(format!(
+                "{field}: {t} must be a ratio in (-1, 0), e.g. \"-0.08\" for an 8% drawdown"
+            )),
+            None if d.threshold.is_none() => problems.push(format!("{field}: missing")),
+            None => {}
+        }
+    }
+    if let Some(l) = cb.daily_loss.filter(|l| l.enabled.unwrap_or(true)) {
+        let limit = match (&l.limit, &l.limit_amount) {
+            (Some(_), Some(_)) => {
+                problems.push(
+                    "firm.circuit_breakers.daily_loss: give limit or limit_amount, not both".into(),
+                );
+                None
+            }
+            (Some(v), None) => {
+                let field = "firm.circuit_breakers.daily_loss.limit";
+                match v.to_decimal(field, problems) {
+                    Some(f) if f > Decimal::NEGATIVE_ONE && f < Decimal::ZERO => {
+                        Some(DailyLossLimit::Fraction(f))
+                    }
+                    Some(f) => {
+                        problems.push(format!("{field}: {f} must be a fraction in (-1, 0)"));
+                        None
+                    }
+                    None => None,
+                }
+            }
+            (None, Some(v)) => {
+                let field = "firm.circuit_breakers.daily_loss.limit_amount";
+                match v.to_decimal(field, problems) {
+                    Some(a) if a < Decimal::ZERO => Some(DailyLossLimit::Amount(a)),
+                    Some(a) => {
+                        problems.push(format!("{field}: {a} must be a negative amount"));
+                        None
+                    }
+                    None => None,
+                }
+            }
+            (None, None) => {
+                problems.push(
+                    "firm.circuit_breakers.daily_loss: limit or limit_amount is required".into(),
+                );
+                None
+            }
+        };
+        // The firm's session follows the first strategy's market.
+        let market = strategies
+            .first()
+            .map(|s| s.market.clone())
+            .unwrap_or_else(|| StrategySettings::moderate("firm").market);
+        breakers.daily_loss = limit.map(|l| (l, market));
+    }
+    if let Some(o) = cb.order_rate.filter(|o| o.enabled.unwrap_or(true)) {
+        let max = positive_count(
+            o.max_orders,
+            500,
+            "firm.circuit_breakers.order_rate.max_orders",
+            problems,
+        );
+        let window = window_of(
+            &o.window,
+            "firm.circuit_breakers.order_rate.window",
+            problems,
+        );
+        breakers.order_rate = Some((max, window));
+    }
+    FirmConfig { name, breakers }
+}
+
+fn cluster_config(
+    c: &ClusterSection,
+    env: &dyn Env,
+    problems: &mut Vec<String>,
+) -> Option<ClusterConfig> {
+    let before = problems.len();
+    let nats_url = env
+        .var("RUSTYBT_NATS_URL")
+        .or_else(|| c.nats_url.clone())
+        .unwrap_or_default();
+    if nats_url.trim().is_empty() {
+        problems.push("cluster.nats_url: missing (or set RUSTYBT_NATS_URL)".into());
+    }
+    for url in nats_url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        if !(url.starts_with("nats://") || url.starts_with("tls://"))
+            || url::Url::parse(url).is_err()
+        {
+            problems.push(format!(
+                "cluster.nats_url: {url:?} is not a URL like nats://127.0.0.1:4222"
+            ));
+        }
+    }
+    let host_id = env
+        .var("RUSTYBT_HOST_ID")
+        .or_else(|| c.host_id.clone())
+        .unwrap_or_default();
+    if !is_valid_name(&host_id) {
+        problems.push(format!(
+            "cluster.host_id: {host_id:?} must be 1-64 letters, digits, '-' or '_' (or set RUSTYBT_HOST_ID)"
+        ));
+    }
+    let lease = c
+        .lease
+        .as_ref()
+        .and_then(|l| l.to_duration("cluster.lease", problems))
+        .unwrap_or_else(|| chrono::Duration::seconds(5));
+    if lease <= chrono::Duration::zero() {
+        problems.push(format!(
+            "cluster.lease: {}s must be at least 1 second",
+            lease.num_seconds()
+        ));
+    }
+    (problems.len() == before).then(|| ClusterConfig {
+        nats_url,
+        host_id,
+        lease,
+        on_bus_loss: c.on_bus_loss.unwrap_or_default(),
+    })
 }
 
 fn is_valid_name(n: &str) -> bool {

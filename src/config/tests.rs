@@ -287,3 +287,71 @@ host_silent = { timeout = 30 }
     assert!(!c.strategies[0].pre_trade.any());
     assert!(c.strategies[0].pre_trade_breaker.is_none() && c.strategies[0].host_silent.is_none());
 }
+
+#[test]
+fn test_parse_when_firm_and_cluster_given_then_desks_breakers_and_bus_read() {
+    let env: HashMap<String, String> = [("RUSTYBT_HOST_ID".to_string(), "host-b".to_string())]
+        .into_iter()
+        .collect();
+    let c = Config::parse(
+        "[[strategy]]\nname = \"m\"\ndesk = \"equities\"\n\
+         [firm]\nname = \"acme\"\n[firm.circuit_breakers]\n\
+         drawdown = { threshold = \"-0.08\" }\ndaily_loss = { limit_amount = \"-20000\" }\n\
+         order_rate = { max_orders = 500, window = 60 }\n\
+         [cluster]\nnats_url = \"nats://127.0.0.1:4222,nats://127.0.0.1:4223\"\nhost_id = \"host-a\"\n\
+         lease = 5\non_bus_loss = \"reduce_only\"\n",
+        Path::new("/etc/rustybt"),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(c.strategies[0].desk.as_deref(), Some("equities"));
+    assert_eq!(c.firm.name, "acme");
+    assert_eq!(c.firm.breakers.drawdown, Some(dec!(-0.08)));
+    assert_eq!(
+        c.firm.breakers.daily_loss.as_ref().unwrap().0,
+        DailyLossLimit::Amount(dec!(-20000))
+    );
+    assert_eq!(
+        c.firm.breakers.order_rate,
+        Some((500, chrono::Duration::seconds(60)))
+    );
+    let cluster = c.cluster.unwrap();
+    assert_eq!(cluster.host_id, "host-b", "the environment wins");
+    assert_eq!(cluster.lease, chrono::Duration::seconds(5));
+    assert_eq!(cluster.on_bus_loss, BusLossPolicy::ReduceOnly);
+}
+
+#[test]
+fn test_parse_when_no_firm_or_cluster_then_default_firm_and_no_bus() {
+    let c = parse("[[strategy]]\nname = \"m\"\n").unwrap();
+    assert_eq!(c.firm.name, "default");
+    assert_eq!(c.firm.breakers, Default::default());
+    assert!(c.cluster.is_none());
+    assert!(c.strategies[0].desk.is_none());
+}
+
+#[test]
+fn test_parse_when_firm_or_cluster_values_bad_then_each_named_with_its_value() {
+    let p = problems(
+        "[[strategy]]\nname = \"m\"\ndesk = \"eq uities\"\n\
+         [firm]\nname = \"a.b\"\n[firm.circuit_breakers]\ndrawdown = { threshold = \"0.08\" }\n\
+         order_rate = { max_orders = 0 }\n\
+         [cluster]\nnats_url = \"http://x\"\nhost_id = \"host.a\"\nlease = 0\n",
+    );
+    for needle in [
+        "strategy[0].desk: \"eq uities\"",
+        "firm.name: \"a.b\"",
+        "firm.circuit_breakers.drawdown.threshold: 0.08",
+        "firm.circuit_breakers.order_rate.max_orders: 0",
+        "cluster.nats_url: \"http://x\"",
+        "cluster.host_id: \"host.a\"",
+        "cluster.lease: 0",
+    ] {
+        assert!(p.contains(needle), "{needle} missing from:\n{p}");
+    }
+    assert!(problems("[cluster]\nbogus = 1\n[[strategy]]\nname = \"m\"\n").contains("bogus"));
+    assert!(problems(
+        "[cluster]\nhost_id = \"a\"\non_bus_loss = \"panic\"\n[[strategy]]\nname = \"m\"\n"
+    )
+    .contains("panic"));
+}

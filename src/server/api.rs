@@ -5,8 +5,10 @@ use super::errors::ApiError;
 use super::ServerState;
 use crate::api_types::{
     Accepted, ActorNotReady, ConfirmResetRequest, EngineUnavailable, ErrorBody, EventTag,
-    EventsHello, HaltAnswer, HaltRequest, HaltedState, Health, HealthStatus, HeartbeatRequest,
-    OrderAnswer, OrderDoneRequest, PricesRequest, ResetRequest, StrategyStatus, StrategySummary,
+    EventsHello, FirmConfirmRequest, FirmHaltAnswer, FirmHaltRequest, FirmResetRequest,
+    FirmResetTicketView, FirmStatus, HaltAnswer, HaltRequest, HaltedState, Health, HealthStatus,
+    HeartbeatRequest, HostStrategyRef, OrderAnswer, OrderDoneRequest, PricesRequest, ResetRequest,
+    StrategyStatus, StrategySummary,
 };
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes, BytesMut};
@@ -68,7 +70,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/strategies/{name}/reset/confirm",
             web::post().to(reset_confirm),
-        );
+        )
+        .route("/api/v1/firm", web::get().to(firm_view))
+        .route("/api/v1/halt", web::post().to(firm_halt))
+        .route("/api/v1/reset", web::post().to(firm_reset))
+        .route("/api/v1/reset/confirm", web::post().to(firm_reset_confirm));
 }
 
 /// Authenticates, finds the strategy and reads the body, in that order, so a refused request
@@ -77,10 +83,15 @@ async fn post_body(
     state: &ServerState,
     req: &HttpRequest,
     name: &str,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<(EngineHandle, BytesMut), ApiError> {
     state.authorize_post(req)?;
     let engine = state.engine(name)?;
+    Ok((engine, read_body(req, payload).await?))
+}
+
+/// Reads a body of at most [`BODY_LIMIT`] bytes.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<BytesMut, ApiError> {
     if let Some(len) = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -100,7 +111,7 @@ async fn post_body(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok((engine, body))
+    Ok(body)
 }
 
 fn too_large(len: usize) -> ApiError {
@@ -161,7 +172,17 @@ async fn metrics(
     for engine in state.engines.values() {
         statuses.push(engine.status().await?);
     }
-    let text = state.metrics.render(&statuses, chrono::Utc::now());
+    let now = chrono::Utc::now();
+    // The firm's series; a firm that cannot be read leaves them out of this scrape.
+    if let Ok(firm) = state.firm().await {
+        if let Ok(view) = firm.view().await {
+            state.metrics.record_firm(&view);
+        }
+        if let Some(bus) = firm.store().bus() {
+            state.metrics.record_bus(firm.host_id(), &bus, now);
+        }
+    }
+    let text = state.metrics.render(&statuses, now);
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text))
@@ -370,7 +391,7 @@ async fn halt(
     // The halt is durable now: its answer must not be lost to a status that cannot be read.
     let after = match engine.status().await {
         Ok(status) => HaltedState::Status(Box::new(status.into())),
-        Err(_) => HaltedState::Record(record),
+        Err(_) => HaltedState::Record(Box::new(record)),
     };
     Ok(HttpResponse::Ok().json(HaltAnswer {
         after,
@@ -406,4 +427,77 @@ async fn reset_confirm(
         .confirm_reset(&b.operator, &b.confirmation_token, b.rebase_high_water_mark)
         .await?;
     Ok(HttpResponse::Ok().json(StrategyStatus::from(engine.status().await?)))
+}
+
+/// `GET /api/v1/firm`: every host and strategy with its state, the firm breakers, the figures.
+async fn firm_view(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    state.authorize_get(&req)?;
+    let view = state.firm().await?.view().await?;
+    Ok(HttpResponse::Ok().json(FirmStatus::from(view)))
+}
+
+/// `POST /api/v1/halt`: durable when answered; applied on this host before the answer.
+async fn firm_halt(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state.authorize_post(&req)?;
+    let body = read_body(&req, payload).await?;
+    let b: FirmHaltRequest = parse(&body, &[])?;
+    let outcome = state
+        .firm()
+        .await?
+        .halt(&b.operator, &b.reason, b.desk.as_deref())
+        .await?;
+    Ok(HttpResponse::Ok().json(FirmHaltAnswer {
+        halted: outcome
+            .halted
+            .into_iter()
+            .map(|s| HostStrategyRef {
+                host_id: s.host_id,
+                name: s.name,
+            })
+            .collect(),
+        pending_hosts: outcome.pending_hosts,
+        state: outcome.state,
+    }))
+}
+
+/// `POST /api/v1/reset`: the first step of a firm (or desk) reset.
+async fn firm_reset(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state.authorize_post(&req)?;
+    let body = read_body(&req, payload).await?;
+    let b: FirmResetRequest = parse(&body, &[])?;
+    let ticket = state
+        .firm()
+        .await?
+        .request_reset(&b.operator, b.desk.as_deref())
+        .await?;
+    Ok(HttpResponse::Accepted().json(FirmResetTicketView {
+        confirmation_token: ticket.confirmation_token,
+        expires_at: ticket.expires_at,
+    }))
+}
+
+/// `POST /api/v1/reset/confirm`: lifts the firm's halts the request named.
+async fn firm_reset_confirm(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state.authorize_post(&req)?;
+    let body = read_body(&req, payload).await?;
+    let b: FirmConfirmRequest = parse(&body, &[])?;
+    let firm = state.firm().await?;
+    firm.confirm_reset(&b.operator, &b.confirmation_token)
+        .await?;
+    Ok(HttpResponse::Ok().json(FirmStatus::from(firm.view().await?)))
 }

@@ -112,6 +112,7 @@ impl From<EngineError> for ApiError {
                     TransitionError::NoResetPending { .. } => "no_reset_pending",
                     TransitionError::WrongToken => "wrong_confirmation_token",
                     TransitionError::ResetExpired { .. } => "reset_expired",
+                    TransitionError::HeldByFirm { .. } => "held_by_firm",
                 };
                 Self::new(StatusCode::CONFLICT, code, message)
             }
@@ -125,6 +126,43 @@ impl From<EngineError> for ApiError {
                 "engine_unavailable",
                 message,
             ),
+        }
+    }
+}
+
+impl From<rustybt_actors::firm_handle::FirmOpError> for ApiError {
+    fn from(e: rustybt_actors::firm_handle::FirmOpError) -> Self {
+        use rustybt_actors::firm::FirmError;
+        use rustybt_actors::firm_handle::{FirmOpError, FirmStoreError};
+        let message = e.to_string();
+        match e {
+            FirmOpError::Input {
+                field: "desk",
+                problem,
+                ..
+            } if problem.starts_with("is no") => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_desk", message)
+            }
+            FirmOpError::Input { .. } => Self::invalid("invalid_value", message),
+            FirmOpError::Refused(r) => {
+                let code = match r {
+                    FirmError::NothingToReset(_) => "nothing_to_reset",
+                    FirmError::ResetAlreadyPending { .. } => "reset_already_pending",
+                    FirmError::NoResetPending => "no_reset_pending",
+                    FirmError::WrongToken => "wrong_confirmation_token",
+                    FirmError::ResetExpired { .. } => "reset_expired",
+                };
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            FirmOpError::Store(FirmStoreError::BusUnavailable(_)) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "bus_unavailable", message)
+            }
+            FirmOpError::Store(FirmStoreError::Checkpoint(_)) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "checkpoint_unavailable",
+                message,
+            ),
+            FirmOpError::Engine(e) => e.into(),
         }
     }
 }

@@ -100,6 +100,47 @@ impl Metrics {
                 "rustybt_alerts_total",
                 "Alert deliveries, by channel and status"
             );
+            describe_gauge!(
+                "rustybt_firm_state",
+                "The firm's state: 0 NORMAL, 1 TRIPPED, 2 MANUALLY_HALTED, 3 RESETTING"
+            );
+            describe_gauge!(
+                "rustybt_firm_breaker_tripped",
+                "1 while the firm breaker (over every strategy of the firm) is tripped, else 0"
+            );
+            describe_gauge!(
+                "rustybt_firm_portfolio_value",
+                "The sum of every strategy's portfolio value, on every host"
+            );
+            describe_gauge!(
+                "rustybt_firm_high_water_mark",
+                "The firm drawdown breaker's high-water mark"
+            );
+            describe_gauge!(
+                "rustybt_firm_drawdown",
+                "The firm's drawdown from its high-water mark, as a ratio (<= 0)"
+            );
+            describe_gauge!(
+                "rustybt_firm_daily_pnl",
+                "The firm's profit or loss since the open"
+            );
+            describe_gauge!("rustybt_firm_desk_halts", "Desk halts in force");
+            describe_gauge!(
+                "rustybt_firm_host_connected",
+                "1 while the host reports to the firm's bus, else 0"
+            );
+            describe_gauge!(
+                "rustybt_bus_connected",
+                "1 while this host holds a connection to the firm's bus, else 0 ([cluster] only)"
+            );
+            describe_gauge!(
+                "rustybt_bus_lost_seconds",
+                "Seconds since this host lost the firm's bus, 0 while connected ([cluster] only)"
+            );
+            describe_gauge!(
+                "rustybt_bus_loss_applied",
+                "1 while on_bus_loss is in force on this host ([cluster] only)"
+            );
             describe_histogram!(
                 GATE_LATENCY,
                 Unit::Seconds,
@@ -113,6 +154,57 @@ impl Metrics {
     pub fn observe_gate(&self, strategy: &str, seconds: f64) {
         metrics::with_local_recorder(&self.recorder, || {
             histogram!(GATE_LATENCY, "strategy" => strategy.to_string()).record(seconds);
+        });
+    }
+
+    /// Sets the firm's series from its view (before [`Metrics::render`]).
+    pub fn record_firm(&self, view: &rustybt_actors::firm_handle::FirmView) {
+        metrics::with_local_recorder(&self.recorder, || {
+            let firm = view.firm.clone();
+            gauge!("rustybt_firm_state", "firm" => firm.clone()).set(f64::from(view.state.code()));
+            for b in &view.breakers {
+                let tripped = b.status == rustybt_actors::engine::BreakerCondition::Tripped;
+                gauge!("rustybt_firm_breaker_tripped", "firm" => firm.clone(), "breaker" => b.kind.as_str())
+                    .set(if tripped { 1.0 } else { 0.0 });
+            }
+            let p = &view.portfolio;
+            for (metric, v) in [
+                ("rustybt_firm_portfolio_value", p.value),
+                ("rustybt_firm_high_water_mark", p.high_water_mark),
+                ("rustybt_firm_drawdown", p.drawdown),
+                ("rustybt_firm_daily_pnl", p.daily_pnl),
+            ] {
+                gauge!(metric, "firm" => firm.clone()).set(as_gauge(v));
+            }
+            gauge!("rustybt_firm_desk_halts", "firm" => firm.clone())
+                .set(view.control.desk_halts.len() as f64);
+            for h in &view.hosts {
+                gauge!("rustybt_firm_host_connected", "firm" => firm.clone(), "host_id" => h.host_id.clone())
+                    .set(if h.connected { 1.0 } else { 0.0 });
+            }
+        });
+    }
+
+    /// Sets the bus-health series of this host (`[cluster]` only), readable even while the
+    /// firm's record is not.
+    pub fn record_bus(
+        &self,
+        host_id: &str,
+        bus: &rustybt_actors::firm_handle::BusView,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        metrics::with_local_recorder(&self.recorder, || {
+            let host = [("host_id", host_id.to_string())];
+            gauge!("rustybt_bus_connected", &host).set(if bus.connected { 1.0 } else { 0.0 });
+            let lost = bus.lost_since.map_or(0.0, |at| {
+                (now - at).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            gauge!("rustybt_bus_lost_seconds", &host).set(lost);
+            gauge!("rustybt_bus_loss_applied", &host).set(if bus.on_bus_loss_applied {
+                1.0
+            } else {
+                0.0
+            });
         });
     }
 

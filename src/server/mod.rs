@@ -11,6 +11,7 @@ pub mod metrics;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use errors::ApiError;
 use rustybt_actors::engine::EngineHandle;
+use rustybt_actors::firm_handle::{FirmHandle, FirmParts, SledControlStore};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -24,6 +25,11 @@ pub struct ServerState {
     pub token_for_gets: bool,
     /// Prometheus series.
     pub metrics: metrics::Metrics,
+    /// How to start the firm (its control record, breakers and members), unless it was
+    /// started before the server.
+    pub firm_parts: Option<FirmParts>,
+    /// The firm, once started (at the server's start, or at its first use).
+    pub firm: tokio::sync::OnceCell<FirmHandle>,
 }
 
 impl ServerState {
@@ -36,6 +42,24 @@ impl ServerState {
     }
 
     /// POSTs need the token.
+    /// The firm, started on first use: reads the record in force and applies it.
+    pub async fn firm(&self) -> Result<FirmHandle, ApiError> {
+        self.firm
+            .get_or_try_init(|| async {
+                match self.firm_parts.clone() {
+                    Some(parts) => FirmHandle::start(parts).await,
+                    None => Err(rustybt_actors::firm_handle::FirmOpError::Store(
+                        rustybt_actors::firm_handle::FirmStoreError::BusUnavailable(
+                            "the firm was not started".into(),
+                        ),
+                    )),
+                }
+            })
+            .await
+            .cloned()
+            .map_err(ApiError::from)
+    }
+
     pub fn authorize_post(&self, req: &HttpRequest) -> Result<(), ApiError> {
         auth::require_token(req, &self.token)
     }
@@ -69,6 +93,9 @@ pub enum ServeError {
     /// Bound off loopback with no token.
     #[error("refusing to serve on {0} without RUSTYBT_API_TOKEN: off loopback every request needs a token")]
     TokenRequired(SocketAddr),
+    /// The firm's control record could not be opened.
+    #[error("the firm's record cannot be opened: {0}")]
+    Firm(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -104,10 +131,58 @@ pub fn start(
     token: String,
     token_for_gets: bool,
 ) -> Result<RunningServer, ServeError> {
+    let store = rustybt_actors::checkpoint::CheckpointStore::temporary()
+        .map_err(|e| ServeError::Firm(e.to_string()))?;
+    let store = SledControlStore::open(store).map_err(|e| ServeError::Firm(e.to_string()))?;
+    let clock = engines
+        .values()
+        .next()
+        .map(|e| e.clock().clone())
+        .unwrap_or_else(|| std::sync::Arc::new(rustybt_actors::clock::SystemClock::new()));
+    let parts = FirmParts::local(
+        "default",
+        engines.values(),
+        std::sync::Arc::new(store),
+        clock,
+    );
+    start_with_firm(engines, parts.into(), None, bind, token, token_for_gets)
+}
+
+/// The firm a server serves: parts to start it from (at the server's start), or one started
+/// already (by a host's link to the firm's bus).
+pub enum FirmSetup {
+    /// Start the firm from these parts.
+    Parts(Box<FirmParts>),
+    /// The firm, started.
+    Started(FirmHandle),
+}
+
+impl From<FirmParts> for FirmSetup {
+    fn from(parts: FirmParts) -> Self {
+        FirmSetup::Parts(Box::new(parts))
+    }
+}
+
+/// [`start`] with the firm's parts, and how often the firm breakers judge the aggregate
+/// (`None`: only on request).
+pub fn start_with_firm(
+    engines: BTreeMap<String, EngineHandle>,
+    firm: FirmSetup,
+    evaluate_every: Option<std::time::Duration>,
+    bind: SocketAddr,
+    token: String,
+    token_for_gets: bool,
+) -> Result<RunningServer, ServeError> {
     if !auth::is_loopback(&bind) && token.is_empty() {
         return Err(ServeError::TokenRequired(bind));
     }
+    let (firm_parts, started) = match firm {
+        FirmSetup::Parts(p) => (Some(*p), None),
+        FirmSetup::Started(f) => (None, Some(f)),
+    };
     let state = web::Data::new(ServerState {
+        firm_parts,
+        firm: tokio::sync::OnceCell::new_with(started),
         engines,
         token,
         token_for_gets: token_for_gets || !auth::is_loopback(&bind),
@@ -124,6 +199,46 @@ pub fn start(
         .spawn(move || {
             let sys = actix_rt::System::new();
             sys.block_on(async move {
+                let firm_state = state.clone();
+                actix_rt::spawn(async move {
+                    // Start the firm at once: a host that starts while a halt is in force
+                    // applies it without waiting for a request.
+                    if let Err(e) = firm_state.firm().await {
+                        tracing::error!(error = %e.message, "the firm could not start");
+                    }
+                    let Some(every) = evaluate_every else { return };
+                    // Judge on every accepted snapshot of any strategy, and on a timer for the
+                    // order rate and for figures other hosts report.
+                    let poke = std::sync::Arc::new(tokio::sync::Notify::new());
+                    for engine in firm_state.engines.values() {
+                        let (mut rx, poke) = (engine.subscribe_telemetry(), poke.clone());
+                        actix_rt::spawn(async move {
+                            use tokio::sync::broadcast::error::RecvError;
+                            while let Ok(_) | Err(RecvError::Lagged(_)) = rx.recv().await {
+                                poke.notify_one();
+                            }
+                        });
+                    }
+                    let mut ticks = tokio::time::interval(every);
+                    loop {
+                        tokio::select! {
+                            _ = ticks.tick() => {}
+                            _ = poke.notified() => {}
+                        }
+                        if let Ok(firm) = firm_state.firm().await {
+                            match firm.evaluate().await {
+                                Ok(_) => {}
+                                // The bus's own loss is reported by the host's link.
+                                Err(rustybt_actors::firm_handle::FirmOpError::Store(e)) => {
+                                    tracing::debug!(error = %e, "firm breakers could not judge the aggregate")
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "firm breakers could not judge the aggregate")
+                                }
+                            }
+                        }
+                    }
+                });
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())

@@ -1,6 +1,7 @@
 //! Shared by the integration tests: an engine on a hand-moved clock, and `live run` as a process.
 
 pub mod engine;
+pub mod nats;
 pub mod service;
 
 /// Serves every engine of `engines` over the HTTP API on a loopback port the OS picks.

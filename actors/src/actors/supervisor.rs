@@ -53,6 +53,17 @@ pub struct ApplyHalt {
     pub seq: u64,
 }
 
+/// A firm-level trigger for this strategy: a firm or desk hold, its release, bus loss or its
+/// end. Answered once the record is durable (the gate closed before the disk was written).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<StateRecord, EngineError>")]
+pub struct ApplyFirm {
+    /// The trigger.
+    pub trigger: Trigger,
+    /// The number under which the gate closed for a hold already, if it did.
+    pub seq: Option<u64>,
+}
+
 /// Reset request.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<ResetTicket, EngineError>")]
@@ -619,6 +630,91 @@ impl Handler<ApplyHalt> for Supervisor {
             self.commit(before, out)
                 .map(|r, act, _| r.map(|_| act.machine.record().clone())),
         ))
+    }
+}
+
+impl Supervisor {
+    /// The alert a firm-level trigger raises when it changes the strategy's state (a firm or
+    /// desk halt, a firm breaker's trip) or puts `on_bus_loss` in force.
+    fn firm_alert(&self, trigger: &Trigger, now: DateTime<Utc>) -> Option<Alert> {
+        use crate::state_machine::FirmHoldKind;
+        let mut details = BTreeMap::new();
+        details.insert("scope".to_string(), "firm".to_string());
+        match trigger {
+            Trigger::FirmHold(hold) => {
+                details.insert("host_id".into(), hold.host_id.clone());
+                if let Some(d) = &hold.desk {
+                    details.insert("desk".into(), d.clone());
+                }
+                match hold.kind {
+                    FirmHoldKind::Halt => {
+                        let operator = hold.operator.clone().unwrap_or_default();
+                        details.insert("operator".into(), operator.clone());
+                        details.insert("reason".into(), hold.reason.clone());
+                        let scope = hold
+                            .desk
+                            .as_ref()
+                            .map_or_else(|| "firm".to_string(), |d| format!("desk {d}"));
+                        Some(self.alert(
+                            AlertEventType::ManualHalt,
+                            BreakerKind::Manual,
+                            format!("{scope} halt by {operator}: {}", hold.reason),
+                            details,
+                            now,
+                        ))
+                    }
+                    FirmHoldKind::Trip(kind) => Some(self.alert(
+                        AlertEventType::CircuitBreakerTripped,
+                        kind,
+                        format!("firm {kind} breaker tripped: {}", hold.reason),
+                        details,
+                        now,
+                    )),
+                }
+            }
+            Trigger::BusLost { policy, since } => {
+                details.insert("on_bus_loss".into(), policy.clone());
+                details.insert("since".into(), since.to_rfc3339());
+                Some(self.alert(
+                    AlertEventType::CircuitBreakerTripped,
+                    BreakerKind::Bus,
+                    format!("the firm's bus is lost since {since}: on_bus_loss = {policy}"),
+                    details,
+                    now,
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Handler<ApplyFirm> for Supervisor {
+    type Result = AtomicResponse<Self, Result<StateRecord, EngineError>>;
+
+    fn handle(&mut self, msg: ApplyFirm, _: &mut Context<Self>) -> Self::Result {
+        let before = self.machine.clone();
+        let now = self.now();
+        if let Some(seq) = msg.seq {
+            self.applied_trips = self.applied_trips.max(seq);
+        }
+        let mut out = Outputs::default();
+        let alert = self.firm_alert(&msg.trigger, now);
+        let refused = out.step(self.machine.apply(msg.trigger, now));
+        if out.records.iter().any(Transition::changes_state)
+            || out
+                .records
+                .iter()
+                .any(|t| t.cause == crate::state_machine::Cause::BusLost)
+        {
+            out.alerts.extend(alert);
+        }
+        AtomicResponse::new(Box::pin(self.commit(before, out).map(move |r, act, _| {
+            r?;
+            match refused {
+                Some(e) => Err(e.into()),
+                None => Ok(act.machine.record().clone()),
+            }
+        })))
     }
 }
 

@@ -248,9 +248,10 @@ function renderHalt() {
 // A piece of a card's line that moves to the next line whole rather than break inside.
 function seg(text) { const s = document.createElement("span"); s.className = "seg"; s.textContent = text; return s; }
 
-function renderBreakers(breakers) {
-  const box = $("breakers"); box.replaceChildren();
-  for (const b of breakers) {
+function renderBreakers(breakers, boxId) {
+  const box = $(boxId || "breakers"); box.replaceChildren();
+  // The bus "breaker" exists only on hosts joined through NATS ([cluster]).
+  for (const b of breakers.filter((x) => !(x.type === "bus" && x.enabled === false))) {
     const d = document.createElement("div");
     const tripped = b.status === "tripped";
     d.className = "breaker" + (tripped ? " tripped" : "") + (b.enabled === false ? " disabled" : "");
@@ -453,7 +454,7 @@ async function refresh() {
       const [s, audit, list] = await Promise.all([api("GET", path), api("GET", path + "/audit"), api("GET", "/api/v1/strategies")]);
       if (name !== strategy) return;
       lastAudit = audit || [];
-      render(s); renderAudit(lastAudit); showStrategies(list);
+      render(s); renderAudit(lastAudit); showStrategies(list); refreshFirm();
       if (source && source.readyState === EventSource.OPEN) { $("live").classList.add("on"); $("live").title = "live updates: connected"; }
       if ($("message").dataset.origin === "refresh") say("");
     } catch (e) {
@@ -464,6 +465,44 @@ async function refresh() {
   })();
   try { await refreshing; } finally { refreshing = null; }
 }
+
+// ---- the firm: every host and strategy, the firm breakers, a firm HALT ----
+async function refreshFirm() {
+  let f;
+  try { f = await api("GET", "/api/v1/firm"); } catch (_) { return; }
+  $("firm-name").textContent = f.firm;
+  const st = $("firm-state"); st.textContent = f.state; st.dataset.state = f.state; st.className = "firm-state state-" + f.state;
+  const p = f.portfolio || {};
+  $("firm-value").textContent = p.value == null ? "–" : p.value;
+  $("firm-hwm").textContent = p.high_water_mark == null ? "–" : p.high_water_mark;
+  $("firm-drawdown").textContent = p.drawdown == null ? "–" : pct(p.drawdown);
+  $("firm-pnl").textContent = p.daily_pnl == null ? "–" : p.daily_pnl;
+  $("firm-bus").textContent = !f.bus ? "none (one host)" : f.bus.on_bus_loss_applied ? "LOST: on_bus_loss in force" : f.bus.connected ? "connected" : "reconnecting";
+  $("firm-desks").textContent = (f.desk_halts || []).map((d) => `desk ${d.desk} HALTED by ${d.operator} (${d.reason}) on ${d.host_id}`).join("; ");
+  renderBreakers(f.breakers || [], "firm-breakers");
+  fill("firm-strategies", f.strategies || [], (tr, s) => {
+    cell(tr, s.host_id); cell(tr, s.name); cell(tr, s.desk); cell(tr, s.state, "state-cell st-" + s.state);
+    cell(tr, s.portfolio_value, "num"); cell(tr, s.daily_pnl, "num");
+  }, "no strategy has reported yet");
+  fill("firm-hosts", f.hosts || [], (tr, h) => { cell(tr, h.host_id); cell(tr, h.connected ? "yes" : "NO"); cell(tr, when(h.last_seen)); });
+}
+$("firm-halt-button").addEventListener("click", () => {
+  $("firm-halt-reason").value = ""; $("firm-halt-desk").value = "";
+  $("firm-halt-dialog").showModal();
+  ($("firm-halt-operator").value ? $("firm-halt-reason") : $("firm-halt-operator")).focus();
+});
+$("firm-halt-dialog").addEventListener("close", async () => {
+  if ($("firm-halt-dialog").returnValue !== "halt") return;
+  const body = { operator: $("firm-halt-operator").value.trim(), reason: $("firm-halt-reason").value.trim() };
+  const desk = $("firm-halt-desk").value.trim();
+  if (desk) body.desk = desk;
+  try {
+    const r = await api("POST", "/api/v1/halt", body);
+    const pending = r.pending_hosts && r.pending_hosts.length ? `; not confirmed yet by ${r.pending_hosts.join(", ")}` : "";
+    say(`${desk ? "Desk " + desk : "Firm"} halted by ${body.operator}: ${r.halted.length} strategies confirmed${pending}.`, "ok");
+  } catch (e) { fail("The firm halt", e); }
+  refresh(); refreshFirm();
+});
 
 // ---- halt: a confirmation with operator and reason ----
 $("halt-button").addEventListener("click", () => {
@@ -554,3 +593,5 @@ window.addEventListener("resize", () => { if (last) drawChart(); });
 renderLoading();
 loadStrategies().catch((e) => say("Cannot reach the engine — " + e.message, e.status === 401 ? "auth" : "error"));
 setInterval(() => { if (strategy) refresh(); else loadStrategies().catch(() => {}); }, 3000);
+// Other hosts change the firm without telling this page: read it every 2 s as well.
+setInterval(refreshFirm, 2000);

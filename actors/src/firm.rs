@@ -1,0 +1,688 @@
+//! The firm level: the same machinery one level up.
+//!
+//! - [`FirmControl`]: the firm's control record (firm halt, desk halts, firm breaker trips, a
+//!   pending firm reset, the firm breakers' durable state). One process keeps it in its sled
+//!   checkpoint; hosts joined through NATS keep it in the firm's key-value bucket and change it
+//!   only by compare-and-set. Its transitions are one `match (state, trigger)` table,
+//!   [`FirmControl::apply`].
+//! - [`FirmControl::hold_for`]: what the record means for one strategy (the
+//!   [`FirmHold`] its own state machine applies, or none).
+//! - [`FirmBreakers`]: the existing pure rules (drawdown, daily loss, order rate) fed with the
+//!   firm's aggregate: the sum of every strategy's value, every strategy's submissions.
+
+use crate::breaker::{BreakerKind, Trip};
+use crate::rules::{
+    DailyLossLimit, DailyLossRule, DailyLossState, DrawdownRule, DrawdownState, MarketSession,
+    OrderRateRule, OrderVerdict,
+};
+use crate::state_machine::{constant_time_eq, EngineState, FirmHold, FirmHoldKind};
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// A firm-wide or desk-wide halt as the control record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HaltOrder {
+    /// Who asked for it.
+    pub operator: String,
+    /// Why, as the operator wrote it.
+    pub reason: String,
+    /// The host whose API took the request.
+    pub host_id: String,
+    /// When, by the answering host's clock.
+    pub at: DateTime<Utc>,
+}
+
+/// A firm breaker's trip as the control record keeps it: written once, by compare-and-set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmTrip {
+    /// The trip as the rule reported it (over the firm's aggregate).
+    pub trip: Trip,
+    /// The host that evaluated the aggregate and wrote the trip.
+    pub host_id: String,
+}
+
+/// A firm reset waiting for its confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmPendingReset {
+    /// The token the confirmation must carry.
+    pub token: String,
+    /// When the request lapses.
+    pub expires_at: DateTime<Utc>,
+    /// Who asked.
+    pub operator: String,
+    /// `None`: the firm halt, the firm trips and every desk halt; `Some`: that desk's halt only.
+    pub desk: Option<String>,
+}
+
+/// The firm breakers' durable state: what survives a restart of every host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmBreakerState {
+    /// The firm's high-water mark.
+    pub drawdown: Option<DrawdownState>,
+    /// The firm's session and its value at the open.
+    pub daily_loss: Option<DailyLossState>,
+}
+
+/// The firm's control record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmControl {
+    /// Counts every change; hosts acknowledge the generation they applied.
+    pub generation: u64,
+    /// The firm-wide halt, while in force.
+    pub halt: Option<HaltOrder>,
+    /// Desk halts in force, by desk.
+    pub desk_halts: BTreeMap<String, HaltOrder>,
+    /// Firm breakers tripped and not yet reset, first tripped first.
+    pub trips: Vec<FirmTrip>,
+    /// A firm reset awaiting its confirmation.
+    pub pending_reset: Option<FirmPendingReset>,
+    /// The firm breakers' durable state.
+    pub breakers: FirmBreakerState,
+    /// Who confirmed the last firm reset (each released strategy's record names them).
+    #[serde(default)]
+    pub released_by: Option<String>,
+}
+
+/// What can change the firm's control record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirmTrigger {
+    /// A firm-wide halt (`desk: None`) or a desk halt.
+    Halt {
+        /// Who asked for it.
+        operator: String,
+        /// Why.
+        reason: String,
+        /// The host that took the request.
+        host_id: String,
+        /// The desk, for a desk halt.
+        desk: Option<String>,
+    },
+    /// A firm breaker reached its limit.
+    Trip(FirmTrip),
+    /// The first step of a firm reset.
+    RequestReset {
+        /// Who asked.
+        operator: String,
+        /// The token to hand back.
+        token: String,
+        /// When the request lapses.
+        expires_at: DateTime<Utc>,
+        /// The desk whose halt to lift, or `None` for the whole firm.
+        desk: Option<String>,
+    },
+    /// The second step of a firm reset.
+    ConfirmReset {
+        /// Who confirmed.
+        operator: String,
+        /// The token from the request.
+        token: String,
+    },
+    /// Time passed: a pending firm reset may lapse.
+    Tick,
+}
+
+/// A firm transition that was refused; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FirmError {
+    /// A reset with nothing to lift.
+    #[error("nothing to reset: {0}")]
+    NothingToReset(String),
+    /// A second reset request while one is pending.
+    #[error("a firm reset is already pending until {expires_at}; confirm it or let it expire")]
+    ResetAlreadyPending {
+        /// When the pending one lapses.
+        expires_at: DateTime<Utc>,
+    },
+    /// A confirmation with no reset pending.
+    #[error("no firm reset is pending")]
+    NoResetPending,
+    /// A confirmation with the wrong token.
+    #[error("the confirmation token does not match the pending firm reset")]
+    WrongToken,
+    /// A confirmation after the request lapsed.
+    #[error("the firm reset request expired at {expired_at}; request a new one")]
+    ResetExpired {
+        /// When it lapsed.
+        expired_at: DateTime<Utc>,
+    },
+}
+
+/// What an accepted trigger did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirmChange {
+    /// Nothing changed (a second halt of the same scope, a tick with nothing to lapse).
+    Unchanged,
+    /// The record changed; the generation was bumped.
+    Changed,
+}
+
+impl FirmControl {
+    /// The firm-level state: RESETTING while a firm-wide reset awaits confirmation, else
+    /// MANUALLY_HALTED under a firm halt, else TRIPPED with a firm breaker tripped, else NORMAL.
+    /// Desk halts do not change the firm's state: they show in [`FirmControl::desk_halts`].
+    pub fn state(&self) -> EngineState {
+        let firm_reset_pending = self
+            .pending_reset
+            .as_ref()
+            .is_some_and(|p| p.desk.is_none());
+        match (firm_reset_pending, &self.halt, self.trips.is_empty()) {
+            (true, _, _) => EngineState::Resetting,
+            (false, Some(_), _) => EngineState::ManuallyHalted,
+            (false, None, false) => EngineState::Tripped,
+            (false, None, true) => EngineState::Normal,
+        }
+    }
+
+    /// What the record holds a strategy of `desk` in, if anything: a halt (firm-wide first,
+    /// then its desk's) before a firm breaker's trip.
+    pub fn hold_for(&self, desk: Option<&str>) -> Option<FirmHold> {
+        let halt = |h: &HaltOrder, desk: Option<String>| FirmHold {
+            kind: FirmHoldKind::Halt,
+            operator: Some(h.operator.clone()),
+            host_id: h.host_id.clone(),
+            desk,
+            reason: h.reason.clone(),
+        };
+        if let Some(h) = &self.halt {
+            return Some(halt(h, None));
+        }
+        if let Some((name, h)) = desk.and_then(|d| self.desk_halts.get_key_value(d)) {
+            return Some(halt(h, Some(name.clone())));
+        }
+        self.trips.first().map(|t| FirmHold {
+            kind: FirmHoldKind::Trip(t.trip.breaker),
+            operator: None,
+            host_id: t.host_id.clone(),
+            desk: None,
+            reason: format!("firm {}", t.trip.summary),
+        })
+    }
+
+    /// Whether `breaker` is tripped at the firm level.
+    pub fn is_tripped(&self, breaker: BreakerKind) -> bool {
+        self.trips.iter().any(|t| t.trip.breaker == breaker)
+    }
+
+    /// Applies a trigger at `now`; a refusal changes nothing. A pending reset whose time is up
+    /// lapses first (and a confirmation that finds it lapsed is refused).
+    pub fn apply(
+        &mut self,
+        trigger: FirmTrigger,
+        now: DateTime<Utc>,
+    ) -> Result<FirmChange, FirmError> {
+        let lapsed = match &self.pending_reset {
+            Some(p) if now >= p.expires_at => Some(p.expires_at),
+            _ => None,
+        };
+        if let Some(expired_at) = lapsed {
+            self.pending_reset = None;
+            self.generation += 1;
+            if matches!(trigger, FirmTrigger::ConfirmReset { .. }) {
+                return Err(FirmError::ResetExpired { expired_at });
+            }
+        }
+        let state = self.state();
+        let change = match (state, trigger) {
+            (_, FirmTrigger::Tick) => FirmChange::Unchanged,
+            (
+                _,
+                FirmTrigger::Halt {
+                    operator,
+                    reason,
+                    host_id,
+                    desk,
+                },
+            ) => {
+                let order = HaltOrder {
+                    operator,
+                    reason,
+                    host_id,
+                    at: now,
+                };
+                match desk {
+                    None if self.halt.is_some() => FirmChange::Unchanged,
+                    None => {
+                        // A halt drops a pending firm-wide reset, as a strategy's does.
+                        self.pending_reset = None;
+                        self.halt = Some(order);
+                        FirmChange::Changed
+                    }
+                    Some(d) if self.desk_halts.contains_key(&d) => FirmChange::Unchanged,
+                    Some(d) => {
+                        if self.pending_reset.as_ref().and_then(|p| p.desk.as_ref()) == Some(&d) {
+                            self.pending_reset = None;
+                        }
+                        self.desk_halts.insert(d, order);
+                        FirmChange::Changed
+                    }
+                }
+            }
+            (_, FirmTrigger::Trip(trip)) if self.is_tripped(trip.trip.breaker) => {
+                FirmChange::Unchanged
+            }
+            (EngineState::Resetting, FirmTrigger::Trip(trip)) => {
+                self.pending_reset = None;
+                self.trips.push(trip);
+                FirmChange::Changed
+            }
+            (_, FirmTrigger::Trip(trip)) => {
+                self.trips.push(trip);
+                FirmChange::Changed
+            }
+            (_, FirmTrigger::RequestReset { .. }) if self.pending_reset.is_some() => {
+                return Err(FirmError::ResetAlreadyPending {
+                    expires_at: self.pending_reset.as_ref().map_or(now, |p| p.expires_at),
+                })
+            }
+            (
+                _,
+                FirmTrigger::RequestReset {
+                    operator,
+                    token,
+                    expires_at,
+                    desk,
+                },
+            ) => {
+                match &desk {
+                    Some(d) if !self.desk_halts.contains_key(d) => {
+                        return Err(FirmError::NothingToReset(format!(
+                            "desk {d:?} is not halted"
+                        )))
+                    }
+                    None if state == EngineState::Normal && self.desk_halts.is_empty() => {
+                        return Err(FirmError::NothingToReset(
+                            "the firm is NORMAL and no desk is halted".into(),
+                        ))
+                    }
+                    _ => {}
+                }
+                self.pending_reset = Some(FirmPendingReset {
+                    token,
+                    expires_at,
+                    operator,
+                    desk,
+                });
+                FirmChange::Changed
+            }
+            (_, FirmTrigger::ConfirmReset { token, .. }) => {
+                let Some(pending) = self.pending_reset.as_ref() else {
+                    return Err(FirmError::NoResetPending);
+                };
+                if !constant_time_eq(pending.token.as_bytes(), token.as_bytes()) {
+                    return Err(FirmError::WrongToken);
+                }
+                match pending.desk.clone() {
+                    Some(d) => {
+                        self.desk_halts.remove(&d);
+                    }
+                    None => {
+                        self.halt = None;
+                        self.trips.clear();
+                        self.desk_halts.clear();
+                    }
+                }
+                self.pending_reset = None;
+                FirmChange::Changed
+            }
+        };
+        if change == FirmChange::Changed {
+            self.generation += 1;
+        }
+        Ok(if lapsed.is_some() {
+            FirmChange::Changed
+        } else {
+            change
+        })
+    }
+}
+
+/// The firm breakers' settings (`[firm.circuit_breakers]`); each absent one is off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirmBreakerSettings {
+    /// Trips at the firm's drawdown ≤ this ratio (e.g. −0.08).
+    pub drawdown: Option<Decimal>,
+    /// The firm's daily loss limit, with the market whose open starts the firm's session.
+    pub daily_loss: Option<(DailyLossLimit, MarketSession)>,
+    /// At most this many orders over all strategies inside the window.
+    pub order_rate: Option<(usize, Duration)>,
+}
+
+/// The firm breakers: the strategies' own pure rules fed with the firm's aggregate.
+#[derive(Debug, Clone)]
+pub struct FirmBreakers {
+    drawdown: Option<DrawdownRule>,
+    daily_loss: Option<DailyLossRule>,
+    order_rate: Option<OrderRateRule>,
+    last_value: Option<Decimal>,
+}
+
+impl FirmBreakers {
+    /// The rules of `settings`, resumed from `durable`.
+    pub fn new(settings: &FirmBreakerSettings, durable: &FirmBreakerState) -> Self {
+        let drawdown = settings.drawdown.map(|threshold| {
+            let mut rule = DrawdownRule::new(threshold);
+            if let Some(state) = durable.drawdown {
+                rule.restore(state);
+            }
+            rule
+        });
+        let daily_loss = settings.daily_loss.clone().map(|(limit, market)| {
+            let mut rule = DailyLossRule::new(limit, market);
+            if let Some(state) = durable.daily_loss {
+                rule.restore(state);
+            }
+            rule
+        });
+        Self {
+            drawdown,
+            daily_loss,
+            order_rate: settings
+                .order_rate
+                .map(|(max, window)| OrderRateRule::new(max, window)),
+            last_value: None,
+        }
+    }
+
+    /// Judges the firm's total value at `at`; answers the trips, firm-wide. A total that is not
+    /// positive (no strategy has reported yet) or older than the last is not judged.
+    pub fn on_total_value(&mut self, total: Decimal, at: DateTime<Utc>) -> Vec<Trip> {
+        if total <= Decimal::ZERO {
+            return Vec::new();
+        }
+        self.last_value = Some(total);
+        let mut trips = Vec::new();
+        if let Some(rule) = self.drawdown.as_mut() {
+            if let Ok(Some(trip)) = rule.on_snapshot(total, at) {
+                trips.push(firm_summary(trip));
+            }
+        }
+        if let Some(rule) = self.daily_loss.as_mut() {
+            if let Ok(Some(trip)) = rule.on_snapshot(total, at) {
+                trips.push(firm_summary(trip));
+            }
+        }
+        trips
+    }
+
+    /// Counts `count` submissions (over all strategies) at `at`; answers a trip the first time
+    /// the count inside the window exceeds the maximum.
+    pub fn on_submissions(&mut self, count: u64, at: DateTime<Utc>) -> Option<Trip> {
+        let rule = self.order_rate.as_mut()?;
+        let mut tripped = None;
+        for _ in 0..count {
+            if let Ok(OrderVerdict::OverLimit(Some(trip))) = rule.on_submission(at) {
+                tripped = Some(firm_summary(trip));
+            }
+        }
+        tripped
+    }
+
+    /// Takes in the durable state another host wrote into the record: the higher high-water
+    /// mark; a session at least as recent (its open value as first written).
+    pub fn absorb(&mut self, record: &FirmBreakerState) {
+        if let (Some(rule), Some(theirs)) = (self.drawdown.as_mut(), record.drawdown) {
+            if rule
+                .high_water_mark()
+                .is_none_or(|mine| theirs.high_water_mark > mine)
+            {
+                rule.restore(theirs);
+            }
+        }
+        if let (Some(rule), Some(theirs)) = (self.daily_loss.as_mut(), record.daily_loss) {
+            if rule
+                .durable_state()
+                .is_none_or(|mine| theirs.session_date >= mine.session_date)
+            {
+                rule.restore(theirs);
+            }
+        }
+    }
+
+    /// Re-arms every rule after a confirmed firm reset (without rebasing the high-water mark).
+    pub fn rearm(&mut self, now: DateTime<Utc>) {
+        if let Some(r) = self.drawdown.as_mut() {
+            r.rearm(false);
+        }
+        if let Some(r) = self.daily_loss.as_mut() {
+            r.rearm();
+        }
+        if let Some(r) = self.order_rate.as_mut() {
+            let _ = r.rearm(now);
+        }
+    }
+
+    /// The durable part, to keep in the control record.
+    pub fn durable_state(&self) -> FirmBreakerState {
+        FirmBreakerState {
+            drawdown: self.drawdown.as_ref().and_then(DrawdownRule::durable_state),
+            daily_loss: self
+                .daily_loss
+                .as_ref()
+                .and_then(DailyLossRule::durable_state),
+        }
+    }
+
+    /// The firm's figures: (high-water mark, drawdown, daily P&L), each when known.
+    pub fn figures(&self) -> (Option<Decimal>, Option<Decimal>, Option<Decimal>) {
+        (
+            self.drawdown
+                .as_ref()
+                .and_then(DrawdownRule::high_water_mark),
+            self.drawdown.as_ref().and_then(DrawdownRule::drawdown),
+            self.daily_loss.as_ref().and_then(DailyLossRule::daily_pnl),
+        )
+    }
+
+    /// Each firm breaker's reading, in the shape of a strategy's.
+    pub fn readings(&self, now: DateTime<Utc>) -> Vec<crate::breaker::BreakerReading> {
+        let mut out = Vec::new();
+        if let Some(r) = &self.drawdown {
+            out.push(r.reading(true));
+        }
+        if let Some(r) = &self.daily_loss {
+            out.push(r.reading(true));
+        }
+        if let Some(r) = &self.order_rate {
+            let _ = now;
+            out.push(r.reading(true));
+        }
+        out
+    }
+}
+
+fn firm_summary(mut trip: Trip) -> Trip {
+    trip.details.insert("scope".into(), "firm".into());
+    trip
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    fn halt(desk: Option<&str>) -> FirmTrigger {
+        FirmTrigger::Halt {
+            operator: "alice".into(),
+            reason: "drill".into(),
+            host_id: "host-a".into(),
+            desk: desk.map(String::from),
+        }
+    }
+
+    fn request(desk: Option<&str>) -> FirmTrigger {
+        FirmTrigger::RequestReset {
+            operator: "bob".into(),
+            token: "tok".into(),
+            expires_at: t(100),
+            desk: desk.map(String::from),
+        }
+    }
+
+    fn confirm(token: &str) -> FirmTrigger {
+        FirmTrigger::ConfirmReset {
+            operator: "carol".into(),
+            token: token.into(),
+        }
+    }
+
+    fn firm_trip(kind: BreakerKind) -> FirmTrigger {
+        FirmTrigger::Trip(FirmTrip {
+            trip: Trip {
+                breaker: kind,
+                at: t(0),
+                value: dec!(-0.09),
+                limit: dec!(-0.08),
+                details: Default::default(),
+                summary: "drawdown -9% <= -8%".into(),
+            },
+            host_id: "host-b".into(),
+        })
+    }
+
+    #[test]
+    fn test_halt_when_normal_then_halted_and_every_strategy_held() {
+        let mut c = FirmControl::default();
+        assert_eq!(c.apply(halt(None), t(1)), Ok(FirmChange::Changed));
+        assert_eq!(c.state(), EngineState::ManuallyHalted);
+        assert_eq!(c.generation, 1);
+        let hold = c.hold_for(Some("rates")).unwrap();
+        assert_eq!(hold.kind, FirmHoldKind::Halt);
+        assert_eq!(hold.host_id, "host-a");
+        assert_eq!(c.apply(halt(None), t(2)), Ok(FirmChange::Unchanged));
+        assert_eq!(c.generation, 1);
+    }
+
+    #[test]
+    fn test_desk_halt_when_other_desk_then_only_that_desk_held() {
+        let mut c = FirmControl::default();
+        let _ = c.apply(halt(Some("equities")), t(1));
+        assert_eq!(c.state(), EngineState::Normal);
+        assert_eq!(
+            c.hold_for(Some("equities")).unwrap().desk.as_deref(),
+            Some("equities")
+        );
+        assert!(c.hold_for(Some("rates")).is_none());
+        assert!(c.hold_for(None).is_none());
+    }
+
+    #[test]
+    fn test_reset_when_desk_given_then_only_that_desk_lifted() {
+        let mut c = FirmControl::default();
+        let _ = c.apply(halt(Some("equities")), t(1));
+        let _ = c.apply(halt(Some("rates")), t(1));
+        c.apply(request(Some("equities")), t(2)).unwrap();
+        assert_eq!(
+            c.state(),
+            EngineState::Normal,
+            "a desk reset leaves the firm's state"
+        );
+        c.apply(confirm("tok"), t(3)).unwrap();
+        assert!(c.hold_for(Some("equities")).is_none());
+        assert!(c.hold_for(Some("rates")).is_some());
+    }
+
+    #[test]
+    fn test_reset_when_firm_wide_then_halt_trips_and_desks_lifted() {
+        let mut c = FirmControl::default();
+        let _ = c.apply(halt(None), t(1));
+        let _ = c.apply(halt(Some("rates")), t(1));
+        let _ = c.apply(firm_trip(BreakerKind::Drawdown), t(1));
+        c.apply(request(None), t(2)).unwrap();
+        assert_eq!(c.state(), EngineState::Resetting);
+        assert!(c.hold_for(None).is_some(), "held until confirmed");
+        c.apply(confirm("tok"), t(3)).unwrap();
+        assert_eq!(c.state(), EngineState::Normal);
+        assert!(c.hold_for(Some("rates")).is_none());
+    }
+
+    #[test]
+    fn test_confirm_when_wrong_or_expired_token_then_refused_and_nothing_changes() {
+        let mut c = FirmControl::default();
+        let _ = c.apply(halt(None), t(1));
+        c.apply(request(None), t(2)).unwrap();
+        let before = c.clone();
+        assert_eq!(c.apply(confirm("nope"), t(3)), Err(FirmError::WrongToken));
+        assert_eq!(c, before);
+        assert_eq!(
+            c.apply(confirm("tok"), t(100)),
+            Err(FirmError::ResetExpired { expired_at: t(100) })
+        );
+        assert_eq!(c.state(), EngineState::ManuallyHalted);
+    }
+
+    #[test]
+    fn test_request_reset_when_nothing_held_then_refused() {
+        let mut c = FirmControl::default();
+        assert!(matches!(
+            c.apply(request(None), t(1)),
+            Err(FirmError::NothingToReset(_))
+        ));
+        assert!(matches!(
+            c.apply(request(Some("rates")), t(1)),
+            Err(FirmError::NothingToReset(_))
+        ));
+        assert_eq!(c, FirmControl::default());
+    }
+
+    #[test]
+    fn test_trip_when_same_breaker_tripped_then_written_once() {
+        let mut c = FirmControl::default();
+        assert_eq!(
+            c.apply(firm_trip(BreakerKind::Drawdown), t(1)),
+            Ok(FirmChange::Changed)
+        );
+        assert_eq!(
+            c.apply(firm_trip(BreakerKind::Drawdown), t(2)),
+            Ok(FirmChange::Unchanged)
+        );
+        assert_eq!(c.trips.len(), 1);
+        assert_eq!(c.state(), EngineState::Tripped);
+        let hold = c.hold_for(None).unwrap();
+        assert_eq!(hold.kind, FirmHoldKind::Trip(BreakerKind::Drawdown));
+    }
+
+    #[test]
+    fn test_firm_drawdown_when_total_falls_to_threshold_then_trips_once() {
+        let settings = FirmBreakerSettings {
+            drawdown: Some(dec!(-0.08)),
+            ..Default::default()
+        };
+        let mut b = FirmBreakers::new(&settings, &FirmBreakerState::default());
+        assert!(b.on_total_value(dec!(200000), t(0)).is_empty());
+        assert!(b.on_total_value(dec!(184001), t(1)).is_empty());
+        let trips = b.on_total_value(dec!(184000), t(2));
+        assert_eq!(trips.len(), 1, "exactly -8% trips");
+        assert!(b.on_total_value(dec!(180000), t(3)).is_empty(), "latched");
+        assert_eq!(
+            b.durable_state().drawdown.unwrap().high_water_mark,
+            dec!(200000)
+        );
+    }
+
+    #[test]
+    fn test_firm_order_rate_when_over_max_then_trips_on_the_first_over() {
+        let settings = FirmBreakerSettings {
+            order_rate: Some((3, Duration::seconds(60))),
+            ..Default::default()
+        };
+        let mut b = FirmBreakers::new(&settings, &FirmBreakerState::default());
+        assert!(b.on_submissions(3, t(0)).is_none());
+        assert!(b.on_submissions(1, t(1)).is_some());
+    }
+
+    #[test]
+    fn test_control_when_round_tripped_through_json_then_equal() {
+        let mut c = FirmControl::default();
+        let _ = c.apply(halt(Some("rates")), t(1));
+        let _ = c.apply(firm_trip(BreakerKind::DailyLoss), t(1));
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<FirmControl>(&json).unwrap(), c);
+    }
+}

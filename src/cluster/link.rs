@@ -1,0 +1,651 @@
+//! One host's link to the firm's bus: [`BusControlStore`] keeps the firm's control record in
+//! the NATS key-value bucket (compare-and-set), and [`ClusterLink`] links the local engines to
+//! the bus:
+//!
+//! - it watches the control record and applies every change to every local strategy, then
+//!   acknowledges the generation it applied (a firm halt's answer waits for those);
+//! - it publishes this host's record (its strategies' state, values and orders) and follows
+//!   every other host's, so every host judges the firm breakers on the same figures;
+//! - it follows the bus's health: lost for longer than `lease`, it applies `on_bus_loss` to
+//!   every strategy (the gate refuses with `"breaker": "bus"`, the audit trail says
+//!   `bus_lost`); back, it catches up with the record first, then lifts it (`bus_restored`).
+//!
+//! A host whose bus is out of reach at start-up starts with `on_bus_loss` applied and keeps
+//! trying. The gate never waits on any of this.
+
+use super::{BusConfig, FirmBus, HostRecord, HostStrategy, TelemetryRecord};
+use crate::config::BusLossPolicy;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::StreamExt;
+use rustybt_actors::clock::SharedClock;
+use rustybt_actors::decision::BusLossMode;
+use rustybt_actors::firm::FirmControl;
+use rustybt_actors::firm_handle::{
+    BusView, ControlChange, ControlStore, ControlUpdate, FirmHandle, FirmStoreError, HostView,
+    RemoteStrategy, StrategyRef,
+};
+use rustybt_actors::state_machine::Trigger;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How long a firm halt may wait for the bus to store it before it is answered
+/// `503 bus_unavailable` (API.md).
+pub const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The pause between two tries of a read or write the bus refused (a stream electing its
+/// leader after a node was lost).
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// How long a firm halt's answer waits for the other hosts' confirmations.
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn unavailable(e: impl std::fmt::Display) -> FirmStoreError {
+    FirmStoreError::BusUnavailable(e.to_string())
+}
+
+/// The firm's control record in the bus, with what the other hosts report.
+pub struct BusControlStore {
+    host_id: String,
+    lease: chrono::Duration,
+    clock: SharedClock,
+    bus: RwLock<Option<FirmBus>>,
+    hosts: Mutex<BTreeMap<String, HostRecord>>,
+    acks: Mutex<BTreeMap<String, u64>>,
+    loss_applied: std::sync::atomic::AtomicBool,
+}
+
+impl BusControlStore {
+    /// A store for host `host_id`, not connected yet; another host counts as connected while
+    /// it reported within twice the `lease`.
+    pub fn new(host_id: &str, lease: chrono::Duration, clock: SharedClock) -> Arc<Self> {
+        Arc::new(Self {
+            host_id: host_id.to_string(),
+            lease,
+            clock,
+            bus: RwLock::new(None),
+            hosts: Mutex::new(BTreeMap::new()),
+            acks: Mutex::new(BTreeMap::new()),
+            loss_applied: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// The bus, once connected.
+    pub fn bus(&self) -> Option<FirmBus> {
+        self.bus.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_bus(&self, bus: FirmBus) {
+        *self.bus.write().unwrap_or_else(|p| p.into_inner()) = Some(bus);
+    }
+
+    fn connected_bus(&self) -> Result<FirmBus, FirmStoreError> {
+        self.bus()
+            .ok_or_else(|| unavailable("not connected to the firm's bus yet"))
+    }
+
+    fn host_records(&self) -> BTreeMap<String, HostRecord> {
+        self.hosts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn note_host(&self, record: HostRecord) {
+        self.hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(record.host_id.clone(), record);
+    }
+
+    fn note_ack(&self, host: String, generation: u64) {
+        self.acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(host, generation);
+    }
+
+    fn acks(&self) -> BTreeMap<String, u64> {
+        self.acks.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn is_live(&self, record: &HostRecord, now: DateTime<Utc>) -> bool {
+        now - record.last_seen <= self.lease * 2
+    }
+}
+
+fn strategies_of(record: &HostRecord) -> impl Iterator<Item = RemoteStrategy> + '_ {
+    record.strategies.iter().map(|s| RemoteStrategy {
+        host_id: record.host_id.clone(),
+        name: s.name.clone(),
+        desk: s.desk.clone(),
+        state: s.state,
+        portfolio_value: s.portfolio_value,
+        daily_pnl: s.daily_pnl,
+        orders_submitted: s.orders_submitted,
+    })
+}
+
+impl ControlStore for BusControlStore {
+    fn load(&self) -> BoxFuture<'_, Result<FirmControl, FirmStoreError>> {
+        Box::pin(async move {
+            let bus = self.connected_bus()?;
+            // A node lost a moment ago leaves a stream electing its leader: retry until then.
+            let deadline = tokio::time::Instant::now() + STORE_TIMEOUT;
+            loop {
+                match tokio::time::timeout_at(deadline, bus.read_control()).await {
+                    Ok(Ok((control, _))) => return Ok(control),
+                    Ok(Err(e)) if tokio::time::Instant::now() + RETRY_PAUSE < deadline => {
+                        tracing::debug!(error = %e, "reading the firm's record again");
+                        tokio::time::sleep(RETRY_PAUSE).await;
+                    }
+                    Ok(Err(e)) => return Err(unavailable(e)),
+                    Err(_) => return Err(unavailable("the bus did not answer within 10 s")),
+                }
+            }
+        })
+    }
+
+    fn update<'a>(&'a self, mut change: ControlChange<'a>) -> BoxFuture<'a, ControlUpdate> {
+        Box::pin(async move {
+            let bus = self.connected_bus()?;
+            let deadline = tokio::time::Instant::now() + STORE_TIMEOUT;
+            loop {
+                match tokio::time::timeout_at(deadline, bus.update_control(|c| change(c))).await {
+                    Ok(Ok(written)) => {
+                        return Ok(written.map(|(answer, control, _)| (answer, control)))
+                    }
+                    Ok(Err(e)) if tokio::time::Instant::now() + RETRY_PAUSE < deadline => {
+                        tracing::debug!(error = %e, "storing the firm's record again");
+                        tokio::time::sleep(RETRY_PAUSE).await;
+                    }
+                    Ok(Err(e)) => return Err(unavailable(e)),
+                    Err(_) => {
+                        return Err(unavailable(
+                            "the bus could not store the change within 10 s",
+                        ))
+                    }
+                }
+            }
+        })
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn bus(&self) -> Option<BusView> {
+        let bus = self.bus();
+        Some(BusView {
+            connected: bus.as_ref().is_some_and(FirmBus::is_connected),
+            lost_since: match &bus {
+                Some(b) if b.is_connected() => None,
+                Some(b) => b.health().status().lost_since,
+                None => None,
+            },
+            on_bus_loss_applied: self.loss_applied.load(std::sync::atomic::Ordering::Acquire),
+        })
+    }
+
+    fn remote_strategies(&self) -> Vec<RemoteStrategy> {
+        self.host_records()
+            .values()
+            .filter(|h| h.host_id != self.host_id)
+            .flat_map(|h| strategies_of(h).collect::<Vec<_>>())
+            .collect()
+    }
+
+    fn remote_hosts(&self) -> Vec<HostView> {
+        let now = self.clock.now();
+        self.host_records()
+            .values()
+            .filter(|h| h.host_id != self.host_id)
+            .map(|h| HostView {
+                host_id: h.host_id.clone(),
+                connected: self.is_live(h, now),
+                last_seen: h.last_seen,
+            })
+            .collect()
+    }
+
+    fn firm_strategies(&self) -> Option<Vec<RemoteStrategy>> {
+        Some(
+            self.host_records()
+                .values()
+                .flat_map(|h| strategies_of(h).collect::<Vec<_>>())
+                .collect(),
+        )
+    }
+
+    fn confirmations<'a>(
+        &'a self,
+        generation: u64,
+        desk: Option<&'a str>,
+    ) -> BoxFuture<'a, (Vec<StrategyRef>, Vec<String>)> {
+        Box::pin(async move {
+            if self.bus().is_none() {
+                return (Vec::new(), Vec::new());
+            }
+            let now = self.clock.now();
+            let waiting: Vec<HostRecord> = self
+                .host_records()
+                .into_values()
+                .filter(|h| h.host_id != self.host_id && self.is_live(h, now))
+                .collect();
+            let deadline = tokio::time::Instant::now() + CONFIRM_TIMEOUT;
+            let mut acks;
+            loop {
+                // Followed by the link's watch of the acknowledgements: no round trip here.
+                acks = self.acks();
+                let all = waiting
+                    .iter()
+                    .all(|h| acks.get(&h.host_id).is_some_and(|g| *g >= generation));
+                if all || tokio::time::Instant::now() >= deadline {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let mut halted = Vec::new();
+            let mut pending = Vec::new();
+            // The strategies of a host that confirmed, as its freshest record names them.
+            let records = self.host_records();
+            for host in &waiting {
+                if acks.get(&host.host_id).is_some_and(|g| *g >= generation) {
+                    let record = records.get(&host.host_id).unwrap_or(host);
+                    halted.extend(
+                        record
+                            .strategies
+                            .iter()
+                            .filter(|s| desk.is_none() || s.desk.as_deref() == desk)
+                            .map(|s| StrategyRef {
+                                host_id: host.host_id.clone(),
+                                name: s.name.clone(),
+                            }),
+                    );
+                } else {
+                    pending.push(host.host_id.clone());
+                }
+            }
+            (halted, pending)
+        })
+    }
+}
+
+/// How the link behaves.
+#[derive(Debug, Clone)]
+pub struct LinkSettings {
+    /// Where the bus is and who this host is.
+    pub bus: BusConfig,
+    /// How long without the bus before `on_bus_loss` applies.
+    pub lease: chrono::Duration,
+    /// What applies then.
+    pub on_bus_loss: BusLossPolicy,
+    /// How often this host publishes its record.
+    pub publish_every: Duration,
+}
+
+/// One host's link to the firm's bus.
+pub struct ClusterLink {
+    settings: LinkSettings,
+    store: Arc<BusControlStore>,
+    clock: SharedClock,
+    // Whether `on_bus_loss` is in force on this host's strategies.
+    loss_applied: Mutex<bool>,
+    // When a write to the bus last succeeded (a connection without a quorum is no bus).
+    last_bus_ok: Mutex<Option<DateTime<Utc>>>,
+    reconnected: Notify,
+    publish_now: Notify,
+    applied_generation: std::sync::atomic::AtomicU64,
+}
+
+impl ClusterLink {
+    /// A link for `store`'s host.
+    pub fn new(
+        settings: LinkSettings,
+        store: Arc<BusControlStore>,
+        clock: SharedClock,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            settings,
+            store,
+            clock,
+            loss_applied: Mutex::new(false),
+            last_bus_ok: Mutex::new(None),
+            reconnected: Notify::new(),
+            publish_now: Notify::new(),
+            applied_generation: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Whether `on_bus_loss` is in force on this host now.
+    pub fn bus_loss_applied(&self) -> bool {
+        *self.loss_applied.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Connects (with `on_bus_loss` applied while the bus is out of reach), then runs the
+    /// watches, the publisher and the health check for as long as the process lives.
+    pub async fn run(self: Arc<Self>, firm: FirmHandle) {
+        let started = self.clock.now();
+        // Until this host has read the firm's record, it is not protected by it: the gate
+        // holds `on_bus_loss` in memory from the first instant (recorded only if the bus stays
+        // out of reach).
+        let mode = self.loss_mode();
+        for member in firm.members() {
+            member.engine.set_bus_loss(mode);
+        }
+        let bus = loop {
+            match FirmBus::connect(self.settings.bus.clone(), self.clock.clone()).await {
+                Ok(bus) => break bus,
+                Err(e) => {
+                    tracing::error!(error = %e, "the firm's bus is out of reach");
+                    // Never NORMAL-and-unprotected: out of reach at start-up applies at once.
+                    self.apply_loss(&firm, started).await;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
+        self.store.set_bus(bus.clone());
+        *self.last_bus_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.now());
+        tracing::info!(
+            firm = bus.firm(),
+            host_id = bus.host_id(),
+            "joined the firm's bus"
+        );
+        if self.bus_loss_applied() {
+            self.catch_up(&firm, &bus).await;
+        } else {
+            loop {
+                match tokio::time::timeout(Duration::from_secs(5), bus.read_control()).await {
+                    Ok(Ok((control, _))) if firm.apply(&control).await.is_ok() => {
+                        self.applied_generation
+                            .store(control.generation, std::sync::atomic::Ordering::Release);
+                        let _ = bus.acknowledge(control.generation).await;
+                        break;
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+            for member in firm.members() {
+                member.engine.set_bus_loss(None);
+            }
+        }
+        tokio::spawn(self.clone().watch_control(firm.clone(), bus.clone()));
+        tokio::spawn(self.clone().watch_hosts(bus.clone()));
+        tokio::spawn(self.clone().watch_acks(bus.clone()));
+        tokio::spawn(self.clone().publish(firm.clone(), bus.clone()));
+        self.health(firm, bus).await;
+    }
+
+    async fn watch_control(self: Arc<Self>, firm: FirmHandle, bus: FirmBus) {
+        loop {
+            match bus.watch_control().await {
+                Ok(stream) => {
+                    let mut stream = Box::pin(stream);
+                    loop {
+                        tokio::select! {
+                            item = stream.next() => match item {
+                                Some(Ok((control, _))) => self.apply_control(&firm, &bus, &control).await,
+                                Some(Err(e)) => {
+                                    tracing::warn!(error = %e, "the control watch failed");
+                                    break;
+                                }
+                                None => break,
+                            },
+                            _ = self.reconnected.notified() => break,
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot watch the control record"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn apply_control(&self, firm: &FirmHandle, bus: &FirmBus, control: &FirmControl) {
+        match firm.apply(control).await {
+            Ok(_) => {
+                self.applied_generation
+                    .store(control.generation, std::sync::atomic::Ordering::Release);
+                if let Err(e) = bus.acknowledge(control.generation).await {
+                    tracing::warn!(error = %e, "cannot acknowledge the control record");
+                }
+                self.publish_now.notify_one();
+            }
+            Err(e) => tracing::error!(error = %e, "cannot apply the firm's control record"),
+        }
+    }
+
+    async fn watch_hosts(self: Arc<Self>, bus: FirmBus) {
+        loop {
+            match bus.watch_hosts().await {
+                Ok(stream) => {
+                    let mut stream = Box::pin(stream);
+                    loop {
+                        tokio::select! {
+                            item = stream.next() => match item {
+                                Some(Ok(record)) => self.store.note_host(record),
+                                Some(Err(e)) => {
+                                    tracing::warn!(error = %e, "the host watch failed");
+                                    break;
+                                }
+                                None => break,
+                            },
+                            _ = self.reconnected.notified() => break,
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot watch the host records"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn watch_acks(self: Arc<Self>, bus: FirmBus) {
+        loop {
+            match bus.watch_acknowledgements().await {
+                Ok(stream) => {
+                    let mut stream = Box::pin(stream);
+                    loop {
+                        tokio::select! {
+                            item = stream.next() => match item {
+                                Some(Ok((host, generation))) => self.store.note_ack(host, generation),
+                                Some(Err(e)) => {
+                                    tracing::warn!(error = %e, "the acknowledgement watch failed");
+                                    break;
+                                }
+                                None => break,
+                            },
+                            _ = self.reconnected.notified() => break,
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot watch the acknowledgements"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn host_record(&self, firm: &FirmHandle, applied: u64) -> HostRecord {
+        let mut strategies = Vec::new();
+        for member in firm.members() {
+            let engine = &member.engine;
+            let (value, pnl, submitted) = match engine.status().await {
+                Ok(s) => (
+                    s.portfolio.value,
+                    s.portfolio.daily_pnl,
+                    s.orders_accepted + s.orders_rejected.values().sum::<u64>(),
+                ),
+                Err(_) => (None, None, 0),
+            };
+            strategies.push(HostStrategy {
+                name: engine.name().to_string(),
+                desk: member.desk.clone(),
+                state: engine.state(),
+                portfolio_value: value,
+                daily_pnl: pnl,
+                orders_submitted: submitted,
+            });
+        }
+        HostRecord {
+            host_id: self.store.host_id.clone(),
+            last_seen: self.clock.now(),
+            applied_generation: applied,
+            strategies,
+        }
+    }
+
+    async fn publish(self: Arc<Self>, firm: FirmHandle, bus: FirmBus) {
+        let mut ticks = tokio::time::interval(self.settings.publish_every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = self.publish_now.notified() => {}
+            }
+            let applied = self
+                .applied_generation
+                .load(std::sync::atomic::Ordering::Acquire);
+            let record = self.host_record(&firm, applied).await;
+            let published =
+                tokio::time::timeout(Duration::from_secs(2), bus.publish_host(&record)).await;
+            if let Ok(Ok(_)) = published {
+                *self.last_bus_ok.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(self.clock.now());
+                self.store.note_host(record);
+            }
+        }
+    }
+
+    async fn health(self: Arc<Self>, firm: FirmHandle, bus: FirmBus) {
+        let mut ticks = tokio::time::interval(Duration::from_millis(50));
+        let mut was_connected = true;
+        loop {
+            ticks.tick().await;
+            let now = self.clock.now();
+            let connected = bus.is_connected();
+            let last_ok = *self.last_bus_ok.lock().unwrap_or_else(|p| p.into_inner());
+            let lost_since = match (connected, bus.health().status().lost_since, last_ok) {
+                (false, Some(since), _) => Some(since),
+                (false, None, ok) => ok.or(Some(now)),
+                // Connected, but no write got through: no quorum. A stream elects a new leader
+                // within seconds of losing a node; that is not a loss of the bus.
+                (true, _, Some(ok)) if now - ok > self.no_quorum_after() => Some(ok),
+                (true, _, _) => None,
+            };
+            if connected && !was_connected {
+                // Watches may have died with the connection: start them again.
+                self.reconnected.notify_waiters();
+            }
+            was_connected = connected;
+            let limit = if connected {
+                self.no_quorum_after()
+            } else {
+                self.settings.lease
+            };
+            match lost_since {
+                Some(since) if now - since >= limit => self.apply_loss(&firm, since).await,
+                _ => {}
+            }
+            // Connected again: try to catch up (a read, then a write that needs a quorum);
+            // only a write that gets through lifts `on_bus_loss`.
+            if connected && self.bus_loss_applied() {
+                self.catch_up(&firm, &bus).await;
+            }
+        }
+    }
+
+    /// How long a connected host may fail to write before it counts the bus as lost: the
+    /// lease, but never less than the 5 s a stream may take to elect a new leader.
+    fn no_quorum_after(&self) -> chrono::Duration {
+        self.settings.lease.max(chrono::Duration::seconds(5))
+    }
+
+    fn loss_mode(&self) -> Option<BusLossMode> {
+        match self.settings.on_bus_loss {
+            BusLossPolicy::Halt => Some(BusLossMode::Halt),
+            BusLossPolicy::ReduceOnly => Some(BusLossMode::ReduceOnly),
+            BusLossPolicy::Continue => None,
+        }
+    }
+
+    /// Applies `on_bus_loss` to every local strategy, once per loss.
+    async fn apply_loss(&self, firm: &FirmHandle, since: DateTime<Utc>) {
+        {
+            let mut applied = self.loss_applied.lock().unwrap_or_else(|p| p.into_inner());
+            if *applied {
+                return;
+            }
+            *applied = true;
+        }
+        self.store
+            .loss_applied
+            .store(true, std::sync::atomic::Ordering::Release);
+        let policy = self.settings.on_bus_loss;
+        let mode = self.loss_mode();
+        tracing::error!(on_bus_loss = policy.as_str(), %since, "the firm's bus is lost: on_bus_loss applies");
+        for member in firm.members() {
+            // The gate first, in memory; the audit record after.
+            member.engine.set_bus_loss(mode);
+        }
+        for member in firm.members() {
+            let recorded = member
+                .engine
+                .operator()
+                .apply_firm(Trigger::BusLost {
+                    policy: policy.as_str().into(),
+                    since,
+                })
+                .await;
+            if let Err(e) = recorded {
+                tracing::error!(strategy = member.engine.name(), error = %e, "cannot record the bus loss");
+            }
+        }
+    }
+
+    /// Catches up with the control record, then lifts `on_bus_loss` (a firm halt that arrived
+    /// meanwhile holds on in each strategy's state).
+    async fn catch_up(&self, firm: &FirmHandle, bus: &FirmBus) {
+        let control = match tokio::time::timeout(Duration::from_secs(5), bus.read_control()).await {
+            Ok(Ok((control, _))) => control,
+            _ => return,
+        };
+        if firm.apply(&control).await.is_err() {
+            return;
+        }
+        self.applied_generation
+            .store(control.generation, std::sync::atomic::Ordering::Release);
+        let acknowledged =
+            tokio::time::timeout(Duration::from_secs(5), bus.acknowledge(control.generation)).await;
+        if !matches!(acknowledged, Ok(Ok(()))) {
+            return;
+        }
+        {
+            let mut applied = self.loss_applied.lock().unwrap_or_else(|p| p.into_inner());
+            if !*applied {
+                return;
+            }
+            *applied = false;
+        }
+        self.store
+            .loss_applied
+            .store(false, std::sync::atomic::Ordering::Release);
+        *self.last_bus_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.now());
+        tracing::warn!("the firm's bus is back and caught up: on_bus_loss lifted");
+        for member in firm.members() {
+            member.engine.set_bus_loss(None);
+            let _ = member
+                .engine
+                .operator()
+                .apply_firm(Trigger::BusRestored)
+                .await;
+        }
+        let _ = bus
+            .publish_telemetry(&TelemetryRecord {
+                host_id: bus.host_id().to_string(),
+                at: self.clock.now(),
+                kind: "bus_restored".into(),
+                details: serde_json::json!({"generation": control.generation}),
+            })
+            .await;
+        self.publish_now.notify_one();
+    }
+}
