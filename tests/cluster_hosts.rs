@@ -252,7 +252,7 @@ fn test_halt_when_entered_on_one_host_then_every_host_halts_and_a_restarted_host
     });
     assert_eq!(f.order(1, "again")["decision"], "accepted");
     for i in 0..3 {
-        let lost_after_kill = f.causes(i).into_iter().any(|a| {
+        let lost_after_kill = f.causes(i).into_iter().find(|a| {
             a["cause"] == "bus_lost"
                 && a["at"]
                     .as_str()
@@ -260,8 +260,10 @@ fn test_halt_when_entered_on_one_host_then_every_host_halts_and_a_restarted_host
                     .is_some_and(|at| at >= node_killed_at)
         });
         assert!(
-            !lost_after_kill,
-            "host {i} counted one node's loss as the bus's"
+            lost_after_kill.is_none(),
+            "host {i} counted one node's loss (at {node_killed_at}) as the bus's: {}\n{}",
+            lost_after_kill.unwrap_or_default(),
+            f.logs()
         );
     }
 }
@@ -326,6 +328,34 @@ fn test_bus_when_every_nats_node_killed_then_orders_refused_within_lease_and_res
     // The firm's state survived: the desk halt is still there.
     let view = f.get(0, "/firm");
     assert_eq!(view["desk_halts"][0]["desk"], "rates", "{view}");
+}
+
+#[test]
+fn test_bus_when_two_nodes_of_three_killed_then_connected_hosts_without_quorum_refuse_orders() {
+    let mut f = Firm::start("", 2);
+    for i in 0..3 {
+        assert_eq!(f.order(i, "before")["decision"], "accepted");
+    }
+    // The survivor still takes connections, but no stream can store a write.
+    f.nats.kill(0);
+    f.nats.kill(1);
+    f.wait_for("every host refuses for the bus", |f| {
+        (0..3).all(|i| f.order(i, "probe")["breaker"] == "bus")
+    });
+    for i in 0..3 {
+        let d = f.order(i, "probe");
+        assert_eq!(d["decision"], "rejected", "{d}");
+        assert_eq!(d["state"], "NORMAL", "each strategy keeps its state: {d}");
+        assert!(f.causes(i).iter().any(|a| a["cause"] == "bus_lost"));
+    }
+    f.nats.restart(0);
+    f.nats.restart(1);
+    f.wait_for("every host trades again", |f| {
+        (0..3).all(|i| f.order(i, "back")["decision"] == "accepted")
+    });
+    for i in 0..3 {
+        assert!(f.causes(i).iter().any(|a| a["cause"] == "bus_restored"));
+    }
 }
 
 #[test]

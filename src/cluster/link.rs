@@ -6,7 +6,8 @@
 //!   acknowledges the generation it applied (a firm halt's answer waits for those);
 //! - it publishes this host's record (its strategies' state, values and orders) and follows
 //!   every other host's, so every host judges the firm breakers on the same figures;
-//! - it follows the bus's health: lost for longer than `lease`, it applies `on_bus_loss` to
+//! - it follows the bus's health: lost for longer than `lease` (connected but unable to write
+//!   for longer than `lease` + [`LEADER_ELECTION`]), it applies `on_bus_loss` to
 //!   every strategy (the gate refuses with `"breaker": "bus"`, the audit trail says
 //!   `bus_lost`); back, it catches up with the record first, then lifts it (`bus_restored`).
 //!
@@ -41,6 +42,21 @@ const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// How long a firm halt's answer waits for the other hosts' confirmations.
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often the link reads what its watches follow. A watch can stall without an error (its
+/// consumer lost with a node, recreated only after a missed heartbeat); the read bounds how long
+/// such a stall may keep a firm halt from this host.
+const RECONCILE_EVERY: Duration = Duration::from_millis(250);
+
+/// How many reconciliations pass between two reads of every host's record and
+/// acknowledgement (a listing of the bucket's keys, dearer than one read).
+const RECONCILE_HOSTS_EVERY: u32 = 4;
+
+/// How long a JetStream stream may go without a leader after losing its leader's node:
+/// nats-server's followers wait 4 to 9 s without a heartbeat before they campaign, then vote.
+/// A connected host whose writes fail for less than `lease` plus this is waiting out an
+/// election, not without its bus.
+pub const LEADER_ELECTION: Duration = Duration::from_secs(10);
 
 fn unavailable(e: impl std::fmt::Display) -> FirmStoreError {
     FirmStoreError::BusUnavailable(e.to_string())
@@ -90,18 +106,22 @@ impl BusControlStore {
         self.hosts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Keeps `record` unless a later one from the same host is known (a periodic read may
+    /// return a record older than the watch's newest).
     fn note_host(&self, record: HostRecord) {
-        self.hosts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(record.host_id.clone(), record);
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let newer = hosts
+            .get(&record.host_id)
+            .is_none_or(|known| known.last_seen <= record.last_seen);
+        if newer {
+            hosts.insert(record.host_id.clone(), record);
+        }
     }
 
     fn note_ack(&self, host: String, generation: u64) {
-        self.acks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(host, generation);
+        let mut acks = self.acks.lock().unwrap_or_else(|p| p.into_inner());
+        let known = acks.entry(host).or_default();
+        *known = (*known).max(generation);
     }
 
     fn acks(&self) -> BTreeMap<String, u64> {
@@ -357,7 +377,7 @@ impl ClusterLink {
                 match tokio::time::timeout(Duration::from_secs(5), bus.read_control()).await {
                     Ok(Ok((control, _))) if firm.apply(&control).await.is_ok() => {
                         self.applied_generation
-                            .store(control.generation, std::sync::atomic::Ordering::Release);
+                            .fetch_max(control.generation, std::sync::atomic::Ordering::AcqRel);
                         let _ = bus.acknowledge(control.generation).await;
                         break;
                     }
@@ -372,7 +392,49 @@ impl ClusterLink {
         tokio::spawn(self.clone().watch_hosts(bus.clone()));
         tokio::spawn(self.clone().watch_acks(bus.clone()));
         tokio::spawn(self.clone().publish(firm.clone(), bus.clone()));
+        tokio::spawn(self.clone().reconcile(firm.clone(), bus.clone()));
         self.health(firm, bus).await;
+    }
+
+    /// Reads the control record, the host records and the acknowledgements on a timer and
+    /// applies what the watches have not brought.
+    async fn reconcile(self: Arc<Self>, firm: FirmHandle, bus: FirmBus) {
+        let mut ticks = tokio::time::interval(RECONCILE_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut round: u32 = 0;
+        loop {
+            ticks.tick().await;
+            round = round.wrapping_add(1);
+            if let Ok(Ok((control, _))) =
+                tokio::time::timeout(Duration::from_secs(2), bus.read_control()).await
+            {
+                let applied = self
+                    .applied_generation
+                    .load(std::sync::atomic::Ordering::Acquire);
+                if control.generation > applied {
+                    tracing::debug!(
+                        generation = control.generation,
+                        "control generation read before the watch brought it"
+                    );
+                    self.apply_control(&firm, &bus, &control).await;
+                }
+            }
+            if !round.is_multiple_of(RECONCILE_HOSTS_EVERY) {
+                continue;
+            }
+            if let Ok(Ok(hosts)) = tokio::time::timeout(Duration::from_secs(2), bus.hosts()).await {
+                for record in hosts.into_values() {
+                    self.store.note_host(record);
+                }
+            }
+            if let Ok(Ok(acks)) =
+                tokio::time::timeout(Duration::from_secs(2), bus.acknowledgements()).await
+            {
+                for (host, generation) in acks {
+                    self.store.note_ack(host, generation);
+                }
+            }
+        }
     }
 
     async fn watch_control(self: Arc<Self>, firm: FirmHandle, bus: FirmBus) {
@@ -404,7 +466,7 @@ impl ClusterLink {
         match firm.apply(control).await {
             Ok(_) => {
                 self.applied_generation
-                    .store(control.generation, std::sync::atomic::Ordering::Release);
+                    .fetch_max(control.generation, std::sync::atomic::Ordering::AcqRel);
                 if let Err(e) = bus.acknowledge(control.generation).await {
                     tracing::warn!(error = %e, "cannot acknowledge the control record");
                 }
@@ -496,6 +558,7 @@ impl ClusterLink {
     async fn publish(self: Arc<Self>, firm: FirmHandle, bus: FirmBus) {
         let mut ticks = tokio::time::interval(self.settings.publish_every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing_since: Option<DateTime<Utc>> = None;
         loop {
             tokio::select! {
                 _ = ticks.tick() => {}
@@ -507,17 +570,30 @@ impl ClusterLink {
             let record = self.host_record(&firm, applied).await;
             let published =
                 tokio::time::timeout(Duration::from_secs(2), bus.publish_host(&record)).await;
+            let now = self.clock.now();
             if let Ok(Ok(_)) = published {
-                *self.last_bus_ok.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(self.clock.now());
+                if let Some(since) = failing_since.take() {
+                    tracing::info!(
+                        after_ms = (now - since).num_milliseconds(),
+                        "writes reach the firm's bus again"
+                    );
+                }
+                *self.last_bus_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
                 self.store.note_host(record);
+            } else if failing_since.is_none() {
+                failing_since = Some(now);
+                let error = match published {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "no answer within 2 s".into(),
+                };
+                tracing::warn!(%error, "a write to the firm's bus did not get through (a stream electing its leader, or no quorum)");
             }
         }
     }
 
     async fn health(self: Arc<Self>, firm: FirmHandle, bus: FirmBus) {
         let mut ticks = tokio::time::interval(Duration::from_millis(50));
-        let mut was_connected = true;
+        let mut connections = bus.health().connections();
         loop {
             ticks.tick().await;
             let now = self.clock.now();
@@ -526,16 +602,18 @@ impl ClusterLink {
             let lost_since = match (connected, bus.health().status().lost_since, last_ok) {
                 (false, Some(since), _) => Some(since),
                 (false, None, ok) => ok.or(Some(now)),
-                // Connected, but no write got through: no quorum. A stream elects a new leader
-                // within seconds of losing a node; that is not a loss of the bus.
+                // Connected, but no write got through: an election or no quorum; only after
+                // the longest election is it counted as the bus lost.
                 (true, _, Some(ok)) if now - ok > self.no_quorum_after() => Some(ok),
                 (true, _, _) => None,
             };
-            if connected && !was_connected {
-                // Watches may have died with the connection: start them again.
+            let made = bus.health().connections();
+            if connected && made != connections {
+                // Watches may have died with the connection, however briefly it was lost:
+                // start them again.
+                connections = made;
                 self.reconnected.notify_waiters();
             }
-            was_connected = connected;
             let limit = if connected {
                 self.no_quorum_after()
             } else {
@@ -554,9 +632,9 @@ impl ClusterLink {
     }
 
     /// How long a connected host may fail to write before it counts the bus as lost: the
-    /// lease, but never less than the 5 s a stream may take to elect a new leader.
+    /// lease after the longest election a stream may hold after losing one node.
     fn no_quorum_after(&self) -> chrono::Duration {
-        self.settings.lease.max(chrono::Duration::seconds(5))
+        self.settings.lease + chrono::Duration::from_std(LEADER_ELECTION).unwrap_or_default()
     }
 
     fn loss_mode(&self) -> Option<BusLossMode> {
@@ -612,7 +690,7 @@ impl ClusterLink {
             return;
         }
         self.applied_generation
-            .store(control.generation, std::sync::atomic::Ordering::Release);
+            .fetch_max(control.generation, std::sync::atomic::Ordering::AcqRel);
         let acknowledged =
             tokio::time::timeout(Duration::from_secs(5), bus.acknowledge(control.generation)).await;
         if !matches!(acknowledged, Ok(Ok(()))) {

@@ -162,6 +162,8 @@ pub struct BusStatus {
 pub struct BusHealth {
     clock: SharedClock,
     status: watch::Sender<BusStatus>,
+    // Connections made so far: a reconnection too brief for any poll to see still counts.
+    connections: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for BusHealth {
@@ -182,7 +184,13 @@ impl BusHealth {
         Arc::new(Self {
             clock,
             status: watch::channel(lost).0,
+            connections: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// How many connections the client has made (the first one and every reconnection).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The status now.
@@ -197,6 +205,8 @@ impl BusHealth {
 
     /// Records that a connection is held.
     pub fn connected(&self) {
+        self.connections
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.status.send_if_modified(|s| {
             let changed = !s.connected;
             *s = BusStatus {
