@@ -163,6 +163,14 @@ impl Writer {
     }
 }
 
+/// How long opening a folder waits for a lock this process's previous store still holds.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether sled refused the folder because its lock file is held.
+fn is_lock_held(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
 /// Closes the writer thread when the last handle goes, and waits for it to drain, flush and
 /// release the database, so the folder can be opened again at once.
 struct WriterHandle(Arc<Writer>, Mutex<Option<std::thread::JoinHandle<()>>>);
@@ -199,16 +207,43 @@ pub struct CheckpointStore {
 }
 
 impl CheckpointStore {
-    /// Opens (or creates) the database in `dir`.
+    /// Opens (or creates) the database in `dir`, waiting up to 5 s for a lock still held by a
+    /// store this process has just closed.
     pub fn open(dir: &Path) -> Result<Self, CheckpointError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             CheckpointError::Storage(format!("cannot create {}: {e}", dir.display()))
         })?;
-        let db = sled::Config::new()
+        Self::open_waiting(dir, LOCK_WAIT)
+    }
+
+    fn open_waiting(dir: &Path, lock_wait: std::time::Duration) -> Result<Self, CheckpointError> {
+        let config = sled::Config::new()
             .path(dir.join("checkpoint.sled"))
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| CheckpointError::Storage(format!("cannot open {}: {e}", dir.display())))?;
+            .flush_every_ms(Some(500));
+        // sled's background I/O threads may hold the folder's lock a moment after the last
+        // handle in this process is dropped (a store closed and opened again); another
+        // process holding it holds it for good.
+        let deadline = std::time::Instant::now() + lock_wait;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(e) if is_lock_held(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) if is_lock_held(&e) => {
+                    return Err(CheckpointError::Storage(format!(
+                        "cannot open {}: another process holds it (is another rustybt running on this folder?): {e}",
+                        dir.display()
+                    )))
+                }
+                Err(e) => {
+                    return Err(CheckpointError::Storage(format!(
+                        "cannot open {}: {e}",
+                        dir.display()
+                    )))
+                }
+            }
+        };
         Ok(Self::start(db, None))
     }
 
@@ -479,6 +514,16 @@ mod tests {
     use crate::rules::DrawdownState;
     use crate::state_machine::{StateMachine, Trigger};
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn test_open_when_folder_held_by_an_open_store_then_error_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = CheckpointStore::open(dir.path()).unwrap();
+        let e = CheckpointStore::open_waiting(dir.path(), std::time::Duration::from_millis(50))
+            .err()
+            .expect("the folder is held");
+        assert!(e.to_string().contains("another process holds it"), "{e}");
+    }
 
     #[tokio::test]
     async fn test_commit_then_reopen_reads_state_and_audit() {
