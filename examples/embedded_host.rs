@@ -43,11 +43,11 @@ async fn main() -> anyhow::Result<()> {
                 timestamp: clock_now(&clock),
                 portfolio_value: value,
                 cash: None,
-                positions: vec![Position {
+                positions: Some(vec![Position {
                     asset: "SPY".into(),
                     quantity: shares,
                     market_price: price,
-                }],
+                }]),
             })
             .await?;
         let side = if rng.gen_bool(0.5) {

@@ -93,7 +93,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
     for e in [&checked, &bare] {
         let mut snap = PortfolioSnapshot::valued(clock.now(), Decimal::from(10_000_000));
-        snap.positions = positions.clone();
+        snap.positions = Some(positions.clone());
         rt.block_on(e.submit_snapshot(snap))?;
         for i in 0..50 {
             let mut o =

@@ -75,11 +75,11 @@ impl Demo {
             timestamp: Utc::now(),
             portfolio_value: self.shares * self.price + self.cash,
             cash: Some(self.cash),
-            positions: vec![Position {
+            positions: Some(vec![Position {
                 asset: ASSET.into(),
                 quantity: self.shares,
                 market_price: self.price,
-            }],
+            }]),
         };
         if let Err(e) = engine.submit_snapshot(snapshot).await {
             tracing::warn!(error = %e, "demo snapshot refused");

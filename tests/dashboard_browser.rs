@@ -350,7 +350,7 @@ async fn test_dashboard_when_operated_in_chromium_then_shows_state_halts_and_res
                 timestamp: now + chrono::Duration::seconds(i as i64),
                 portfolio_value: v,
                 cash: Some(dec!(1900)),
-                positions: vec![
+                positions: Some(vec![
                     Position {
                         asset: "SPY".into(),
                         quantity: dec!(150),
@@ -361,7 +361,7 @@ async fn test_dashboard_when_operated_in_chromium_then_shows_state_halts_and_res
                         quantity: dec!(50),
                         market_price: (v - dec!(1900) - dec!(75037.50)) / dec!(50),
                     },
-                ],
+                ]),
             })
             .await
             .unwrap();
@@ -766,7 +766,7 @@ async fn test_dashboard_when_breakers_tripped_then_shows_each_with_its_value_at_
                 timestamp: now + chrono::Duration::seconds(i as i64),
                 portfolio_value: v,
                 cash: Some(v),
-                positions: vec![],
+                positions: Some(vec![]),
             })
             .await
             .unwrap();

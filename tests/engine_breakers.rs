@@ -358,11 +358,13 @@ async fn test_snapshot_when_values_extreme_then_no_breaker_dies_and_halt_still_w
     );
     // A position whose market value overflows is refused, naming the field.
     let mut s = rustybt::PortfolioSnapshot::valued(h.now(), dec!(1));
-    s.positions.push(rustybt::Position {
-        asset: "X".into(),
-        quantity: rust_decimal::Decimal::MAX,
-        market_price: dec!(10),
-    });
+    s.positions
+        .get_or_insert_with(Vec::new)
+        .push(rustybt::Position {
+            asset: "X".into(),
+            quantity: rust_decimal::Decimal::MAX,
+            market_price: dec!(10),
+        });
     let e = h.engine.submit_snapshot(s).await.unwrap_err();
     assert!(e.to_string().starts_with("positions.market_price:"), "{e}");
     let rec = h

@@ -388,11 +388,11 @@ async fn test_reduce_only_when_tripped_then_only_shrinking_orders_pass() {
         timestamp: at,
         portfolio_value: v,
         cash: None,
-        positions: vec![Position {
+        positions: Some(vec![Position {
             asset: "SPY".into(),
             quantity: dec!(10),
             market_price: dec!(100),
-        }],
+        }]),
     };
     h.clock.advance(Duration::seconds(1));
     h.engine

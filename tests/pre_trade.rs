@@ -319,6 +319,39 @@ async fn test_order_when_gross_exposure_would_exceed_then_denied_but_reducing_pa
 }
 
 #[tokio::test]
+async fn test_snapshot_when_positions_left_out_then_kept_and_when_empty_then_flat() {
+    let toml = LIMITS.replace("max_open_orders = 3", "max_open_orders = 50");
+    let a = api(&toml).await;
+    let snapshot = |positions: Option<Value>| {
+        let mut body =
+            json!({"timestamp": a.clock.now().to_rfc3339(), "portfolio_value": "1000000"});
+        if let Some(p) = positions {
+            body["positions"] = p;
+        }
+        body
+    };
+    a.clock.advance(chrono::Duration::seconds(1));
+    let held = json!([{"asset": "AAPL", "quantity": "2000", "market_price": "100"}]);
+    let (code, v) = a.post("/portfolio", snapshot(Some(held))).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(a.status().await["portfolio"]["gross_exposure"], "200000");
+    // A snapshot that reports only its value says nothing of the holdings.
+    a.clock.advance(chrono::Duration::seconds(1));
+    let (code, v) = a.post("/portfolio", snapshot(None)).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(a.status().await["portfolio"]["gross_exposure"], "200000");
+    let v = a.order(limit("b1", "AAPL", "buy", "100", "100")).await;
+    assert_eq!(v["check"], "max_position", "2000 held is the limit: {v}");
+    // An empty list says flat: closed at the broker, say, with no fill seen here.
+    a.clock.advance(chrono::Duration::seconds(1));
+    let (code, v) = a.post("/portfolio", snapshot(Some(json!([])))).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(a.status().await["portfolio"]["gross_exposure"], "0");
+    let v = a.order(limit("b2", "AAPL", "buy", "100", "100")).await;
+    assert_eq!(v["decision"], "accepted", "{v}");
+}
+
+#[tokio::test]
 async fn test_lifecycle_bad_input_then_named_error_and_nothing_changes() {
     let a = api(LIMITS).await;
     assert_eq!(

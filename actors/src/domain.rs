@@ -135,9 +135,10 @@ pub struct PortfolioSnapshot {
     /// Cash, when the host reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cash: Option<Decimal>,
-    /// Holdings, when the host reports them.
-    #[serde(default)]
-    pub positions: Vec<Position>,
+    /// Holdings, when the host reports them: `Some` of an empty list says the portfolio holds
+    /// nothing; `None` leaves the positions the engine knows as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positions: Option<Vec<Position>>,
 }
 
 impl PortfolioSnapshot {
@@ -147,8 +148,19 @@ impl PortfolioSnapshot {
             timestamp,
             portfolio_value,
             cash: None,
-            positions: Vec::new(),
+            positions: None,
         }
+    }
+
+    /// The same snapshot reporting `positions` as every holding (an empty list: flat).
+    pub fn with_positions(mut self, positions: Vec<Position>) -> Self {
+        self.positions = Some(positions);
+        self
+    }
+
+    /// The positions reported, none when the snapshot reports none.
+    pub fn positions(&self) -> &[Position] {
+        self.positions.as_deref().unwrap_or_default()
     }
 
     /// Refuses non-positive portfolio values, negative prices and empty asset names.
@@ -159,7 +171,7 @@ impl PortfolioSnapshot {
                 value: self.portfolio_value,
             });
         }
-        for p in &self.positions {
+        for p in self.positions() {
             if p.asset.trim().is_empty() {
                 return Err(InputError::Empty {
                     field: "positions.asset",
@@ -179,7 +191,7 @@ impl PortfolioSnapshot {
     /// sum overflows.
     pub fn gross_exposure(&self) -> Result<Decimal, InputError> {
         let mut gross = Decimal::ZERO;
-        for p in &self.positions {
+        for p in self.positions() {
             let value = p.market_value().ok_or_else(|| InputError::Overflow {
                 field: "positions.market_price",
                 detail: format!("{} × {} for {}", p.quantity, p.market_price, p.asset),
@@ -423,7 +435,7 @@ mod tests {
     #[test]
     fn test_validate_when_position_value_overflows_then_names_field() {
         let mut s = PortfolioSnapshot::valued(Utc::now(), dec!(1));
-        s.positions.push(Position {
+        s.positions.get_or_insert_with(Vec::new).push(Position {
             asset: "X".into(),
             quantity: Decimal::MAX,
             market_price: dec!(2),
@@ -433,8 +445,8 @@ mod tests {
             err.to_string().starts_with("positions.market_price:"),
             "{err}"
         );
-        s.positions[0].quantity = dec!(1);
-        s.positions.push(Position {
+        s.positions.as_mut().unwrap()[0].quantity = dec!(1);
+        s.positions.get_or_insert_with(Vec::new).push(Position {
             asset: "Y".into(),
             quantity: Decimal::MAX,
             market_price: dec!(1),

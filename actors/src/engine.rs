@@ -706,7 +706,7 @@ impl EngineHandle {
             positions: last
                 .as_ref()
                 .map(|s| {
-                    s.positions
+                    s.positions()
                         .iter()
                         .map(|p| PositionStatus {
                             asset: p.asset.clone(),

@@ -58,7 +58,7 @@ where
 
 fn snapshot(s: PortfolioSnapshot) {
     // Every position's value is computed somewhere (exposure, reduce-only checks), valid or not.
-    let values: Vec<_> = s.positions.iter().map(|p| p.market_value()).collect();
+    let values: Vec<_> = s.positions().iter().map(|p| p.market_value()).collect();
     let gross = s.gross_exposure();
     match s.validate() {
         Ok(()) => {

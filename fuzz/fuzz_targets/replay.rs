@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
             EventKind::Portfolio(s) => {
                 assert_eq!(event.at, s.timestamp);
                 assert!(s.validate().is_ok(), "line {}: {s:?}", event.line);
-                for p in &s.positions {
+                for p in s.positions() {
                     assert!(p.market_value().is_some(), "line {}: {p:?}", event.line);
                 }
                 let gross = s.gross_exposure().expect("a replayed snapshot is valid");

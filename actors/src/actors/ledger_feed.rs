@@ -127,10 +127,8 @@ impl LedgerFeed {
         }
         self.history
             .push_back((snapshot.timestamp, snapshot.portfolio_value));
-        if !snapshot.positions.is_empty() {
-            self.parts
-                .core
-                .on_snapshot(snapshot.timestamp, &snapshot.positions);
+        if let Some(positions) = &snapshot.positions {
+            self.parts.core.on_snapshot(snapshot.timestamp, positions);
         }
         let snapshot = Arc::new(snapshot);
         if self.parts.telemetry.receiver_count() > 0 {

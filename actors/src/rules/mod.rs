@@ -121,7 +121,7 @@ mod extreme_values {
                 market_price: *p,
             }).collect();
             let mut snapshot = PortfolioSnapshot::valued(t(0), Decimal::ONE);
-            snapshot.positions = positions.clone();
+            snapshot.positions = Some(positions.clone());
             let _ = snapshot.validate();
             for p in &positions {
                 let _ = p.market_value();
