@@ -45,18 +45,23 @@ struct Api {
     cancels: tokio::sync::mpsc::UnboundedReceiver<rustybt::CancelAllOrders>,
     engines: Engines,
     _server: RunningServer,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 async fn api(toml: &str) -> Api {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::parse(toml, dir.path(), &HashMap::new()).expect("valid config");
+    let mut a = api_in(toml, dir.path()).await;
+    a._dir = Some(dir);
+    a
+}
+
+/// The engine on the checkpoint in `dir` (which outlives it, for a restart).
+async fn api_in(toml: &str, dir: &std::path::Path) -> Api {
+    let config = Config::parse(toml, dir, &HashMap::new()).expect("valid config");
     let mut s = config.strategies[0].clone();
     s.tick_interval = None;
     let clock = TestClock::new("2026-03-09T14:00:00Z".parse().unwrap());
-    let mut builder = EngineBuilder::new(s)
-        .clock(clock.clone())
-        .data_dir(dir.path());
+    let mut builder = EngineBuilder::new(s).clock(clock.clone()).data_dir(dir);
     let cancels = builder.cancel_orders_channel();
     let engines = builder.start_all().unwrap();
     let server = crate::support::serve(&engines, TOKEN);
@@ -67,7 +72,7 @@ async fn api(toml: &str) -> Api {
         cancels,
         engines,
         _server: server,
-        _dir: dir,
+        _dir: None,
     };
     // AAPL at 100, MSFT at 400, both flat; the drawdown breaker has its first snapshot.
     let at = a.clock.now().to_rfc3339();
@@ -349,6 +354,84 @@ async fn test_snapshot_when_positions_left_out_then_kept_and_when_empty_then_fla
     assert_eq!(a.status().await["portfolio"]["gross_exposure"], "0");
     let v = a.order(limit("b2", "AAPL", "buy", "100", "100")).await;
     assert_eq!(v["decision"], "accepted", "{v}");
+}
+
+#[tokio::test]
+async fn test_restart_when_orders_open_then_they_are_open_again_and_count() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let a = api_in(LIMITS, dir.path()).await;
+        for (id, asset, side, qty, price) in [
+            ("r1", "AAPL", "buy", "100", "100"),
+            ("r2", "MSFT", "sell", "10", "400"),
+            ("r3", "AAPL", "buy", "50", "100"),
+        ] {
+            let v = a.order(limit(id, asset, side, qty, price)).await;
+            assert_eq!(v["decision"], "accepted", "{v}");
+        }
+        a.clock.advance(Duration::seconds(1));
+        let at = a.clock.now().to_rfc3339();
+        let fill = json!({"order_id": "r1", "asset": "AAPL", "side": "buy", "quantity": "40", "price": "100", "timestamp": at});
+        assert_eq!(a.post("/fills", fill).await.0, StatusCode::ACCEPTED);
+        let (code, v) = a
+            .post("/orders/r3/done", json!({"status": "cancelled"}))
+            .await;
+        assert_eq!(code, StatusCode::ACCEPTED, "{v}");
+        // The gate saves them off the order path, on its own: wait until the checkpoint holds
+        // them (what a crash from then on keeps).
+        let checkpoint = a.engines.store().strategy("momentum").unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            a.engines.store().flush().await.unwrap();
+            let mut saved: Vec<(String, String)> = checkpoint
+                .load_open_orders()
+                .unwrap()
+                .into_iter()
+                .map(|(_, o)| (o.order_id.to_string(), o.filled.to_string()))
+                .collect();
+            saved.sort();
+            if saved == [("r1".into(), "40".into()), ("r2".into(), "0".into())] {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "saved: {saved:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        drop(checkpoint);
+        let Api {
+            engines, _server, ..
+        } = a;
+        _server.stop().await;
+        engines.shutdown().await.unwrap();
+    }
+    let a = api_in(LIMITS, dir.path()).await;
+    let s = a.status().await;
+    let open: Vec<(&str, &str)> = s["open_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["order_id"].as_str().unwrap(),
+                o["filled"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(open, [("r1", "40"), ("r2", "0")], "{s}");
+    // Their ids are known: the same order sent again is a duplicate.
+    let v = a.order(limit("r2", "MSFT", "sell", "10", "400")).await;
+    assert_eq!(v["check"], "duplicate_order_id", "{v}");
+    // They count toward max_open_orders (3): one more fits, the next does not.
+    assert_eq!(
+        a.order(limit("r4", "AAPL", "buy", "10", "100")).await["decision"],
+        "accepted"
+    );
+    let v = a.order(limit("r5", "AAPL", "buy", "10", "100")).await;
+    assert_eq!(v["check"], "max_open_orders", "{v}");
+    // And the host can close them: not an unknown order.
+    let (code, v) = a
+        .post("/orders/r1/done", json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{v}");
 }
 
 #[tokio::test]

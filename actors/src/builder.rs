@@ -272,6 +272,9 @@ impl Engines {
 
     /// Flushes the checkpoint, then stops the actors: graceful shutdown.
     pub async fn shutdown(self) -> Result<(), CheckpointError> {
+        for handle in self.handles.values() {
+            handle.save_open_orders();
+        }
         let r = self.store.flush().await;
         drop(self.handles);
         if let Some(a) = self.alert_arbiter {

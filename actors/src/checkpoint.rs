@@ -4,9 +4,11 @@
 //! sled writes are not durable until flushed, so a transition is written and flushed on the
 //! writer thread before the caller hears it is done. Breaker state (high-water mark, session
 //! open) changes with every snapshot; it is staged, coalesced per key, and made durable by the
-//! next flush (sled flushes by itself every 500 ms, and every transition flushes).
+//! next flush (sled flushes by itself every 500 ms, and every transition flushes). Open orders
+//! are staged the same way, by key, and flushed at once.
 
 use crate::breaker::BreakerKind;
+use crate::pretrade::OpenOrder;
 use crate::state_machine::{StateRecord, Transition};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -65,10 +67,11 @@ pub struct AuditEntry {
 }
 
 enum Job {
+    // `None` removes the key.
     Stage {
         tree: sled::Tree,
         key: Vec<u8>,
-        value: Vec<u8>,
+        value: Option<Vec<u8>>,
     },
     Append {
         tree: sled::Tree,
@@ -85,8 +88,8 @@ enum Job {
     },
 }
 
-/// (tree name, key) → (tree, newest value).
-type StagedValues = HashMap<(Vec<u8>, Vec<u8>), (sled::Tree, Vec<u8>)>;
+/// (tree name, key) → (tree, newest value, `None` once removed).
+type StagedValues = HashMap<(Vec<u8>, Vec<u8>), (sled::Tree, Option<Vec<u8>>)>;
 
 #[derive(Default)]
 struct Queue {
@@ -129,7 +132,11 @@ impl Writer {
             };
             let mut failure: Option<CheckpointError> = None;
             for ((_, key), (tree, value)) in staged {
-                if let Err(e) = tree.insert(key, value) {
+                let written = match value {
+                    Some(value) => tree.insert(key, value),
+                    None => tree.remove(key),
+                };
+                if let Err(e) = written {
                     failure = Some(e.into());
                 }
             }
@@ -346,6 +353,7 @@ const STATE_KEY: &[u8] = b"state";
 const FIRM_KEY: &[u8] = b"firm/control";
 const AUDIT_PREFIX: &[u8] = b"audit/";
 const DELIVERY_PREFIX: &[u8] = b"delivery/";
+const OPEN_ORDER_PREFIX: &[u8] = b"open_order/";
 
 fn breaker_key(kind: BreakerKind) -> Vec<u8> {
     format!("breaker/{kind}").into_bytes()
@@ -402,8 +410,50 @@ impl StrategyCheckpoint {
         self.writer.push(Job::Stage {
             tree: self.tree.clone(),
             key: breaker_key(kind),
-            value,
+            value: Some(value),
         });
+    }
+
+    /// The open orders saved by [`StrategyCheckpoint::stage_open_orders`], each with the
+    /// book's key for it. A corrupt record reads as an error.
+    pub fn load_open_orders(&self) -> Result<Vec<(Arc<str>, OpenOrder)>, CheckpointError> {
+        if let Some(why) = &self.degraded {
+            return Err(CheckpointError::Unavailable(why.clone()));
+        }
+        self.tree
+            .scan_prefix(OPEN_ORDER_PREFIX)
+            .map(|item| {
+                let (key, bytes) = item?;
+                let order: OpenOrder =
+                    serde_json::from_slice(&bytes).map_err(|e| CheckpointError::Corrupt {
+                        key: String::from_utf8_lossy(&key).into_owned(),
+                        why: e.to_string(),
+                    })?;
+                let book_key = String::from_utf8_lossy(&key[OPEN_ORDER_PREFIX.len()..]);
+                Ok((Arc::from(&*book_key), order))
+            })
+            .collect()
+    }
+
+    /// Saves the open orders that changed (`None`: closed) without waiting, and asks the
+    /// writer for a flush: durable within one flush of the call.
+    pub fn stage_open_orders(&self, changes: Vec<(Arc<str>, Option<OpenOrder>)>) {
+        if changes.is_empty() {
+            return;
+        }
+        for (book_key, order) in changes {
+            let mut key = OPEN_ORDER_PREFIX.to_vec();
+            key.extend_from_slice(book_key.as_bytes());
+            let value = order.map(|o| serde_json::to_vec(&o).expect("open order serialises"));
+            self.writer.push(Job::Stage {
+                tree: self.tree.clone(),
+                key,
+                value,
+            });
+        }
+        // Nobody waits for this flush: the answer is dropped.
+        let (done, _) = oneshot::channel();
+        self.writer.push(Job::Flush { done });
     }
 
     /// Writes the new state and its transitions to the audit trail in one atomic batch and
@@ -523,6 +573,46 @@ mod tests {
             .err()
             .expect("the folder is held");
         assert!(e.to_string().contains("another process holds it"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn test_open_orders_when_staged_then_removed_then_read_back() {
+        let store = CheckpointStore::temporary().unwrap();
+        let cp = store.strategy("s").unwrap();
+        let since = Utc::now();
+        let open = |id: &str| OpenOrder {
+            order_id: Arc::from(id),
+            asset: Arc::from("AAPL"),
+            side: crate::domain::Side::Buy,
+            quantity: dec!(10),
+            filled: dec!(4),
+            limit_price: Some(dec!(170.5)),
+            since,
+        };
+        cp.stage_open_orders(vec![
+            (Arc::from("o1"), Some(open("o1"))),
+            (Arc::from("o2#1"), Some(open("o2"))),
+        ]);
+        store.flush().await.unwrap();
+        let read = cp.load_open_orders().unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!((&*read[1].0, &read[1].1), ("o2#1", &open("o2")));
+        cp.stage_open_orders(vec![(Arc::from("o1"), None)]);
+        store.flush().await.unwrap();
+        let read = cp.load_open_orders().unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(&*read[0].0, "o2#1");
+    }
+
+    #[test]
+    fn test_open_orders_when_record_corrupt_then_error_names_it() {
+        let store = CheckpointStore::temporary().unwrap();
+        let cp = store.strategy("s").unwrap();
+        cp.tree
+            .insert(b"open_order/o1", b"{not json".to_vec())
+            .unwrap();
+        let e = cp.load_open_orders().unwrap_err();
+        assert!(e.to_string().contains("open_order/o1"), "{e}");
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@
 //! sequence number at or past the trip's. So no message race can reopen the gate.
 
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
+use crate::checkpoint::StrategyCheckpoint;
 use crate::domain::{Fill, InputError, OrderRequest, Position};
 use crate::pretrade::{checks, Denial, OpenOrder, OrderBook, PreTradeCheck, PreTradeLimits};
 use crate::rules::{OrderRateRule, OrderVerdict, PreTradeDenialRule};
@@ -555,6 +556,21 @@ impl DecisionCore {
     /// Reference prices posted by the host at `at`.
     pub fn on_prices(&self, at: DateTime<Utc>, prices: &[(String, Decimal)]) {
         self.lock().book.on_prices(at, prices);
+    }
+
+    /// Puts back the open orders saved before a restart, and from now on notes every change
+    /// to them for [`DecisionCore::save_open_orders`].
+    pub fn restore_open_orders(&self, orders: Vec<(Arc<str>, OpenOrder)>) {
+        let mut j = self.lock();
+        j.book.restore_open(orders);
+        j.book.note_changes();
+    }
+
+    /// Stages the open orders changed since the last call into `checkpoint`: the copies are
+    /// taken under the lock, the writing is the checkpoint writer's.
+    pub fn save_open_orders(&self, checkpoint: &StrategyCheckpoint) {
+        let changes = self.lock().book.take_changes();
+        checkpoint.stage_open_orders(changes);
     }
 
     /// The open orders, oldest first: what a cancel-all asks the host to cancel.

@@ -117,6 +117,10 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
 
     // Resume the checkpoint; anything unreadable or impossible starts the engine halted.
     let (mut machine, mut startup) = resume_machine(&checkpoint, now);
+    let (open_orders, book_problem) = match checkpoint.load_open_orders() {
+        Ok(orders) => (orders, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
     let breaker_problem = checkpoint
         .load_breaker::<DrawdownState>(BreakerKind::Drawdown)
         .err()
@@ -124,7 +128,8 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             checkpoint
                 .load_breaker::<DailyLossState>(BreakerKind::DailyLoss)
                 .err()
-        });
+        })
+        .or(book_problem);
     if let Some(e) = breaker_problem {
         let step = machine.apply(
             crate::state_machine::Trigger::Halt {
@@ -203,6 +208,9 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
             },
             health.clone(),
         ));
+        // Orders still working when the engine stopped count as open until the host says
+        // otherwise.
+        core.restore_open_orders(open_orders);
         let mut sup = Supervisor::new(
             SupervisorParts {
                 strategy: name.clone(),
@@ -297,7 +305,10 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
                 .order_rate
                 .as_ref()
                 .map_or(ResetPolicy::Auto, |o| o.reset);
-            actix::Supervisor::start(move |_| OrderGate::new(core, reset, links))
+            let cp = checkpoint.clone();
+            actix::Supervisor::start(move |_| {
+                OrderGate::new(core, reset, links).saving_open_orders_to(cp)
+            })
         };
         links_out.push(BreakerLink::of(BreakerKind::OrderRate, &gate));
         let feed = {
@@ -396,6 +407,14 @@ impl Inner {
     /// The host spoke: the dead-man's switch's timer restarts.
     fn heard(&self) {
         self.beacon.stamp(self.clock.now());
+    }
+}
+
+impl EngineHandle {
+    /// Stages the open orders changed since the gate last saved them (a graceful shutdown
+    /// flushes them after).
+    pub(crate) fn save_open_orders(&self) {
+        self.inner.core.save_open_orders(&self.inner.checkpoint);
     }
 }
 

@@ -2,11 +2,14 @@
 //! host's thread judges each order in the core itself; this actor takes the Supervisor's
 //! state and runs the time-driven side (auto clear, re-arm after a reset, reading) of a
 //! window the core counts: the order-rate breaker, and in a second instance the pre-trade
-//! breaker (denials), so both windows stay on the order path with no extra hop.
+//! breaker (denials), so both windows stay on the order path with no extra hop. The gate also
+//! saves the open orders that changed to the checkpoint, every [`SAVE_OPEN_ORDERS_EVERY`]:
+//! off the order path, which only notes the change under the lock it already holds.
 
 use super::messages::{ClearReport, ReadBreaker, Rearm, Tick};
 use super::{guard, Links};
 use crate::breaker::{BreakerKind, BreakerReading, ResetPolicy};
+use crate::checkpoint::StrategyCheckpoint;
 use crate::decision::{DecisionCore, GateUpdate, NumberedTrip};
 use crate::supervision::ActorName;
 use actix::prelude::*;
@@ -17,12 +20,16 @@ use std::sync::Arc;
 #[rtype(result = "()")]
 pub struct ApplyGateUpdate(pub GateUpdate);
 
+/// How often the open orders that changed are saved: what a crash of the process may lose.
+pub const SAVE_OPEN_ORDERS_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The order gate actor, or the shell of one more window the core counts.
 pub struct OrderGate {
     core: Arc<DecisionCore>,
     window: BreakerKind,
     reset: ResetPolicy,
     links: Links,
+    open_orders_to: Option<StrategyCheckpoint>,
 }
 
 impl OrderGate {
@@ -44,6 +51,19 @@ impl OrderGate {
             window,
             reset,
             links,
+            open_orders_to: None,
+        }
+    }
+
+    /// The same gate, saving the open orders to `checkpoint`.
+    pub fn saving_open_orders_to(mut self, checkpoint: StrategyCheckpoint) -> Self {
+        self.open_orders_to = Some(checkpoint);
+        self
+    }
+
+    fn save_open_orders(&self) {
+        if let Some(checkpoint) = &self.open_orders_to {
+            self.core.save_open_orders(checkpoint);
         }
     }
 }
@@ -64,8 +84,15 @@ impl super::Supervisee for OrderGate {
 impl Actor for OrderGate {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.open_orders_to.is_some() {
+            ctx.run_interval(SAVE_OPEN_ORDERS_EVERY, |act, _| act.save_open_orders());
+        }
         super::mark_ready(self);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.save_open_orders();
     }
 }
 

@@ -129,6 +129,9 @@ pub struct OrderBook {
     // price, or a product too large): gross exposure cannot be judged while any exists.
     unvalued: usize,
     snapshot_at: Option<DateTime<Utc>>,
+    // Keys of the open orders changed since the last `take_changes`; `None` while nobody
+    // saves them.
+    changed: Option<FxHashSet<Arc<str>>>,
 }
 
 impl OrderBook {
@@ -141,6 +144,56 @@ impl OrderBook {
             // when it ran near full).
             open: FxHashMap::with_capacity_and_hasher(OPEN_CAPACITY, Default::default()),
             ..Self::default()
+        }
+    }
+
+    /// Starts noting which open orders change, for [`OrderBook::take_changes`].
+    pub fn note_changes(&mut self) {
+        self.changed.get_or_insert_with(FxHashSet::default);
+    }
+
+    /// The open orders changed since the last call, each by its key with the order as it is
+    /// now, or `None` once closed. Empty unless [`OrderBook::note_changes`] was called.
+    pub fn take_changes(&mut self) -> Vec<(Arc<str>, Option<OpenOrder>)> {
+        let Some(changed) = self.changed.as_mut() else {
+            return Vec::new();
+        };
+        let keys = std::mem::take(changed);
+        keys.into_iter()
+            .map(|key| {
+                let order = self.open.get(&key).cloned();
+                (key, order)
+            })
+            .collect()
+    }
+
+    /// Puts back the open orders saved before a restart: each is open again, its id accepted
+    /// and its remaining quantity working in its asset. Keys already open are left alone.
+    pub fn restore_open(&mut self, orders: Vec<(Arc<str>, OpenOrder)>) {
+        for (key, mut order) in orders {
+            let remaining = order.signed_remaining();
+            if remaining.is_zero() || self.open.contains_key(&key) {
+                continue;
+            }
+            let id = match self.accepted.get(&order.order_id) {
+                Some(known) => known.clone(),
+                None => order.order_id.clone(),
+            };
+            self.accepted.insert(id.clone());
+            order.order_id = id;
+            self.update_asset(&order.asset, |a| {
+                a.open_signed = a.open_signed.saturating_add(remaining);
+            });
+            if let Some((asset, _)) = self.assets.get_key_value(&*order.asset) {
+                order.asset = asset.clone();
+            }
+            self.open.insert(key, order);
+        }
+    }
+
+    fn touch(&mut self, key: &Arc<str>) {
+        if let Some(changed) = self.changed.as_mut() {
+            changed.insert(key.clone());
         }
     }
 
@@ -272,6 +325,7 @@ impl OrderBook {
             None => Arc::from(order.asset.as_str()),
         };
         let key = self.free_key(&id, order);
+        self.touch(&key);
         match self.open.get_mut(&key) {
             // The same id again (duplicate ids allowed): one working order, grown.
             Some(o) => o.quantity = o.quantity.saturating_add(order.quantity),
@@ -351,6 +405,7 @@ impl OrderBook {
         };
         let mut open_change = Decimal::ZERO;
         let mut closed = false;
+        let mut touched = false;
         if let Some(o) = self.open.get_mut(fill.order_id.as_str()) {
             if *o.asset == *fill.asset {
                 let before = o.signed_remaining();
@@ -358,6 +413,13 @@ impl OrderBook {
                 let after = o.signed_remaining();
                 open_change = after - before;
                 closed = after.is_zero();
+                touched = true;
+            }
+        }
+        if touched && self.changed.is_some() {
+            if let Some((key, _)) = self.open.get_key_value(fill.order_id.as_str()) {
+                let key = key.clone();
+                self.touch(&key);
             }
         }
         if closed {
@@ -385,9 +447,10 @@ impl OrderBook {
                 order_id: order_id.to_string(),
             });
         }
-        let Some(order) = self.open.remove(order_id) else {
+        let Some((key, order)) = self.open.remove_entry(order_id) else {
             return Ok(None);
         };
+        self.touch(&key);
         let remaining = order.signed_remaining();
         self.update_asset(&order.asset, |a| a.open_signed -= remaining);
         Ok(Some(order))
@@ -453,6 +516,68 @@ mod tests {
         assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(0));
         assert_eq!(b.reference("AAPL").unwrap().price, dec!(11));
         assert_eq!(b.gross_exposure(), Some(dec!(1100)));
+    }
+
+    fn changes(b: &mut OrderBook) -> Vec<(String, Option<Decimal>)> {
+        let mut out: Vec<_> = b
+            .take_changes()
+            .into_iter()
+            .map(|(k, o)| (k.to_string(), o.map(|o| o.filled)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn test_take_changes_when_noting_then_every_accept_fill_and_done_once() {
+        let mut b = OrderBook::new();
+        b.accept(&order("before", "AAPL", Side::Buy, dec!(1)), t(0));
+        assert!(b.take_changes().is_empty(), "nothing noted until asked");
+        b.note_changes();
+        b.accept(&order("o1", "AAPL", Side::Buy, dec!(100)), t(0));
+        b.accept(&order("o2", "MSFT", Side::Sell, dec!(5)), t(0));
+        b.on_fill(&fill("o1", "AAPL", Side::Buy, dec!(40), dec!(10), 1))
+            .unwrap();
+        assert_eq!(
+            changes(&mut b),
+            [("o1".into(), Some(dec!(40))), ("o2".into(), Some(dec!(0)))]
+        );
+        assert!(b.take_changes().is_empty(), "taken once");
+        b.on_done("o2").unwrap();
+        b.on_fill(&fill("o1", "AAPL", Side::Buy, dec!(60), dec!(10), 2))
+            .unwrap();
+        assert_eq!(changes(&mut b), [("o1".into(), None), ("o2".into(), None)]);
+        // A fill of an order not open changes no open order.
+        b.on_fill(&fill("x", "AAPL", Side::Buy, dec!(1), dec!(10), 3))
+            .unwrap();
+        assert!(b.take_changes().is_empty());
+    }
+
+    #[test]
+    fn test_restore_open_when_saved_orders_then_open_accepted_and_working() {
+        let mut first = OrderBook::new();
+        first.note_changes();
+        first.accept(&order("o1", "AAPL", Side::Buy, dec!(100)), t(0));
+        first.accept(&order("o2", "AAPL", Side::Sell, dec!(30)), t(0));
+        first
+            .on_fill(&fill("o1", "AAPL", Side::Buy, dec!(40), dec!(10), 1))
+            .unwrap();
+        let saved: Vec<_> = first
+            .take_changes()
+            .into_iter()
+            .filter_map(|(k, o)| Some((k, o?)))
+            .collect();
+        let mut b = OrderBook::new();
+        b.restore_open(saved.clone());
+        assert_eq!(b.open_count(), 2);
+        assert!(b.was_accepted("o1") && b.was_accepted("o2"));
+        // 60 left to buy, 30 to sell.
+        assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(30));
+        // Restoring again changes nothing.
+        b.restore_open(saved);
+        assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(30));
+        b.on_done("o2").unwrap();
+        assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(60));
     }
 
     #[test]
