@@ -106,12 +106,18 @@ struct Writer {
 
 impl Writer {
     fn push(&self, job: Job) {
+        self.push_all([job]);
+    }
+
+    fn push_all(&self, jobs: impl IntoIterator<Item = Job>) {
         let mut q = self.queue.lock().expect("checkpoint queue poisoned");
-        match job {
-            Job::Stage { tree, key, value } => {
-                q.staged.insert((tree.name().to_vec(), key), (tree, value));
+        for job in jobs {
+            match job {
+                Job::Stage { tree, key, value } => {
+                    q.staged.insert((tree.name().to_vec(), key), (tree, value));
+                }
+                other => q.jobs.push(other),
             }
-            other => q.jobs.push(other),
         }
         drop(q);
         self.wake.notify_one();
@@ -437,23 +443,31 @@ impl StrategyCheckpoint {
 
     /// Saves the open orders that changed (`None`: closed) without waiting, and asks the
     /// writer for a flush: durable within one flush of the call.
-    pub fn stage_open_orders(&self, changes: Vec<(Arc<str>, Option<OpenOrder>)>) {
-        if changes.is_empty() {
+    pub fn stage_open_orders(
+        &self,
+        changes: impl IntoIterator<Item = (Arc<str>, Option<OpenOrder>)>,
+    ) {
+        let mut jobs: Vec<Job> = changes
+            .into_iter()
+            .map(|(book_key, order)| {
+                let mut key = OPEN_ORDER_PREFIX.to_vec();
+                key.extend_from_slice(book_key.as_bytes());
+                let value = order.map(|o| serde_json::to_vec(&o).expect("open order serialises"));
+                Job::Stage {
+                    tree: self.tree.clone(),
+                    key,
+                    value,
+                }
+            })
+            .collect();
+        if jobs.is_empty() {
             return;
-        }
-        for (book_key, order) in changes {
-            let mut key = OPEN_ORDER_PREFIX.to_vec();
-            key.extend_from_slice(book_key.as_bytes());
-            let value = order.map(|o| serde_json::to_vec(&o).expect("open order serialises"));
-            self.writer.push(Job::Stage {
-                tree: self.tree.clone(),
-                key,
-                value,
-            });
         }
         // Nobody waits for this flush: the answer is dropped.
         let (done, _) = oneshot::channel();
-        self.writer.push(Job::Flush { done });
+        jobs.push(Job::Flush { done });
+        // One lock and one wake for them all.
+        self.writer.push_all(jobs);
     }
 
     /// Writes the new state and its transitions to the audit trail in one atomic batch and

@@ -13,6 +13,7 @@
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
 use crate::checkpoint::StrategyCheckpoint;
 use crate::domain::{Fill, InputError, OrderRequest, Position};
+use crate::pretrade::journal::OpenOrderJournal;
 use crate::pretrade::{checks, Denial, OpenOrder, OrderBook, PreTradeCheck, PreTradeLimits};
 use crate::rules::{OrderRateRule, OrderVerdict, PreTradeDenialRule};
 use crate::state_machine::EngineState;
@@ -199,6 +200,9 @@ pub struct DecisionCore {
     next_trip: AtomicU64,
     supervisor_alive: AtomicBool,
     state_watch: tokio::sync::watch::Sender<EngineState>,
+    // Which open orders the checkpoint holds; taken only by whoever saves them, never by the
+    // order path.
+    journal: Mutex<OpenOrderJournal>,
 }
 
 impl std::fmt::Debug for DecisionCore {
@@ -241,6 +245,7 @@ impl DecisionCore {
             next_trip: AtomicU64::new(1),
             supervisor_alive: AtomicBool::new(true),
             state_watch,
+            journal: Mutex::new(OpenOrderJournal::default()),
         }
     }
 
@@ -561,16 +566,20 @@ impl DecisionCore {
     /// Puts back the open orders saved before a restart, and from now on notes every change
     /// to them for [`DecisionCore::save_open_orders`].
     pub fn restore_open_orders(&self, orders: Vec<(Arc<str>, OpenOrder)>) {
+        let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        *journal = OpenOrderJournal::holding(orders.iter().map(|(key, _)| key.clone()));
         let mut j = self.lock();
         j.book.restore_open(orders);
         j.book.note_changes();
     }
 
-    /// Stages the open orders changed since the last call into `checkpoint`: the copies are
-    /// taken under the lock, the writing is the checkpoint writer's.
+    /// Stages the changes to open orders since the last call into `checkpoint`: a swap of
+    /// lists under the gate's lock; the sorting, encoding and writing outside it.
     pub fn save_open_orders(&self, checkpoint: &StrategyCheckpoint) {
-        let changes = self.lock().book.take_changes();
-        checkpoint.stage_open_orders(changes);
+        let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        let spare = journal.take_spare();
+        let changes = self.lock().book.take_changes(spare);
+        checkpoint.stage_open_orders(journal.writes(changes));
     }
 
     /// The open orders, oldest first: what a cancel-all asks the host to cancel.

@@ -117,6 +117,9 @@ impl AssetBook {
 
 const OPEN_CAPACITY: usize = 1024;
 
+/// One change to an open order: its key in the book and the order after it (`None`: closed).
+pub type OpenOrderChange = (Arc<str>, Option<OpenOrder>);
+
 /// Positions, open orders, reference prices and gross exposure of one strategy.
 #[derive(Debug, Clone, Default)]
 pub struct OrderBook {
@@ -129,9 +132,10 @@ pub struct OrderBook {
     // price, or a product too large): gross exposure cannot be judged while any exists.
     unvalued: usize,
     snapshot_at: Option<DateTime<Utc>>,
-    // Keys of the open orders changed since the last `take_changes`; `None` while nobody
-    // saves them.
-    changed: Option<FxHashSet<Arc<str>>>,
+    // Every change to an open order since the last `take_changes`, in order, with the order
+    // as it was made (`None`: closed); `None` while nobody saves them. A list, not a table: the
+    // order path pays a push, taking them is a swap, and the writer keeps the newest per key.
+    changed: Option<Vec<OpenOrderChange>>,
 }
 
 impl OrderBook {
@@ -149,22 +153,19 @@ impl OrderBook {
 
     /// Starts noting which open orders change, for [`OrderBook::take_changes`].
     pub fn note_changes(&mut self) {
-        self.changed.get_or_insert_with(FxHashSet::default);
+        self.changed.get_or_insert_with(Vec::new);
     }
 
-    /// The open orders changed since the last call, each by its key with the order as it is
-    /// now, or `None` once closed. Empty unless [`OrderBook::note_changes`] was called.
-    pub fn take_changes(&mut self) -> Vec<(Arc<str>, Option<OpenOrder>)> {
-        let Some(changed) = self.changed.as_mut() else {
-            return Vec::new();
-        };
-        let keys = std::mem::take(changed);
-        keys.into_iter()
-            .map(|key| {
-                let order = self.open.get(&key).cloned();
-                (key, order)
-            })
-            .collect()
+    /// The changes to open orders since the last call, oldest first, each by its key with the
+    /// order as the change left it (`None`: closed); `spare` (emptied) takes their place, so
+    /// that a caller handing back the last list keeps the order path from allocating. Empty
+    /// unless [`OrderBook::note_changes`] was called.
+    pub fn take_changes(&mut self, mut spare: Vec<OpenOrderChange>) -> Vec<OpenOrderChange> {
+        spare.clear();
+        match self.changed.as_mut() {
+            Some(changed) => std::mem::replace(changed, spare),
+            None => spare,
+        }
     }
 
     /// Puts back the open orders saved before a restart: each is open again, its id accepted
@@ -191,9 +192,10 @@ impl OrderBook {
         }
     }
 
+    // Notes `key`'s open order as it is now: call it after the change.
     fn touch(&mut self, key: &Arc<str>) {
         if let Some(changed) = self.changed.as_mut() {
-            changed.insert(key.clone());
+            changed.push((key.clone(), self.open.get(key).cloned()));
         }
     }
 
@@ -325,13 +327,12 @@ impl OrderBook {
             None => Arc::from(order.asset.as_str()),
         };
         let key = self.free_key(&id, order);
-        self.touch(&key);
         match self.open.get_mut(&key) {
             // The same id again (duplicate ids allowed): one working order, grown.
             Some(o) => o.quantity = o.quantity.saturating_add(order.quantity),
             None => {
                 self.open.insert(
-                    key,
+                    key.clone(),
                     OpenOrder {
                         order_id: id,
                         asset,
@@ -344,6 +345,7 @@ impl OrderBook {
                 );
             }
         }
+        self.touch(&key);
     }
 
     // Where a re-used id goes when duplicate ids are allowed: merged into the open order of
@@ -416,14 +418,18 @@ impl OrderBook {
                 touched = true;
             }
         }
-        if touched && self.changed.is_some() {
-            if let Some((key, _)) = self.open.get_key_value(fill.order_id.as_str()) {
-                let key = key.clone();
-                self.touch(&key);
-            }
-        }
+        let key = match (touched, &self.changed) {
+            (true, Some(_)) => self
+                .open
+                .get_key_value(fill.order_id.as_str())
+                .map(|(k, _)| k.clone()),
+            _ => None,
+        };
         if closed {
             self.open.remove(fill.order_id.as_str());
+        }
+        if let Some(key) = key {
+            self.touch(&key);
         }
         self.update_asset(&fill.asset, |a| {
             a.position = position;
@@ -518,21 +524,24 @@ mod tests {
         assert_eq!(b.gross_exposure(), Some(dec!(1100)));
     }
 
+    // The newest change per key, as the checkpoint writer keeps them.
     fn changes(b: &mut OrderBook) -> Vec<(String, Option<Decimal>)> {
-        let mut out: Vec<_> = b
-            .take_changes()
+        let newest: std::collections::BTreeMap<_, _> = b
+            .take_changes(Vec::new())
             .into_iter()
             .map(|(k, o)| (k.to_string(), o.map(|o| o.filled)))
             .collect();
-        out.sort();
-        out
+        newest.into_iter().collect()
     }
 
     #[test]
     fn test_take_changes_when_noting_then_every_accept_fill_and_done_once() {
         let mut b = OrderBook::new();
         b.accept(&order("before", "AAPL", Side::Buy, dec!(1)), t(0));
-        assert!(b.take_changes().is_empty(), "nothing noted until asked");
+        assert!(
+            b.take_changes(Vec::new()).is_empty(),
+            "nothing noted until asked"
+        );
         b.note_changes();
         b.accept(&order("o1", "AAPL", Side::Buy, dec!(100)), t(0));
         b.accept(&order("o2", "MSFT", Side::Sell, dec!(5)), t(0));
@@ -542,7 +551,7 @@ mod tests {
             changes(&mut b),
             [("o1".into(), Some(dec!(40))), ("o2".into(), Some(dec!(0)))]
         );
-        assert!(b.take_changes().is_empty(), "taken once");
+        assert!(b.take_changes(Vec::new()).is_empty(), "taken once");
         b.on_done("o2").unwrap();
         b.on_fill(&fill("o1", "AAPL", Side::Buy, dec!(60), dec!(10), 2))
             .unwrap();
@@ -550,7 +559,7 @@ mod tests {
         // A fill of an order not open changes no open order.
         b.on_fill(&fill("x", "AAPL", Side::Buy, dec!(1), dec!(10), 3))
             .unwrap();
-        assert!(b.take_changes().is_empty());
+        assert!(b.take_changes(Vec::new()).is_empty());
     }
 
     #[test]
@@ -562,8 +571,9 @@ mod tests {
         first
             .on_fill(&fill("o1", "AAPL", Side::Buy, dec!(40), dec!(10), 1))
             .unwrap();
-        let saved: Vec<_> = first
-            .take_changes()
+        let newest: std::collections::BTreeMap<_, _> =
+            first.take_changes(Vec::new()).into_iter().collect();
+        let saved: Vec<_> = newest
             .into_iter()
             .filter_map(|(k, o)| Some((k, o?)))
             .collect();

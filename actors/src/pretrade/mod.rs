@@ -5,6 +5,8 @@
 //! - [`book`]: what the checks judge against: positions (snapshot plus fills since), open
 //!   orders from acceptance to full fill or done, reference prices, gross exposure kept as a
 //!   running sum so one order costs O(1) whatever the number of assets.
+//! - [`journal`]: which changes to open orders reach the checkpoint (the newest per key, and
+//!   none for an order opened and closed between two saves).
 //! - [`checks`]: the checks themselves and the [`checks::Denial`] that names the check, the
 //!   limit and the value.
 //!
@@ -12,6 +14,7 @@
 
 pub mod book;
 pub mod checks;
+pub mod journal;
 pub mod limits;
 
 pub use book::{DoneStatus, OpenOrder, OrderBook, ReferencePrice};

@@ -1,0 +1,133 @@
+//! Which changes to open orders reach the checkpoint. The book lists every change in order
+//! ([`super::OrderBook::take_changes`]); the journal keeps, per key, only the newest, and
+//! remembers which keys the checkpoint holds, so that an order opened and closed between two
+//! saves is never written at all and a closed one is removed only if it was written.
+
+use super::book::OpenOrderChange;
+use super::OpenOrder;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
+
+/// The keys the checkpoint holds, and the list handed back to the book after each save.
+#[derive(Debug, Default)]
+pub struct OpenOrderJournal {
+    saved: FxHashSet<Arc<str>>,
+    spare: Vec<OpenOrderChange>,
+    // Kept between saves with its room, like `spare`: a busy period allocates nothing anew.
+    newest: FxHashMap<Arc<str>, Option<OpenOrder>>,
+}
+
+impl OpenOrderJournal {
+    /// A journal for a checkpoint that holds `saved` already (the orders restored at start).
+    pub fn holding(saved: impl IntoIterator<Item = Arc<str>>) -> Self {
+        Self {
+            saved: saved.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// The list to hand the book for the next period (empty, its room kept).
+    pub fn take_spare(&mut self) -> Vec<OpenOrderChange> {
+        std::mem::take(&mut self.spare)
+    }
+
+    /// What to write for `changes` (oldest first): per key the newest order, or `None` to
+    /// remove a key the checkpoint holds. The list is emptied and kept as the next spare.
+    pub fn writes(
+        &mut self,
+        mut changes: Vec<OpenOrderChange>,
+    ) -> Vec<(Arc<str>, Option<OpenOrder>)> {
+        for (key, order) in changes.drain(..) {
+            self.newest.insert(key, order);
+        }
+        self.spare = changes;
+        let saved = &mut self.saved;
+        self.newest
+            .drain()
+            .filter(|(key, order)| match order {
+                Some(_) => {
+                    saved.insert(key.clone());
+                    true
+                }
+                None => saved.remove(key),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Side;
+    use chrono::Utc;
+    use rust_decimal_macros::dec;
+
+    fn open(id: &str, filled: rust_decimal::Decimal) -> Option<OpenOrder> {
+        Some(OpenOrder {
+            order_id: Arc::from(id),
+            asset: Arc::from("AAPL"),
+            side: Side::Buy,
+            quantity: dec!(10),
+            filled,
+            limit_price: None,
+            since: Utc::now(),
+        })
+    }
+
+    fn keys(mut w: Vec<(Arc<str>, Option<OpenOrder>)>) -> Vec<(String, Option<String>)> {
+        w.sort_by(|a, b| a.0.cmp(&b.0));
+        w.into_iter()
+            .map(|(k, o)| (k.to_string(), o.map(|o| o.filled.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn test_writes_when_opened_and_closed_between_saves_then_nothing_written() {
+        let mut j = OpenOrderJournal::default();
+        let w = j.writes(vec![
+            ("o1".into(), open("o1", dec!(0))),
+            ("o1".into(), None),
+        ]);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn test_writes_when_changed_several_times_then_newest_only_and_removed_once_saved() {
+        let mut j = OpenOrderJournal::default();
+        let w = j.writes(vec![
+            ("o1".into(), open("o1", dec!(0))),
+            ("o1".into(), open("o1", dec!(4))),
+            ("o2".into(), open("o2", dec!(0))),
+        ]);
+        assert_eq!(
+            keys(w),
+            [
+                ("o1".into(), Some("4".into())),
+                ("o2".into(), Some("0".into()))
+            ]
+        );
+        let w = j.writes(vec![("o1".into(), None), ("o3".into(), None)]);
+        assert_eq!(keys(w), [("o1".into(), None)], "o3 was never saved");
+        assert!(
+            j.writes(vec![("o1".into(), None)]).is_empty(),
+            "removed once"
+        );
+    }
+
+    #[test]
+    fn test_writes_when_restored_keys_close_then_removed() {
+        let mut j = OpenOrderJournal::holding([Arc::from("r1")]);
+        let w = j.writes(vec![("r1".into(), None)]);
+        assert_eq!(keys(w), [("r1".into(), None)]);
+    }
+
+    #[test]
+    fn test_spare_when_written_then_handed_back_empty_with_its_room() {
+        let mut j = OpenOrderJournal::default();
+        let mut list = Vec::with_capacity(64);
+        list.push(("o1".into(), open("o1", dec!(0))));
+        j.writes(list);
+        let spare = j.take_spare();
+        assert!(spare.is_empty() && spare.capacity() >= 64);
+    }
+}
