@@ -117,8 +117,8 @@ impl AssetBook {
 
 const OPEN_CAPACITY: usize = 1024;
 
-/// One change to an open order: its key in the book and the order after it (`None`: closed).
-pub type OpenOrderChange = (Arc<str>, Option<OpenOrder>);
+/// Open orders changed, by their key in the book, each as it is now (`None`: closed).
+pub type OpenOrderChanges = FxHashMap<Arc<str>, Option<OpenOrder>>;
 
 /// Positions, open orders, reference prices and gross exposure of one strategy.
 #[derive(Debug, Clone, Default)]
@@ -132,10 +132,10 @@ pub struct OrderBook {
     // price, or a product too large): gross exposure cannot be judged while any exists.
     unvalued: usize,
     snapshot_at: Option<DateTime<Utc>>,
-    // Every change to an open order since the last `take_changes`, in order, with the order
-    // as it was made (`None`: closed); `None` while nobody saves them. A list, not a table: the
-    // order path pays a push, taking them is a swap, and the writer keeps the newest per key.
-    changed: Option<Vec<OpenOrderChange>>,
+    // The open orders changed since the last `take_changes`, each as it is now (`None`:
+    // closed); `None` while nobody saves them. A table by key, so that a host re-using one id
+    // all day keeps one entry; taking it is a swap with the saver's emptied table.
+    changed: Option<OpenOrderChanges>,
 }
 
 impl OrderBook {
@@ -153,14 +153,14 @@ impl OrderBook {
 
     /// Starts noting which open orders change, for [`OrderBook::take_changes`].
     pub fn note_changes(&mut self) {
-        self.changed.get_or_insert_with(Vec::new);
+        self.changed.get_or_insert_with(OpenOrderChanges::default);
     }
 
-    /// The changes to open orders since the last call, oldest first, each by its key with the
-    /// order as the change left it (`None`: closed); `spare` (emptied) takes their place, so
-    /// that a caller handing back the last list keeps the order path from allocating. Empty
-    /// unless [`OrderBook::note_changes`] was called.
-    pub fn take_changes(&mut self, mut spare: Vec<OpenOrderChange>) -> Vec<OpenOrderChange> {
+    /// The open orders changed since the last call, each by its key as it is now (`None`:
+    /// closed); `spare` (emptied) takes their place, so that a caller handing back the last
+    /// table keeps the order path from allocating. Empty unless [`OrderBook::note_changes`]
+    /// was called.
+    pub fn take_changes(&mut self, mut spare: OpenOrderChanges) -> OpenOrderChanges {
         spare.clear();
         match self.changed.as_mut() {
             Some(changed) => std::mem::replace(changed, spare),
@@ -195,7 +195,7 @@ impl OrderBook {
     // Notes `key`'s open order as it is now: call it after the change.
     fn touch(&mut self, key: &Arc<str>) {
         if let Some(changed) = self.changed.as_mut() {
-            changed.push((key.clone(), self.open.get(key).cloned()));
+            changed.insert(key.clone(), self.open.get(key).cloned());
         }
     }
 
@@ -527,7 +527,7 @@ mod tests {
     // The newest change per key, as the checkpoint writer keeps them.
     fn changes(b: &mut OrderBook) -> Vec<(String, Option<Decimal>)> {
         let newest: std::collections::BTreeMap<_, _> = b
-            .take_changes(Vec::new())
+            .take_changes(OpenOrderChanges::default())
             .into_iter()
             .map(|(k, o)| (k.to_string(), o.map(|o| o.filled)))
             .collect();
@@ -539,7 +539,7 @@ mod tests {
         let mut b = OrderBook::new();
         b.accept(&order("before", "AAPL", Side::Buy, dec!(1)), t(0));
         assert!(
-            b.take_changes(Vec::new()).is_empty(),
+            b.take_changes(OpenOrderChanges::default()).is_empty(),
             "nothing noted until asked"
         );
         b.note_changes();
@@ -551,7 +551,10 @@ mod tests {
             changes(&mut b),
             [("o1".into(), Some(dec!(40))), ("o2".into(), Some(dec!(0)))]
         );
-        assert!(b.take_changes(Vec::new()).is_empty(), "taken once");
+        assert!(
+            b.take_changes(OpenOrderChanges::default()).is_empty(),
+            "taken once"
+        );
         b.on_done("o2").unwrap();
         b.on_fill(&fill("o1", "AAPL", Side::Buy, dec!(60), dec!(10), 2))
             .unwrap();
@@ -559,7 +562,7 @@ mod tests {
         // A fill of an order not open changes no open order.
         b.on_fill(&fill("x", "AAPL", Side::Buy, dec!(1), dec!(10), 3))
             .unwrap();
-        assert!(b.take_changes(Vec::new()).is_empty());
+        assert!(b.take_changes(OpenOrderChanges::default()).is_empty());
     }
 
     #[test]
@@ -571,8 +574,10 @@ mod tests {
         first
             .on_fill(&fill("o1", "AAPL", Side::Buy, dec!(40), dec!(10), 1))
             .unwrap();
-        let newest: std::collections::BTreeMap<_, _> =
-            first.take_changes(Vec::new()).into_iter().collect();
+        let newest: std::collections::BTreeMap<_, _> = first
+            .take_changes(OpenOrderChanges::default())
+            .into_iter()
+            .collect();
         let saved: Vec<_> = newest
             .into_iter()
             .filter_map(|(k, o)| Some((k, o?)))

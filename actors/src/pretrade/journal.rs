@@ -1,20 +1,19 @@
-//! Which changes to open orders reach the checkpoint. The book lists every change in order
-//! ([`super::OrderBook::take_changes`]); the journal keeps, per key, only the newest, and
-//! remembers which keys the checkpoint holds, so that an order opened and closed between two
-//! saves is never written at all and a closed one is removed only if it was written.
+//! Which changes to open orders reach the checkpoint. The book hands over every open order
+//! changed since the last save ([`super::OrderBook::take_changes`]); the journal remembers
+//! which keys the checkpoint holds, so that an order opened and closed between two saves is
+//! never written at all and a closed one is removed only if it was written.
 
-use super::book::OpenOrderChange;
+use super::book::OpenOrderChanges;
 use super::OpenOrder;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use std::sync::Arc;
 
-/// The keys the checkpoint holds, and the list handed back to the book after each save.
+/// The keys the checkpoint holds, and the table handed back to the book after each save.
 #[derive(Debug, Default)]
 pub struct OpenOrderJournal {
     saved: FxHashSet<Arc<str>>,
-    spare: Vec<OpenOrderChange>,
-    // Kept between saves with its room, like `spare`: a busy period allocates nothing anew.
-    newest: FxHashMap<Arc<str>, Option<OpenOrder>>,
+    // Emptied, its room kept: a busy period allocates nothing anew on the order path.
+    spare: OpenOrderChanges,
 }
 
 impl OpenOrderJournal {
@@ -26,23 +25,16 @@ impl OpenOrderJournal {
         }
     }
 
-    /// The list to hand the book for the next period (empty, its room kept).
-    pub fn take_spare(&mut self) -> Vec<OpenOrderChange> {
+    /// The table to hand the book for the next period (empty, its room kept).
+    pub fn take_spare(&mut self) -> OpenOrderChanges {
         std::mem::take(&mut self.spare)
     }
 
-    /// What to write for `changes` (oldest first): per key the newest order, or `None` to
-    /// remove a key the checkpoint holds. The list is emptied and kept as the next spare.
-    pub fn writes(
-        &mut self,
-        mut changes: Vec<OpenOrderChange>,
-    ) -> Vec<(Arc<str>, Option<OpenOrder>)> {
-        for (key, order) in changes.drain(..) {
-            self.newest.insert(key, order);
-        }
-        self.spare = changes;
+    /// What to write for `changes`: each order still open, and `None` to remove a key the
+    /// checkpoint holds. The table is emptied and kept as the next spare.
+    pub fn writes(&mut self, mut changes: OpenOrderChanges) -> Vec<(Arc<str>, Option<OpenOrder>)> {
         let saved = &mut self.saved;
-        self.newest
+        let writes = changes
             .drain()
             .filter(|(key, order)| match order {
                 Some(_) => {
@@ -51,7 +43,9 @@ impl OpenOrderJournal {
                 }
                 None => saved.remove(key),
             })
-            .collect()
+            .collect();
+        self.spare = changes;
+        writes
     }
 }
 
@@ -60,9 +54,10 @@ mod tests {
     use super::*;
     use crate::domain::Side;
     use chrono::Utc;
+    use rust_decimal::Decimal;
     use rust_decimal_macros::dec;
 
-    fn open(id: &str, filled: rust_decimal::Decimal) -> Option<OpenOrder> {
+    fn open(id: &str, filled: Decimal) -> Option<OpenOrder> {
         Some(OpenOrder {
             order_id: Arc::from(id),
             asset: Arc::from("AAPL"),
@@ -72,6 +67,13 @@ mod tests {
             limit_price: None,
             since: Utc::now(),
         })
+    }
+
+    fn table(changes: Vec<(&str, Option<OpenOrder>)>) -> OpenOrderChanges {
+        changes
+            .into_iter()
+            .map(|(k, o)| (Arc::from(k), o))
+            .collect()
     }
 
     fn keys(mut w: Vec<(Arc<str>, Option<OpenOrder>)>) -> Vec<(String, Option<String>)> {
@@ -84,21 +86,16 @@ mod tests {
     #[test]
     fn test_writes_when_opened_and_closed_between_saves_then_nothing_written() {
         let mut j = OpenOrderJournal::default();
-        let w = j.writes(vec![
-            ("o1".into(), open("o1", dec!(0))),
-            ("o1".into(), None),
-        ]);
-        assert!(w.is_empty());
+        assert!(j.writes(table(vec![("o1", None)])).is_empty());
     }
 
     #[test]
-    fn test_writes_when_changed_several_times_then_newest_only_and_removed_once_saved() {
+    fn test_writes_when_open_then_written_and_removed_once_saved() {
         let mut j = OpenOrderJournal::default();
-        let w = j.writes(vec![
-            ("o1".into(), open("o1", dec!(0))),
-            ("o1".into(), open("o1", dec!(4))),
-            ("o2".into(), open("o2", dec!(0))),
-        ]);
+        let w = j.writes(table(vec![
+            ("o1", open("o1", dec!(4))),
+            ("o2", open("o2", dec!(0))),
+        ]));
         assert_eq!(
             keys(w),
             [
@@ -106,10 +103,10 @@ mod tests {
                 ("o2".into(), Some("0".into()))
             ]
         );
-        let w = j.writes(vec![("o1".into(), None), ("o3".into(), None)]);
+        let w = j.writes(table(vec![("o1", None), ("o3", None)]));
         assert_eq!(keys(w), [("o1".into(), None)], "o3 was never saved");
         assert!(
-            j.writes(vec![("o1".into(), None)]).is_empty(),
+            j.writes(table(vec![("o1", None)])).is_empty(),
             "removed once"
         );
     }
@@ -117,16 +114,16 @@ mod tests {
     #[test]
     fn test_writes_when_restored_keys_close_then_removed() {
         let mut j = OpenOrderJournal::holding([Arc::from("r1")]);
-        let w = j.writes(vec![("r1".into(), None)]);
+        let w = j.writes(table(vec![("r1", None)]));
         assert_eq!(keys(w), [("r1".into(), None)]);
     }
 
     #[test]
     fn test_spare_when_written_then_handed_back_empty_with_its_room() {
         let mut j = OpenOrderJournal::default();
-        let mut list = Vec::with_capacity(64);
-        list.push(("o1".into(), open("o1", dec!(0))));
-        j.writes(list);
+        let mut changes = OpenOrderChanges::with_capacity_and_hasher(64, Default::default());
+        changes.insert("o1".into(), open("o1", dec!(0)));
+        j.writes(changes);
         let spare = j.take_spare();
         assert!(spare.is_empty() && spare.capacity() >= 64);
     }
