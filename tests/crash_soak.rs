@@ -1,6 +1,6 @@
 //! Crash soak: `rustybt live run` is killed with SIGKILL at random moments while trips, halts
 //! and resets go through its API; after each restart, nothing acknowledged is lost and the
-//! audit trail is intact and ordered.
+//! audit trail is intact and ordered; and open orders come back open after a SIGKILL.
 //!
 //! 50 cycles by default (CI); `RUSTYBT_SOAK_CYCLES=1000 cargo test --release --test crash_soak
 //! -- --nocapture` for the long run.
@@ -240,4 +240,45 @@ stale_feed = {{ enabled = false }}
         "the soak exercised too few transitions: {}",
         audit.len()
     );
+}
+
+#[test]
+fn test_kill_when_orders_open_then_restart_has_them_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = dir.path().join("orders.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\ndata_dir = \"data\"\n[server]\nbind = \"127.0.0.1:{port}\"\n\
+             [[strategy]]\nname = \"{STRATEGY}\"\n[strategy.circuit_breakers]\n\
+             daily_loss = {{ enabled = false }}\nstale_feed = {{ enabled = false }}\n"
+        ),
+    )
+    .unwrap();
+    let mut svc = start(&config, &base);
+    assert!(snapshot(&base, 100_000));
+    for id in ["k1", "k2"] {
+        let order = json!({"order_id": id, "asset": "AAPL", "side": "buy", "quantity": "10", "limit_price": "170"});
+        let (code, v) = post(&base, "orders", order).expect("order answered");
+        assert_eq!((code, &v["decision"]), (200, &json!("accepted")), "{v}");
+    }
+    let (code, _) = post(&base, "orders/k2/done", json!({"status": "cancelled"})).unwrap();
+    assert_eq!(code, 202);
+    // The gate saves changed open orders every 50 ms; give it forty times that, then SIGKILL.
+    std::thread::sleep(Duration::from_secs(2));
+    kill(&mut svc);
+    let mut svc = start(&config, &base);
+    let status = get(&base, "").expect("status after restart");
+    let open: Vec<&str> = status["open_orders"]
+        .as_array()
+        .expect("open orders listed")
+        .iter()
+        .filter_map(|o| o["order_id"].as_str())
+        .collect();
+    assert_eq!(open, ["k1"], "{status}");
+    let (code, v) = post(&base, "orders/k1/done", json!({"status": "cancelled"})).unwrap();
+    assert_eq!(code, 202, "{v}");
+    kill(&mut svc);
 }
