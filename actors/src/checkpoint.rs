@@ -423,9 +423,8 @@ impl StrategyCheckpoint {
     /// The open orders saved by [`StrategyCheckpoint::stage_open_orders`], each with the
     /// book's key for it. A corrupt record reads as an error.
     pub fn load_open_orders(&self) -> Result<Vec<(Arc<str>, OpenOrder)>, CheckpointError> {
-        if let Some(why) = &self.degraded {
-            return Err(CheckpointError::Unavailable(why.clone()));
-        }
+        // A degraded checkpoint reads its empty stand-in, as the breakers' state does: the
+        // engine is halted for it already.
         self.tree
             .scan_prefix(OPEN_ORDER_PREFIX)
             .map(|item| {

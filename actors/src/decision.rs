@@ -574,7 +574,7 @@ impl DecisionCore {
     }
 
     /// Stages the changes to open orders since the last call into `checkpoint`: a swap of
-    /// lists under the gate's lock; the sorting, encoding and writing outside it.
+    /// tables under the gate's lock; the filtering, encoding and writing outside it.
     pub fn save_open_orders(&self, checkpoint: &StrategyCheckpoint) {
         let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         let spare = journal.take_spare();
