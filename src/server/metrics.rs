@@ -319,3 +319,38 @@ impl Metrics {
 fn as_gauge(v: Option<Decimal>) -> f64 {
     v.and_then(|v| v.to_f64()).unwrap_or(0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every series the Grafana dashboard queries is one this exporter writes: a renamed metric
+    /// must not leave a panel silently empty.
+    #[test]
+    fn test_grafana_dashboard_when_read_then_every_series_is_exported() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/grafana/dashboard.json")).unwrap();
+        let exporter = include_str!("metrics.rs");
+        let mut queried = Vec::new();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                let expr = target["expr"].as_str().unwrap();
+                let mut rest = expr;
+                while let Some(at) = rest.find("rustybt_") {
+                    let name: String = rest[at..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    rest = &rest[at + name.len()..];
+                    let series = name.trim_end_matches("_bucket").to_string();
+                    queried.push(series);
+                }
+            }
+        }
+        assert!(queried.len() > 20, "{queried:?}");
+        for series in queried {
+            assert!(
+                exporter.contains(&format!("\"{series}\"")),
+                "the dashboard queries {series}, which /metrics does not export"
+            );
+        }
+    }
+}
