@@ -93,6 +93,14 @@ pub struct FirmHaltRequest {
     pub desk: Option<String>,
 }
 
+/// `DELETE /api/v1/firm/hosts/{host_id}`: removes a decommissioned host from the firm's figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirmRemoveHostRequest {
+    /// Recorded in every strategy's audit trail.
+    pub operator: String,
+}
+
 /// `POST /api/v1/reset`: the first step of a firm reset (a desk's with `desk`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

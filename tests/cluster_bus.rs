@@ -212,7 +212,30 @@ fn test_host_records_acks_and_telemetry_when_published_then_read_back_by_every_h
             .expect("history arrives")
             .expect("a record")
             .expect("readable");
+        let rustybt::cluster::HostChange::Put(first) = first else {
+            panic!("a record, not a removal: {first:?}");
+        };
         assert!(first.host_id.starts_with("host-"));
+        // A removed host's record leaves the watch and the listing.
+        a.forget_host("host-b").await.expect("removed");
+        let gone = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match watch.next().await {
+                    Some(Ok(rustybt::cluster::HostChange::Gone(h))) => break h,
+                    Some(_) => continue,
+                    None => panic!("the watch ended"),
+                }
+            }
+        })
+        .await
+        .expect("the removal arrives");
+        assert_eq!(gone, "host-b");
+        assert!(!a.hosts().await.expect("hosts").contains_key("host-b"));
+        assert!(!a
+            .acknowledgements()
+            .await
+            .expect("acks")
+            .contains_key("host-b"));
     });
 }
 

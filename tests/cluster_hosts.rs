@@ -438,3 +438,254 @@ fn test_start_when_nats_unreachable_then_host_refuses_orders_with_bus() {
         .unwrap();
     assert_eq!(s["state"], "MANUALLY_HALTED", "{s}");
 }
+
+impl Firm {
+    fn figures(&self, i: usize) -> (Value, Value) {
+        let view = self.get(i, "/firm");
+        (
+            view["portfolio"]["value"].clone(),
+            view["portfolio"]["high_water_mark"].clone(),
+        )
+    }
+
+    fn firm_causes(&self) -> Vec<String> {
+        (0..3)
+            .flat_map(|i| self.causes(i))
+            .filter_map(|a| a["cause"].as_str().map(str::to_string))
+            .filter(|c| c.starts_with("firm:"))
+            .collect()
+    }
+
+    fn delete(&self, i: usize, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .delete(format!("{}{path}", self.base(i)))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .expect("the host answers");
+        let code = r.status().as_u16();
+        (code, r.json().unwrap_or(Value::Null))
+    }
+}
+
+#[test]
+fn test_host_restart_when_firm_halted_then_figures_hold_no_firm_breaker_trips_and_reset_restores_all(
+) {
+    let mut f = Firm::start(
+        "[firm.circuit_breakers]\ndrawdown = { threshold = \"-0.08\" }\n",
+        5,
+    );
+    f.snapshot(0, "100000");
+    f.snapshot(1, "100000");
+    f.wait_for("the first two strategies in the high-water mark", |f| {
+        (0..3).all(|i| f.figures(i) == (json!("200000"), json!("200000")))
+    });
+    f.snapshot(0, "95000");
+    // A strategy joining adds its value to the value and the high-water mark alike: the
+    // firm's drawdown stays what it was (-2.5%), not hidden by the newcomer.
+    f.snapshot(2, "100000");
+    f.wait_for("the join counted in value and high-water mark alike", |f| {
+        (0..3).all(|i| f.figures(i) == (json!("295000"), json!("300000")))
+    });
+    let (code, v) = f.post(0, "/halt", json!({"operator": "alice", "reason": "drill"}));
+    assert_eq!(code, 200, "{v}");
+    f.wait_for("every strategy halted by the firm", |f| {
+        (0..3).all(|i| f.state(i) == "MANUALLY_HALTED")
+    });
+    // A routine restart during the halt: its strategy's last value stays in the sum.
+    f.kill_host(1);
+    f.start_host(1);
+    f.wait_for("the restarted host back in every firm view", |f| {
+        (0..3).all(|i| {
+            f.get(i, "/firm")["hosts"]
+                .as_array()
+                .is_some_and(|h| h.iter().all(|h| h["connected"] == true))
+        })
+    });
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_secs(3) {
+        for i in 0..3 {
+            assert_eq!(
+                f.figures(i),
+                (json!("295000"), json!("300000")),
+                "host {i} after host 1's restart\n{}",
+                f.logs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(f.firm_causes().is_empty(), "{:?}", f.firm_causes());
+    let (code, ticket) = f.post(2, "/reset", json!({"operator": "bob"}));
+    assert_eq!(code, 202, "{ticket}");
+    let (code, v) = f.post(
+        2,
+        "/reset/confirm",
+        json!({"operator": "carol", "confirmation_token": ticket["confirmation_token"]}),
+    );
+    assert_eq!(code, 200, "{v}");
+    f.wait_for("every strategy back to NORMAL", |f| {
+        (0..3).all(|i| f.state(i) == "NORMAL")
+    });
+    assert!(f.firm_causes().is_empty(), "{:?}", f.firm_causes());
+}
+
+#[test]
+fn test_firm_order_rate_when_a_host_restarts_then_its_orders_before_and_after_all_count() {
+    let mut f = Firm::start(
+        "[firm.circuit_breakers]\norder_rate = { max_orders = 10, window = 300 }\n",
+        5,
+    );
+    for n in 0..6 {
+        assert_eq!(f.order(1, &format!("before-{n}"))["decision"], "accepted");
+    }
+    // Every host has counted the six before the restart.
+    std::thread::sleep(Duration::from_millis(1500));
+    f.kill_host(1);
+    f.start_host(1);
+    for n in 0..5 {
+        f.order(1, &format!("after-{n}"));
+    }
+    // 11 orders inside the window: the firm's order rate trips (it undercounted to 5).
+    f.wait_for("the firm order-rate breaker tripped everywhere", |f| {
+        (0..3).all(|i| f.state(i) == "TRIPPED")
+    });
+    assert!(f.firm_causes().iter().all(|c| c == "firm:order_rate"));
+}
+
+#[test]
+fn test_remove_host_when_decommissioned_then_its_value_leaves_value_and_high_water_mark() {
+    let mut f = Firm::start(
+        "[firm.circuit_breakers]\ndrawdown = { threshold = \"-0.08\" }\n",
+        2,
+    );
+    for i in 0..3 {
+        f.snapshot(i, "100000");
+    }
+    f.wait_for("the three strategies in the figures", |f| {
+        (0..3).all(|i| f.figures(i) == (json!("300000"), json!("300000")))
+    });
+    let (code, v) = f.delete(0, "/firm/hosts/host-c", json!({"operator": "dana"}));
+    assert_eq!(code, 409, "a connected host is not removed: {v}");
+    assert_eq!(v["error"], "host_connected");
+    f.kill_host(2);
+    // Gone without a word: its last value stays in the sum until an operator removes it.
+    f.wait_for("host C counted as disconnected", |f| {
+        f.get(0, "/firm")["hosts"].as_array().is_some_and(|h| {
+            h.iter()
+                .any(|h| h["host_id"] == "host-c" && h["connected"] == false)
+        })
+    });
+    assert_eq!(f.figures(0), (json!("300000"), json!("300000")));
+    let (code, v) = f.delete(0, "/firm/hosts/host-c", json!({"operator": "dana"}));
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["strategies"], json!(["s-host-c"]));
+    assert_eq!(v["value"], "100000");
+    f.wait_for(
+        "host C's value out of value and high-water mark alike",
+        |f| (0..2).all(|i| f.figures(i) == (json!("200000"), json!("200000"))),
+    );
+    // Audited on the host that took the call, with the operator.
+    let removed = f
+        .causes(0)
+        .into_iter()
+        .find(|a| a["cause"] == "firm_host_removed")
+        .expect("firm_host_removed audited");
+    assert_eq!(removed["operator"], "dana");
+    assert_eq!(removed["details"]["host_id"], "host-c");
+    assert_eq!(removed["details"]["strategies"], json!(["s-host-c"]));
+    for i in 0..2 {
+        let hosts = f.get(i, "/firm")["hosts"].clone();
+        assert!(
+            hosts
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|h| h["host_id"] != "host-c"),
+            "{hosts}"
+        );
+    }
+    assert!(f.firm_causes().is_empty(), "{:?}", f.firm_causes());
+    let (code, v) = f.delete(1, "/firm/hosts/host-c", json!({"operator": "dana"}));
+    assert_eq!(code, 404, "{v}");
+    let (code, v) = f.delete(1, "/firm/hosts/host-c", json!({}));
+    assert_eq!(code, 422, "operator is required: {v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("operator"),
+        "{v}"
+    );
+}
+
+/// Polls `cond` every 20 ms for at most `limit`; answers how long it took, or `None`.
+fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() <= limit {
+        if cond() {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn test_nats_node_restart_when_a_firm_halt_follows_then_every_host_applies_it_within_lease_plus_5s()
+{
+    let lease = 5;
+    let mut f = Firm::start("", lease);
+    for i in 0..3 {
+        assert_eq!(f.order(i, "before")["decision"], "accepted");
+    }
+    let limit = Duration::from_secs(lease as u64 + 5);
+    for node in 0..3 {
+        // Maintenance: one server restarted, then a desk halt entered at once, then lifted.
+        f.nats.restart(node);
+        let restarted = Instant::now();
+        let (code, v) = f.post(
+            (node + 1) % 3,
+            "/halt",
+            json!({"operator": "erin", "reason": "after maintenance", "desk": "equities"}),
+        );
+        assert_eq!(code, 200, "{v}");
+        // Counted from the restart: the halt's own answer waits out the streams' election.
+        let halted = within(limit.saturating_sub(restarted.elapsed()), || {
+            (0..3).all(|i| f.state(i) == "MANUALLY_HALTED")
+        });
+        assert!(
+            halted.is_some(),
+            "node {node} restarted: the halt not on every host within lease + 5 s\n{}",
+            f.logs()
+        );
+        let (code, ticket) = f.post(
+            (node + 2) % 3,
+            "/reset",
+            json!({"operator": "erin", "desk": "equities"}),
+        );
+        assert_eq!(code, 202, "{ticket}");
+        let (code, v) = f.post(
+            (node + 2) % 3,
+            "/reset/confirm",
+            json!({"operator": "frank", "confirmation_token": ticket["confirmation_token"]}),
+        );
+        assert_eq!(code, 200, "{v}");
+        let asked = Instant::now();
+        let lifted = within(limit, || (0..3).all(|i| f.state(i) == "NORMAL"));
+        assert!(
+            lifted.is_some(),
+            "node {node} restarted: the reset not on every host within lease + 5 s\n{}",
+            f.logs()
+        );
+        eprintln!(
+            "node {node} restarted: halt on every host {:?} after the restart, reset {:?} after its request",
+            restarted.elapsed() - asked.elapsed() - lifted.unwrap_or_default() + halted.unwrap_or_default(),
+            asked.elapsed()
+        );
+        f.nats.wait_ready(Duration::from_secs(30));
+    }
+    for i in 0..3 {
+        assert!(
+            !f.causes(i).iter().any(|a| a["cause"] == "bus_lost"),
+            "host {i} counted one server's restart as the bus's loss"
+        );
+    }
+}

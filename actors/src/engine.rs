@@ -935,6 +935,7 @@ impl OperatorHandle {
                 | Trigger::FirmRelease { .. }
                 | Trigger::BusLost { .. }
                 | Trigger::BusRestored
+                | Trigger::FirmHostRemoved { .. }
         ) {
             return Err(EngineError::Unavailable(
                 "apply_firm takes firm holds, firm releases and bus events only".into(),

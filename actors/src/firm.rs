@@ -19,7 +19,7 @@ use crate::state_machine::{constant_time_eq, EngineState, FirmHold, FirmHoldKind
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
 
 /// A firm-wide or desk-wide halt as the control record keeps it.
@@ -64,6 +64,11 @@ pub struct FirmBreakerState {
     pub drawdown: Option<DrawdownState>,
     /// The firm's session and its value at the open.
     pub daily_loss: Option<DailyLossState>,
+    /// Counts the changes of the firm's membership (each moves the baselines): a host whose
+    /// breakers hold an older basis takes these baselines as they are
+    /// (see [`crate::firm_figures`]).
+    #[serde(default)]
+    pub basis: u64,
 }
 
 /// The firm's control record.
@@ -84,6 +89,10 @@ pub struct FirmControl {
     /// Who confirmed the last firm reset (each released strategy's record names them).
     #[serde(default)]
     pub released_by: Option<String>,
+    /// The strategies counted in the firm's figures, by host: each joined with its first value
+    /// and leaves only by the operator's call ([`crate::firm_figures`]).
+    #[serde(default)]
+    pub members: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// What can change the firm's control record.
@@ -148,6 +157,9 @@ pub enum FirmError {
         /// When it lapsed.
         expired_at: DateTime<Utc>,
     },
+    /// A change of the firm's members that cannot be made.
+    #[error(transparent)]
+    Membership(#[from] crate::firm_figures::MembershipError),
 }
 
 /// What an accepted trigger did.
@@ -357,6 +369,7 @@ pub struct FirmBreakers {
     daily_loss: Option<DailyLossRule>,
     order_rate: Option<OrderRateRule>,
     last_value: Option<Decimal>,
+    basis: u64,
 }
 
 impl FirmBreakers {
@@ -383,6 +396,7 @@ impl FirmBreakers {
                 .order_rate
                 .map(|(max, window)| OrderRateRule::new(max, window)),
             last_value: None,
+            basis: durable.basis,
         }
     }
 
@@ -422,7 +436,18 @@ impl FirmBreakers {
 
     /// Takes in the durable state another host wrote into the record: the higher high-water
     /// mark; a session at least as recent (its open value as first written).
+    /// A record of a newer basis (the membership changed) is taken as it is.
     pub fn absorb(&mut self, record: &FirmBreakerState) {
+        if record.basis > self.basis {
+            self.basis = record.basis;
+            if let (Some(rule), Some(theirs)) = (self.drawdown.as_mut(), record.drawdown) {
+                rule.restore(theirs);
+            }
+            if let (Some(rule), Some(theirs)) = (self.daily_loss.as_mut(), record.daily_loss) {
+                rule.restore(theirs);
+            }
+            return;
+        }
         if let (Some(rule), Some(theirs)) = (self.drawdown.as_mut(), record.drawdown) {
             if rule
                 .high_water_mark()
@@ -462,6 +487,7 @@ impl FirmBreakers {
                 .daily_loss
                 .as_ref()
                 .and_then(DailyLossRule::durable_state),
+            basis: self.basis,
         }
     }
 

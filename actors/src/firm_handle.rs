@@ -23,6 +23,7 @@ use crate::firm::{
     FirmBreakerSettings, FirmBreakerState, FirmBreakers, FirmChange, FirmControl, FirmError,
     FirmTrigger, FirmTrip,
 };
+use crate::firm_figures::{member_total, OrderCounters};
 use crate::state_machine::{EngineState, FirmHoldKind, Trigger};
 use chrono::{DateTime, Duration, Utc};
 use futures::future::BoxFuture;
@@ -121,6 +122,12 @@ pub trait ControlStore: Send + Sync + 'static {
     /// figures must be the same on every host (many hosts); `None`: judge the local ones live.
     fn firm_strategies(&self) -> Option<Vec<RemoteStrategy>> {
         None
+    }
+    /// Deletes `host_id`'s record and acknowledgements from the store (the operator's removal
+    /// of a decommissioned host).
+    fn forget_host<'a>(&'a self, host_id: &'a str) -> BoxFuture<'a, Result<(), FirmStoreError>> {
+        let _ = host_id;
+        Box::pin(async { Ok(()) })
     }
     /// Waits (at most 2 s) for the other connected hosts to confirm they applied control
     /// generation `generation`; answers the strategies of `desk` (all, with `None`) on the
@@ -253,6 +260,12 @@ pub enum FirmOpError {
     /// The record could not be stored. For a halt, it is applied on this host all the same.
     #[error(transparent)]
     Store(#[from] FirmStoreError),
+    /// No host of that id is known to the firm.
+    #[error("host_id: {0:?} is no host of the firm")]
+    UnknownHost(String),
+    /// The host is connected (or is this one): only a decommissioned host is removed.
+    #[error("host_id: {0:?} is connected; stop it before removing it from the firm")]
+    HostConnected(String),
     /// A local strategy could not apply the record.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -269,6 +282,17 @@ pub struct HaltOutcome {
     pub state: EngineState,
     /// The control generation the halt was written under.
     pub generation: u64,
+}
+
+/// The answer to removing a decommissioned host from the firm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemovedHost {
+    /// The host removed.
+    pub host_id: String,
+    /// Its strategies that left the firm's figures.
+    pub strategies: Vec<String>,
+    /// The sum of their last known values, taken off the value and the baselines.
+    pub value: Decimal,
 }
 
 /// A strategy on a host.
@@ -352,11 +376,13 @@ struct Inner {
     holds: Mutex<std::collections::HashMap<String, Option<FirmHoldKind>>>,
     breakers: Mutex<FirmBreakers>,
     last: Mutex<Aggregate>,
+    // The record last applied: whose strategies count in the figures.
+    record: Mutex<FirmControl>,
 }
 
 #[derive(Debug, Default, Clone)]
 struct Aggregate {
-    orders_submitted: Option<u64>,
+    orders: OrderCounters,
     value: Option<Decimal>,
 }
 
@@ -404,6 +430,7 @@ impl FirmHandle {
                 holds: Mutex::new(std::collections::HashMap::new()),
                 breakers: Mutex::new(breakers),
                 last: Mutex::new(Aggregate::default()),
+                record: Mutex::new(FirmControl::default()),
             }),
         };
         if let Some(control) = control {
@@ -623,6 +650,12 @@ impl FirmHandle {
         }
         *last_applied = control.generation;
         self.lock_breakers().absorb(&control.breakers);
+        {
+            let mut record = self.record();
+            if control.breakers.basis >= record.breakers.basis {
+                *record = control.clone();
+            }
+        }
         // Every strategy at once: each waits for its own checkpoint, not for the others'.
         let applied = futures::future::join_all(self.members().iter().map(|member| async move {
             let wanted = control.hold_for(member.desk.as_deref());
@@ -681,44 +714,71 @@ impl FirmHandle {
         }
     }
 
-    /// Feeds the firm breakers with the aggregate of every strategy of the firm (local, and
-    /// what other hosts report), writes a trip into the record once (compare-and-set), keeps
-    /// the breakers' durable state in the record, and applies the record. Answers the record.
+    /// Every strategy of the firm as reported: the hosts' records when the figures must agree
+    /// on every host, else the local strategies live and what other hosts report.
+    async fn reported(&self) -> Result<Vec<RemoteStrategy>, FirmOpError> {
+        if let Some(all) = self.store().firm_strategies() {
+            return Ok(all);
+        }
+        let mut out = Vec::with_capacity(self.members().len());
+        for member in self.members() {
+            let status = member.engine.status().await?;
+            out.push(RemoteStrategy {
+                host_id: self.host_id().to_string(),
+                name: status.name,
+                desk: member.desk.clone(),
+                state: status.state,
+                portfolio_value: status.portfolio.value,
+                daily_pnl: status.portfolio.daily_pnl,
+                orders_submitted: status.orders_accepted
+                    + status.orders_rejected.values().sum::<u64>(),
+            });
+        }
+        out.extend(self.store().remote_strategies());
+        Ok(out)
+    }
+
+    fn record(&self) -> std::sync::MutexGuard<'_, FirmControl> {
+        self.inner.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Feeds the firm breakers with the aggregate of every member strategy of the firm (local,
+    /// and what other hosts report): strategies reporting a first value join the record's
+    /// members first (compare-and-set, once), then the sum of the members' last known values
+    /// is judged. Writes a trip into the record once (compare-and-set), keeps the breakers'
+    /// durable state in the record, and applies the record. Answers the record.
     pub async fn evaluate(&self) -> Result<FirmControl, FirmOpError> {
         let now = self.now();
-        let mut total = Decimal::ZERO;
-        let mut valued = 0usize;
-        let mut submitted = 0u64;
-        let reported = self.store().firm_strategies();
-        if reported.is_none() {
-            for member in self.members() {
-                let status = member.engine.status().await?;
-                if let Some(v) = status.portfolio.value {
-                    total += v;
-                    valued += 1;
-                }
-                submitted += status.orders_accepted + status.orders_rejected.values().sum::<u64>();
-            }
+        let reported = self.reported().await?;
+        let joining = {
+            let record = self.record();
+            reported
+                .iter()
+                .any(|s| s.portfolio_value.is_some() && !record.is_member(&s.host_id, &s.name))
+        };
+        if joining {
+            let candidates = reported.clone();
+            let (_, control) = self
+                .store()
+                .update(Box::new(move |c| {
+                    Ok(match c.admit(&candidates)? {
+                        0 => FirmChange::Unchanged,
+                        _ => FirmChange::Changed,
+                    })
+                }))
+                .await??;
+            self.apply(&control).await?;
         }
-        for remote in reported.unwrap_or_else(|| self.store().remote_strategies()) {
-            if let Some(v) = remote.portfolio_value {
-                total += v;
-                valued += 1;
-            }
-            submitted += remote.orders_submitted;
-        }
+        let total = member_total(&self.record(), &reported);
         let (trips, durable) = {
             let mut last = self.inner.last.lock().unwrap_or_else(|p| p.into_inner());
             let mut breakers = self.lock_breakers();
             let mut trips = Vec::new();
-            if valued > 0 {
+            if let Some(total) = total {
                 last.value = Some(total);
                 trips.extend(breakers.on_total_value(total, now));
             }
-            let new_orders = last
-                .orders_submitted
-                .map_or(0, |before| submitted.saturating_sub(before));
-            last.orders_submitted = Some(submitted);
+            let new_orders = last.orders.advance(&reported);
             trips.extend(breakers.on_submissions(new_orders, now));
             (trips, breakers.durable_state())
         };
@@ -748,45 +808,99 @@ impl FirmHandle {
         Ok(control)
     }
 
+    /// Removes a decommissioned host's strategies from the firm's figures (`DELETE
+    /// /api/v1/firm/hosts/{host_id}`): their last known values leave the value and the
+    /// baselines alike, the host's record leaves the store, and every local strategy's audit
+    /// trail records `firm_host_removed` with the operator. A connected host, or this one, is
+    /// refused: it would join again with its next record.
+    pub async fn remove_host(
+        &self,
+        operator: &str,
+        host_id: &str,
+    ) -> Result<RemovedHost, FirmOpError> {
+        required("operator", operator)?;
+        required("host_id", host_id)?;
+        let live = self
+            .store()
+            .remote_hosts()
+            .iter()
+            .any(|h| h.host_id == host_id && h.connected);
+        if host_id == self.host_id() || live {
+            return Err(FirmOpError::HostConnected(host_id.to_string()));
+        }
+        let reported = self.reported().await?;
+        let last_values: BTreeMap<String, Decimal> = reported
+            .iter()
+            .filter(|s| s.host_id == host_id)
+            .filter_map(|s| Some((s.name.clone(), s.portfolio_value?)))
+            .collect();
+        let known = reported.iter().any(|s| s.host_id == host_id)
+            || self.store().load().await?.members.contains_key(host_id);
+        if !known {
+            return Err(FirmOpError::UnknownHost(host_id.to_string()));
+        }
+        // The record first: with it gone the host cannot be admitted again.
+        self.store().forget_host(host_id).await?;
+        let leaving = host_id.to_string();
+        let removed = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let answer = removed.clone();
+        let (_, control) = self
+            .store()
+            .update(Box::new(move |c| {
+                let names = c.remove_host(&leaving, &last_values)?;
+                let change = if names.is_empty() {
+                    FirmChange::Unchanged
+                } else {
+                    FirmChange::Changed
+                };
+                *answer.lock().unwrap_or_else(|p| p.into_inner()) = names;
+                Ok(change)
+            }))
+            .await??;
+        self.apply(&control).await?;
+        let strategies = std::mem::take(&mut *removed.lock().unwrap_or_else(|p| p.into_inner()));
+        let value = reported
+            .iter()
+            .filter(|s| s.host_id == host_id && strategies.contains(&s.name))
+            .filter_map(|s| s.portfolio_value)
+            .fold(Decimal::ZERO, |a, v| a.saturating_add(v));
+        tracing::warn!(%operator, %host_id, ?strategies, %value, "host removed from the firm's figures");
+        for member in self.members() {
+            member
+                .engine
+                .operator()
+                .apply_firm(Trigger::FirmHostRemoved {
+                    operator: operator.to_string(),
+                    host_id: host_id.to_string(),
+                    strategies: strategies.clone(),
+                    value,
+                })
+                .await?;
+        }
+        Ok(RemovedHost {
+            host_id: host_id.to_string(),
+            strategies,
+            value,
+        })
+    }
+
     /// The firm view: every host and strategy with its state, the firm breakers, the figures.
     pub async fn view(&self) -> Result<FirmView, FirmOpError> {
         let now = self.now();
         let control = self.store().load().await?;
-        let mut strategies = Vec::new();
-        let mut total: Option<Decimal> = None;
-        let reported = self.store().firm_strategies();
-        let local = if reported.is_some() {
-            &[][..]
-        } else {
-            self.members()
-        };
-        for member in local {
-            let status = member.engine.status().await?;
-            if let Some(v) = status.portfolio.value {
-                *total.get_or_insert(Decimal::ZERO) += v;
-            }
-            strategies.push(FirmStrategyView {
-                host_id: self.host_id().to_string(),
-                name: status.name,
-                desk: member.desk.clone(),
-                state: status.state,
-                portfolio_value: status.portfolio.value,
-                daily_pnl: status.portfolio.daily_pnl,
-            });
-        }
-        for r in reported.unwrap_or_else(|| self.store().remote_strategies()) {
-            if let Some(v) = r.portfolio_value {
-                *total.get_or_insert(Decimal::ZERO) += v;
-            }
-            strategies.push(FirmStrategyView {
+        let reported = self.reported().await?;
+        let total = member_total(&control, &reported);
+        let strategies = reported
+            .into_iter()
+            .map(|r| FirmStrategyView {
                 host_id: r.host_id,
                 name: r.name,
                 desk: r.desk,
                 state: r.state,
                 portfolio_value: r.portfolio_value,
                 daily_pnl: r.daily_pnl,
-            });
-        }
+            })
+            .collect();
         let mut hosts = vec![HostView {
             host_id: self.host_id().to_string(),
             connected: true,
@@ -873,7 +987,17 @@ fn manual_status(control: &FirmControl) -> BreakerStatus {
 
 /// Merges this host's view of the firm breakers' durable state into the record's: the higher
 /// high-water mark; the later session, and within one session the open value first written.
+/// Baselines of an older basis than the record's (the membership changed since this host read
+/// them) leave the record as it is.
 pub fn merge_breaker_state(record: &FirmBreakerState, mine: &FirmBreakerState) -> FirmBreakerState {
+    if mine.basis != record.basis {
+        // A newer basis wins; a record whose basis went back was lost and written anew.
+        return if mine.basis > record.basis {
+            mine.clone()
+        } else {
+            record.clone()
+        };
+    }
     let drawdown = match (record.drawdown, mine.drawdown) {
         (Some(a), Some(b)) if b.high_water_mark > a.high_water_mark => Some(b),
         (Some(a), _) => Some(a),
@@ -887,5 +1011,6 @@ pub fn merge_breaker_state(record: &FirmBreakerState, mine: &FirmBreakerState) -
     FirmBreakerState {
         drawdown,
         daily_loss,
+        basis: record.basis,
     }
 }

@@ -34,6 +34,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod firm;
+pub mod firm_figures;
 pub mod firm_handle;
 pub mod pretrade;
 pub mod rules;

@@ -114,6 +114,8 @@ pub enum Cause {
     BusLost,
     /// The host caught up with the bus again: `on_bus_loss` no longer applies.
     BusRestored,
+    /// An operator removed a decommissioned host's strategies from the firm's figures.
+    FirmHostRemoved,
     /// A cause this build does not know (a record written by a newer version).
     Other(String),
 }
@@ -133,6 +135,7 @@ impl std::fmt::Display for Cause {
             Cause::FirmReset => f.write_str("firm_reset"),
             Cause::BusLost => f.write_str("bus_lost"),
             Cause::BusRestored => f.write_str("bus_restored"),
+            Cause::FirmHostRemoved => f.write_str("firm_host_removed"),
             Cause::Other(s) => f.write_str(s),
         }
     }
@@ -171,6 +174,7 @@ impl From<String> for Cause {
                 "firm_reset" => Some(Cause::FirmReset),
                 "bus_lost" => Some(Cause::BusLost),
                 "bus_restored" => Some(Cause::BusRestored),
+                "firm_host_removed" => Some(Cause::FirmHostRemoved),
                 _ => None,
             },
         };
@@ -303,6 +307,18 @@ pub enum Trigger {
     },
     /// The host caught up with the bus again.
     BusRestored,
+    /// An operator removed a decommissioned host's strategies from the firm's figures:
+    /// recorded without a change of state.
+    FirmHostRemoved {
+        /// Who removed it.
+        operator: String,
+        /// The host removed.
+        host_id: String,
+        /// Its strategies that left the figures.
+        strategies: Vec<String>,
+        /// The sum of their last known values, taken off the firm's value and baselines.
+        value: rust_decimal::Decimal,
+    },
 }
 
 /// A transition the machine refused; nothing changed.
@@ -537,6 +553,20 @@ impl StateMachine {
                 Cause::BusRestored,
                 None,
                 serde_json::json!({}),
+            ))),
+            (
+                _,
+                Trigger::FirmHostRemoved {
+                    operator,
+                    host_id,
+                    strategies,
+                    value,
+                },
+            ) => Ok(Some(self.note(
+                now,
+                Cause::FirmHostRemoved,
+                Some(operator),
+                serde_json::json!({"host_id": host_id, "strategies": strategies, "value": value}),
             ))),
             (_, Trigger::Halt { operator, reason }) if held => {
                 // Remembered for when the firm lets go; the firm's hold stays in force.

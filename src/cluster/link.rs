@@ -6,15 +6,16 @@
 //!   acknowledges the generation it applied (a firm halt's answer waits for those);
 //! - it publishes this host's record (its strategies' state, values and orders) and follows
 //!   every other host's, so every host judges the firm breakers on the same figures;
-//! - it follows the bus's health: lost for longer than `lease` (connected but unable to write
-//!   for longer than `lease` + [`LEADER_ELECTION`]), it applies `on_bus_loss` to
+//! - it follows the bus's health: lost for longer than `lease` (disconnected, or connected
+//!   while fewer than a majority of the configured servers accept a connection; connected
+//!   but unable to write for longer than `lease` + [`LEADER_ELECTION`]), it applies `on_bus_loss` to
 //!   every strategy (the gate refuses with `"breaker": "bus"`, the audit trail says
 //!   `bus_lost`); back, it catches up with the record first, then lifts it (`bus_restored`).
 //!
 //! A host whose bus is out of reach at start-up starts with `on_bus_loss` applied and keeps
 //! trying. The gate never waits on any of this.
 
-use super::{BusConfig, FirmBus, HostRecord, HostStrategy, TelemetryRecord};
+use super::{BusConfig, FirmBus, HostChange, HostRecord, HostStrategy, TelemetryRecord};
 use crate::config::BusLossPolicy;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -57,6 +58,31 @@ const RECONCILE_HOSTS_EVERY: u32 = 4;
 /// A connected host whose writes fail for less than `lease` plus this is waiting out an
 /// election, not without its bus.
 pub const LEADER_ELECTION: Duration = Duration::from_secs(10);
+
+/// How often the link counts the servers that accept a connection.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+
+/// `host:port` of each configured server URL (`nats://127.0.0.1:4222` → `127.0.0.1:4222`;
+/// 4222 when none is given).
+fn server_addresses(urls: &str) -> Vec<String> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            let rest = u.split_once("://").map_or(u, |(_, r)| r);
+            let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            let hostport = hostport.split('/').next().unwrap_or(hostport);
+            if hostport
+                .rsplit_once(':')
+                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+            {
+                hostport.to_string()
+            } else {
+                format!("{hostport}:4222")
+            }
+        })
+        .collect()
+}
 
 fn unavailable(e: impl std::fmt::Display) -> FirmStoreError {
     FirmStoreError::BusUnavailable(e.to_string())
@@ -115,6 +141,33 @@ impl BusControlStore {
             .is_none_or(|known| known.last_seen <= record.last_seen);
         if newer {
             hosts.insert(record.host_id.clone(), record);
+        }
+    }
+
+    /// Forgets a host whose record was removed.
+    fn forget(&self, host_id: &str) {
+        self.hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(host_id);
+        self.acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(host_id);
+    }
+
+    /// Takes a full read of the host records: hosts no longer there are forgotten.
+    fn note_hosts(&self, records: BTreeMap<String, HostRecord>) {
+        let gone: Vec<String> = self
+            .host_records()
+            .into_keys()
+            .filter(|h| !records.contains_key(h))
+            .collect();
+        for host in gone {
+            self.forget(&host);
+        }
+        for record in records.into_values() {
+            self.note_host(record);
         }
     }
 
@@ -236,6 +289,20 @@ impl ControlStore for BusControlStore {
         )
     }
 
+    fn forget_host<'a>(&'a self, host_id: &'a str) -> BoxFuture<'a, Result<(), FirmStoreError>> {
+        Box::pin(async move {
+            let bus = self.connected_bus()?;
+            match tokio::time::timeout(STORE_TIMEOUT, bus.forget_host(host_id)).await {
+                Ok(Ok(())) => {
+                    self.forget(host_id);
+                    Ok(())
+                }
+                Ok(Err(e)) => Err(unavailable(e)),
+                Err(_) => Err(unavailable("the bus did not answer within 10 s")),
+            }
+        })
+    }
+
     fn confirmations<'a>(
         &'a self,
         generation: u64,
@@ -315,6 +382,13 @@ pub struct ClusterLink {
     reconnected: Notify,
     publish_now: Notify,
     applied_generation: std::sync::atomic::AtomicU64,
+    // Since when fewer than a majority of the configured servers accept a connection: the
+    // survivor a host is connected to cannot store anything then, so waiting out an election
+    // would only delay `on_bus_loss`.
+    minority_since: Mutex<Option<DateTime<Utc>>>,
+    // This host's strategies as its record before this start had them: their last values
+    // stand until each reports again, their submission counts carry on from there.
+    carried: Mutex<BTreeMap<String, HostStrategy>>,
 }
 
 impl ClusterLink {
@@ -333,6 +407,8 @@ impl ClusterLink {
             reconnected: Notify::new(),
             publish_now: Notify::new(),
             applied_generation: std::sync::atomic::AtomicU64::new(0),
+            carried: Mutex::new(BTreeMap::new()),
+            minority_since: Mutex::new(None),
         })
     }
 
@@ -363,6 +439,7 @@ impl ClusterLink {
                 }
             }
         };
+        self.carry_over(&bus).await;
         self.store.set_bus(bus.clone());
         *self.last_bus_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.now());
         tracing::info!(
@@ -393,6 +470,7 @@ impl ClusterLink {
         tokio::spawn(self.clone().watch_acks(bus.clone()));
         tokio::spawn(self.clone().publish(firm.clone(), bus.clone()));
         tokio::spawn(self.clone().reconcile(firm.clone(), bus.clone()));
+        tokio::spawn(self.clone().probe_servers());
         self.health(firm, bus).await;
     }
 
@@ -423,9 +501,7 @@ impl ClusterLink {
                 continue;
             }
             if let Ok(Ok(hosts)) = tokio::time::timeout(Duration::from_secs(2), bus.hosts()).await {
-                for record in hosts.into_values() {
-                    self.store.note_host(record);
-                }
+                self.store.note_hosts(hosts);
             }
             if let Ok(Ok(acks)) =
                 tokio::time::timeout(Duration::from_secs(2), bus.acknowledgements()).await
@@ -484,7 +560,8 @@ impl ClusterLink {
                     loop {
                         tokio::select! {
                             item = stream.next() => match item {
-                                Some(Ok(record)) => self.store.note_host(record),
+                                Some(Ok(HostChange::Put(record))) => self.store.note_host(record),
+                                Some(Ok(HostChange::Gone(host))) => self.store.forget(&host),
                                 Some(Err(e)) => {
                                     tracing::warn!(error = %e, "the host watch failed");
                                     break;
@@ -526,8 +603,35 @@ impl ClusterLink {
         }
     }
 
+    /// Reads this host's record as the last run left it, before anything is published: a
+    /// restart must not take its strategies' values out of the firm's sum.
+    async fn carry_over(&self, bus: &FirmBus) {
+        for _ in 0..10 {
+            match tokio::time::timeout(Duration::from_secs(2), bus.hosts()).await {
+                Ok(Ok(mut hosts)) => {
+                    if let Some(mine) = hosts.remove(&self.store.host_id) {
+                        let carried = mine
+                            .strategies
+                            .into_iter()
+                            .map(|s| (s.name.clone(), s))
+                            .collect();
+                        *self.carried.lock().unwrap_or_else(|p| p.into_inner()) = carried;
+                    }
+                    return;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        tracing::error!("cannot read this host's last record: its strategies' values leave the firm's figures until each reports again");
+    }
+
     async fn host_record(&self, firm: &FirmHandle, applied: u64) -> HostRecord {
         let mut strategies = Vec::new();
+        let carried = self
+            .carried
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         for member in firm.members() {
             let engine = &member.engine;
             let (value, pnl, submitted) = match engine.status().await {
@@ -538,13 +642,16 @@ impl ClusterLink {
                 ),
                 Err(_) => (None, None, 0),
             };
+            let before = carried.get(engine.name());
             strategies.push(HostStrategy {
                 name: engine.name().to_string(),
                 desk: member.desk.clone(),
                 state: engine.state(),
-                portfolio_value: value,
-                daily_pnl: pnl,
-                orders_submitted: submitted,
+                portfolio_value: value.or(before.and_then(|b| b.portfolio_value)),
+                daily_pnl: pnl.or(before.and_then(|b| b.daily_pnl)),
+                orders_submitted: before
+                    .map_or(0, |b| b.orders_submitted)
+                    .saturating_add(submitted),
             });
         }
         HostRecord {
@@ -591,6 +698,47 @@ impl ClusterLink {
         }
     }
 
+    /// Counts, every 250 ms, the configured servers that accept a TCP connection, and notes
+    /// since when they are fewer than a majority. With one server configured it never is.
+    async fn probe_servers(self: Arc<Self>) {
+        let servers = server_addresses(&self.settings.bus.urls);
+        let majority = servers.len() / 2 + 1;
+        let mut ticks = tokio::time::interval(PROBE_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let answers = futures::future::join_all(servers.iter().map(|addr| async move {
+                matches!(
+                    tokio::time::timeout(
+                        PROBE_EVERY,
+                        tokio::net::TcpStream::connect(addr.as_str())
+                    )
+                    .await,
+                    Ok(Ok(_))
+                )
+            }))
+            .await;
+            let reachable = answers.into_iter().filter(|up| *up).count();
+            let now = self.clock.now();
+            let mut since = self
+                .minority_since
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match (reachable < majority, *since) {
+                (true, None) => {
+                    tracing::warn!(
+                        reachable,
+                        of = servers.len(),
+                        "fewer than a majority of the firm's NATS servers answer"
+                    );
+                    *since = Some(now);
+                }
+                (false, Some(_)) => *since = None,
+                _ => {}
+            }
+        }
+    }
+
     async fn health(self: Arc<Self>, firm: FirmHandle, bus: FirmBus) {
         let mut ticks = tokio::time::interval(Duration::from_millis(50));
         let mut connections = bus.health().connections();
@@ -599,13 +747,22 @@ impl ClusterLink {
             let now = self.clock.now();
             let connected = bus.is_connected();
             let last_ok = *self.last_bus_ok.lock().unwrap_or_else(|p| p.into_inner());
-            let lost_since = match (connected, bus.health().status().lost_since, last_ok) {
-                (false, Some(since), _) => Some(since),
-                (false, None, ok) => ok.or(Some(now)),
+            let minority = *self
+                .minority_since
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let (lost_since, limit) = match (connected, bus.health().status().lost_since, last_ok) {
+                (false, Some(since), _) => (Some(since), self.settings.lease),
+                (false, None, ok) => (ok.or(Some(now)), self.settings.lease),
+                // Connected to a server that sees no majority of its peers: no quorum, however
+                // the writes fare meanwhile.
+                (true, _, _) if minority.is_some() => (minority, self.settings.lease),
                 // Connected, but no write got through: an election or no quorum; only after
                 // the longest election is it counted as the bus lost.
-                (true, _, Some(ok)) if now - ok > self.no_quorum_after() => Some(ok),
-                (true, _, _) => None,
+                (true, _, ok) => (
+                    ok.filter(|ok| now - *ok > self.no_quorum_after()),
+                    self.no_quorum_after(),
+                ),
             };
             let made = bus.health().connections();
             if connected && made != connections {
@@ -614,11 +771,6 @@ impl ClusterLink {
                 connections = made;
                 self.reconnected.notify_waiters();
             }
-            let limit = if connected {
-                self.no_quorum_after()
-            } else {
-                self.settings.lease
-            };
             match lost_since {
                 Some(since) if now - since >= limit => self.apply_loss(&firm, since).await,
                 _ => {}
@@ -725,5 +877,19 @@ impl ClusterLink {
             })
             .await;
         self.publish_now.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_addresses;
+
+    #[test]
+    fn test_server_addresses_when_urls_vary_then_host_and_port_of_each() {
+        assert_eq!(
+            server_addresses("nats://127.0.0.1:4222, tls://u:p@nats.example.com:7422,nats-b ,"),
+            ["127.0.0.1:4222", "nats.example.com:7422", "nats-b:4222"]
+        );
+        assert!(server_addresses("").is_empty());
     }
 }

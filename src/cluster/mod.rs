@@ -263,6 +263,15 @@ pub struct HostRecord {
     pub strategies: Vec<HostStrategy>,
 }
 
+/// A change of one host's record, as the watch brings it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostChange {
+    /// The host wrote its record.
+    Put(HostRecord),
+    /// The host's record was removed (the operator's removal of a decommissioned host).
+    Gone(String),
+}
+
 /// One telemetry message on the firm's stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TelemetryRecord {
@@ -575,22 +584,36 @@ impl FirmBus {
         Ok(out)
     }
 
-    /// Follows every host's record: what is there first, then every change.
+    /// Follows every host's record: what is there first, then every change (a record
+    /// deleted or purged: [`HostChange::Gone`]).
     pub async fn watch_hosts(
         &self,
-    ) -> Result<impl Stream<Item = Result<HostRecord, BusError>> + Send + 'static, BusError> {
+    ) -> Result<impl Stream<Item = Result<HostChange, BusError>> + Send + 'static, BusError> {
         let watch = self
             .kv
             .watch_with_history("hosts.*")
             .await
             .map_err(|e| js_err("watch host records")(&e))?;
-        Ok(watch.filter_map(|entry| async move {
-            match entry {
-                Err(e) => Some(Err(js_err("watch host records")(&e))),
-                Ok(e) if e.operation == kv::Operation::Put => Some(decode(&e.key, &e.value)),
-                Ok(_) => None,
+        Ok(watch.map(|entry| {
+            let e = entry.map_err(|e| js_err("watch host records")(&e))?;
+            match e.operation {
+                kv::Operation::Put => decode(&e.key, &e.value).map(HostChange::Put),
+                _ => Ok(HostChange::Gone(
+                    e.key.strip_prefix("hosts.").unwrap_or(&e.key).to_string(),
+                )),
             }
         }))
+    }
+
+    /// Removes a decommissioned host's record and acknowledgements, history included.
+    pub async fn forget_host(&self, host_id: &str) -> Result<(), BusError> {
+        for key in [format!("hosts.{host_id}"), format!("acks.{host_id}")] {
+            self.kv
+                .purge(key.as_str())
+                .await
+                .map_err(|e| js_err("remove host record")(&e))?;
+        }
+        Ok(())
     }
 
     /// Records that this host has applied control generation `generation` to every strategy.

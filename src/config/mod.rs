@@ -3,6 +3,7 @@
 //! problem at once and names each field and its value; nothing starts on a bad file.
 
 pub mod alerts;
+mod market;
 pub mod pre_trade;
 mod values;
 
@@ -10,7 +11,7 @@ pub use alerts::AlertsSection;
 pub use pre_trade::{HostSilentSection, PreTradeBreakerSection, PreTradeSection};
 pub use values::{DecimalValue, DurationValue};
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveTime;
 use rust_decimal::Decimal;
 use rustybt_actors::breaker::ResetPolicy;
 use rustybt_actors::rules::{DailyLossLimit, MarketSession};
@@ -222,7 +223,7 @@ pub struct StrategySection {
 pub struct FirmBreakersSection {
     /// The firm's drawdown from its high-water mark.
     pub drawdown: Option<DrawdownSection>,
-    /// The firm's loss since the open (of the first strategy's market).
+    /// The firm's loss since the open (of `[firm.market]`, or the strategies' one market).
     pub daily_loss: Option<DailyLossSection>,
     /// Orders over all strategies.
     pub order_rate: Option<OrderRateSection>,
@@ -236,6 +237,9 @@ pub struct FirmSection {
     pub name: Option<String>,
     /// The firm breakers; absent ones are off.
     pub circuit_breakers: Option<FirmBreakersSection>,
+    /// The market whose open starts the firm's session (firm daily loss); absent: the one
+    /// market every strategy of this host shares.
+    pub market: Option<MarketSection>,
 }
 
 /// `[cluster]`: many hosts joined through NATS JetStream.
@@ -631,79 +635,8 @@ fn strategy_settings(
         }
     }
 
-    // Market.
-    let m = s.market.clone().unwrap_or_default();
-    let default_market = m.timezone.is_none() && m.open.is_none();
-    let close_text = m
-        .close
-        .clone()
-        .or_else(|| default_market.then(|| "16:00".to_string()));
-    let close = match &close_text {
-        None => None,
-        Some(t) => match NaiveTime::parse_from_str(t, "%H:%M") {
-            Ok(c) => Some(c),
-            Err(_) => {
-                problems.push(format!(
-                    "{}: {t:?} is not a time like \"16:00\"",
-                    at("market.close")
-                ));
-                None
-            }
-        },
-    };
-    let tz_name = m.timezone.unwrap_or_else(|| "America/New_York".into());
-    let tz = match tz_name.parse::<chrono_tz::Tz>() {
-        Ok(tz) => Some(tz),
-        Err(_) => {
-            problems.push(format!(
-                "{}: {tz_name:?} is not an IANA time zone (e.g. \"America/New_York\")",
-                at("market.timezone")
-            ));
-            None
-        }
-    };
-    let open_text = m.open.unwrap_or_else(|| "09:30".into());
-    let open = match NaiveTime::parse_from_str(&open_text, "%H:%M") {
-        Ok(t) => Some(t),
-        Err(_) => {
-            problems.push(format!(
-                "{}: {open_text:?} is not a time like \"09:30\"",
-                at("market.open")
-            ));
-            None
-        }
-    };
-    let mut holidays = Vec::new();
-    for (j, h) in m.holidays.unwrap_or_default().iter().enumerate() {
-        match NaiveDate::parse_from_str(h, "%Y-%m-%d") {
-            Ok(d) => holidays.push(d),
-            Err(_) => problems.push(format!(
-                "{}: {h:?} is not a date like \"2026-12-25\"",
-                at(&format!("market.holidays[{j}]"))
-            )),
-        }
-    }
-    let always_open = m.always_open.unwrap_or(false);
-    if always_open && m.close.is_some() {
-        problems.push(format!(
-            "{}: a market with always_open = true has no close; remove close",
-            at("market.close")
-        ));
-    }
-    if let (Some(tz), Some(open)) = (tz, open) {
-        let market = MarketSession::new(tz, open, holidays);
-        out.market = match close {
-            _ if always_open => market.always_open(),
-            Some(c) if c <= open => {
-                problems.push(format!(
-                    "{}: {c} must be after the open {open}",
-                    at("market.close")
-                ));
-                market
-            }
-            Some(c) => market.closing_at(c),
-            None => market,
-        };
+    if let Some(market) = market::market_session(s.market.as_ref(), &at("market"), problems) {
+        out.market = market;
     }
 
     let cb = s.circuit_breakers.clone().unwrap_or_default();
@@ -904,12 +837,11 @@ fn firm_config(
                 None
             }
         };
-        // The firm's session follows the first strategy's market.
-        let market = strategies
-            .first()
-            .map(|s| s.market.clone())
-            .unwrap_or_else(|| StrategySettings::moderate("firm").market);
-        breakers.daily_loss = limit.map(|l| (l, market));
+        let market = match section.market.as_ref() {
+            Some(m) => market::market_session(Some(m), "firm.market", problems),
+            None => market::shared_market(strategies, problems),
+        };
+        breakers.daily_loss = limit.zip(market);
     }
     if let Some(o) = cb.order_rate.filter(|o| o.enabled.unwrap_or(true)) {
         let max = positive_count(

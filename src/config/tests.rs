@@ -355,3 +355,45 @@ fn test_parse_when_firm_or_cluster_values_bad_then_each_named_with_its_value() {
     )
     .contains("panic"));
 }
+
+#[test]
+fn test_firm_daily_loss_when_strategies_trade_in_different_markets_then_firm_market_required() {
+    let two = "[[strategy]]\nname = \"ny\"\n\
+               [[strategy]]\nname = \"ldn\"\n[strategy.market]\ntimezone = \"Europe/London\"\nopen = \"08:00\"\nclose = \"16:30\"\n\
+               [firm.circuit_breakers]\ndaily_loss = { limit_amount = \"-1000\" }\n";
+    let p = problems(two);
+    assert!(
+        p.contains("strategy[0] (ny) and strategy[1] (ldn) trade in different markets")
+            && p.contains("[firm.market]"),
+        "{p}"
+    );
+    // The firm's own market settles it, whichever strategy is listed first.
+    let c = parse(&format!(
+        "{two}[firm.market]\ntimezone = \"Asia/Tokyo\"\nopen = \"09:00\"\nclose = \"15:00\"\n"
+    ))
+    .unwrap();
+    let market = &c.firm.breakers.daily_loss.as_ref().unwrap().1;
+    assert_eq!(market.timezone(), chrono_tz::Asia::Tokyo);
+    let listed_other_way = parse(
+        "[[strategy]]\nname = \"ldn\"\n[strategy.market]\ntimezone = \"Europe/London\"\nopen = \"08:00\"\n\
+         [[strategy]]\nname = \"ldn2\"\n[strategy.market]\ntimezone = \"Europe/London\"\nopen = \"08:00\"\n\
+         [firm.circuit_breakers]\ndaily_loss = { limit_amount = \"-1000\" }\n",
+    )
+    .unwrap();
+    assert_eq!(
+        listed_other_way
+            .firm
+            .breakers
+            .daily_loss
+            .unwrap()
+            .1
+            .timezone(),
+        chrono_tz::Europe::London,
+        "one shared market needs no [firm.market]"
+    );
+    assert!(problems(
+        "[[strategy]]\nname = \"m\"\n[firm.market]\ntimezone = \"Mars/Olympus\"\n\
+         [firm.circuit_breakers]\ndaily_loss = { limit = \"-0.02\" }\n"
+    )
+    .contains("firm.market.timezone: \"Mars/Olympus\""));
+}

@@ -5,10 +5,10 @@ use super::errors::ApiError;
 use super::ServerState;
 use crate::api_types::{
     Accepted, ActorNotReady, ConfirmResetRequest, EngineUnavailable, ErrorBody, EventTag,
-    EventsHello, FirmConfirmRequest, FirmHaltAnswer, FirmHaltRequest, FirmResetRequest,
-    FirmResetTicketView, FirmStatus, HaltAnswer, HaltRequest, HaltedState, Health, HealthStatus,
-    HeartbeatRequest, HostStrategyRef, OrderAnswer, OrderDoneRequest, PricesRequest, ResetRequest,
-    StrategyStatus, StrategySummary,
+    EventsHello, FirmConfirmRequest, FirmHaltAnswer, FirmHaltRequest, FirmRemoveHostRequest,
+    FirmResetRequest, FirmResetTicketView, FirmStatus, HaltAnswer, HaltRequest, HaltedState,
+    Health, HealthStatus, HeartbeatRequest, HostStrategyRef, OrderAnswer, OrderDoneRequest,
+    PricesRequest, ResetRequest, StrategyStatus, StrategySummary,
 };
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes, BytesMut};
@@ -72,6 +72,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(reset_confirm),
         )
         .route("/api/v1/firm", web::get().to(firm_view))
+        .route(
+            "/api/v1/firm/hosts/{host_id}",
+            web::delete().to(firm_remove_host),
+        )
         .route("/api/v1/halt", web::post().to(firm_halt))
         .route("/api/v1/reset", web::post().to(firm_reset))
         .route("/api/v1/reset/confirm", web::post().to(firm_reset_confirm));
@@ -465,6 +469,25 @@ async fn firm_halt(
         pending_hosts: outcome.pending_hosts,
         state: outcome.state,
     }))
+}
+
+/// `DELETE /api/v1/firm/hosts/{host_id}`: a decommissioned host's strategies leave the firm's
+/// figures (value and baselines alike); audited with the operator.
+async fn firm_remove_host(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state.authorize_post(&req)?;
+    let body = read_body(&req, payload).await?;
+    let b: FirmRemoveHostRequest = parse(&body, &[])?;
+    let removed = state
+        .firm()
+        .await?
+        .remove_host(&b.operator, &path.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok().json(removed))
 }
 
 /// `POST /api/v1/reset`: the first step of a firm (or desk) reset.

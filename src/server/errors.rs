@@ -151,6 +151,7 @@ impl From<rustybt_actors::firm_handle::FirmOpError> for ApiError {
                     FirmError::NoResetPending => "no_reset_pending",
                     FirmError::WrongToken => "wrong_confirmation_token",
                     FirmError::ResetExpired { .. } => "reset_expired",
+                    FirmError::Membership(_) => "firm_figures_overflow",
                 };
                 Self::new(StatusCode::CONFLICT, code, message)
             }
@@ -162,6 +163,12 @@ impl From<rustybt_actors::firm_handle::FirmOpError> for ApiError {
                 "checkpoint_unavailable",
                 message,
             ),
+            FirmOpError::UnknownHost(_) => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_host", message)
+            }
+            FirmOpError::HostConnected(_) => {
+                Self::new(StatusCode::CONFLICT, "host_connected", message)
+            }
             FirmOpError::Engine(e) => e.into(),
         }
     }
