@@ -698,3 +698,62 @@ fn test_nats_node_restart_when_a_firm_halt_follows_then_every_host_applies_it_wi
         );
     }
 }
+
+#[test]
+fn test_bucket_when_wiped_then_hosts_make_it_again_with_the_firm_halts_in_force() {
+    let f = Firm::start("", 5);
+    let (code, v) = f.post(
+        0,
+        "/halt",
+        json!({"operator": "gina", "reason": "rates drill", "desk": "rates"}),
+    );
+    assert_eq!(code, 200, "{v}");
+    // The firm's bucket deleted from under the hosts (a server's store wiped, or by hand).
+    let url = f.nats.url(1);
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let client = async_nats::connect(url).await.expect("connect");
+            async_nats::jetstream::new(client)
+                .delete_key_value("rustybt_firm_acme")
+                .await
+                .expect("bucket deleted");
+        });
+    let wiped = Instant::now();
+    // Every host finds it gone, makes it again and writes the record back: the desk halt
+    // holds, and no host counts the bus as lost.
+    let back = within(Duration::from_secs(10), || {
+        (0..3).all(|i| {
+            f.get(i, "/firm")["desk_halts"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|h| h["desk"] == "rates"))
+        })
+    });
+    assert!(
+        back.is_some(),
+        "the record not back within 10 s of the wipe\n{}",
+        f.logs()
+    );
+    eprintln!(
+        "bucket wiped: record back on every host after {:?}",
+        wiped.elapsed()
+    );
+    f.wait_for("every host in every firm view again", |f| {
+        (0..3).all(|i| {
+            f.get(i, "/firm")["strategies"]
+                .as_array()
+                .map_or(0, Vec::len)
+                == 3
+        })
+    });
+    for i in 0..3 {
+        assert_eq!(f.order(i, "after-wipe")["decision"], "accepted");
+        assert!(!f.causes(i).iter().any(|a| a["cause"] == "bus_lost"));
+    }
+    // And the firm is controlled through it as before.
+    let (code, v) = f.post(1, "/halt", json!({"operator": "gina", "reason": "after"}));
+    assert_eq!(code, 200, "{v}");
+    f.wait_for("every host halted", |f| {
+        (0..3).all(|i| f.state(i) == "MANUALLY_HALTED")
+    });
+}

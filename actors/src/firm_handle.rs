@@ -738,6 +738,11 @@ impl FirmHandle {
         Ok(out)
     }
 
+    /// The control record this host applied last (its members and baselines included).
+    pub fn applied_record(&self) -> FirmControl {
+        self.record().clone()
+    }
+
     fn record(&self) -> std::sync::MutexGuard<'_, FirmControl> {
         self.inner.record.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -483,13 +483,22 @@ impl ClusterLink {
         loop {
             ticks.tick().await;
             round = round.wrapping_add(1);
-            if let Ok(Ok((control, _))) =
-                tokio::time::timeout(Duration::from_secs(2), bus.read_control()).await
-            {
+            let read = tokio::time::timeout(Duration::from_secs(2), bus.read_control()).await;
+            let read = match read {
+                Ok(Ok(read)) => Some(read),
+                Ok(Err(e)) if bus.is_connected() => {
+                    self.recreate_if_wiped(&bus, &e).await;
+                    None
+                }
+                _ => None,
+            };
+            if let Some((control, revision)) = read {
                 let applied = self
                     .applied_generation
                     .load(std::sync::atomic::Ordering::Acquire);
-                if control.generation > applied {
+                if revision == 0 && applied > 0 {
+                    self.restore_wiped_record(&firm, &bus).await;
+                } else if control.generation > applied {
                     tracing::debug!(
                         generation = control.generation,
                         "control generation read before the watch brought it"
@@ -510,6 +519,41 @@ impl ClusterLink {
                     self.store.note_ack(host, generation);
                 }
             }
+        }
+    }
+
+    /// A read that failed because the bucket is gone makes it again (a host must not stay
+    /// without its bus until it restarts).
+    async fn recreate_if_wiped(&self, bus: &FirmBus, error: &super::BusError) {
+        match tokio::time::timeout(Duration::from_secs(2), bus.ensure_bucket()).await {
+            Ok(Ok(true)) => {
+                tracing::error!(%error, "the firm's bucket was gone: made it again");
+                // Watches on the old stream end without an error: start them again.
+                self.reconnected.notify_waiters();
+                self.publish_now.notify_one();
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "cannot look up the firm's bucket"),
+            Err(_) => {}
+        }
+    }
+
+    /// The control record is gone while this host has applied one: write back the record this
+    /// host applied last (the first host to do so wins), so no halt is lost with the bucket.
+    async fn restore_wiped_record(&self, firm: &FirmHandle, bus: &FirmBus) {
+        let last = firm.applied_record();
+        match tokio::time::timeout(Duration::from_secs(2), bus.restore_control(&last)).await {
+            Ok(Ok(record)) => {
+                tracing::error!(
+                    generation = record.generation,
+                    "the firm's control record was gone: written back from this host's last"
+                );
+                self.apply_control(firm, bus, &record).await;
+                self.reconnected.notify_waiters();
+                self.publish_now.notify_one();
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot write the firm's record back"),
+            Err(_) => tracing::warn!("cannot write the firm's record back within 2 s"),
         }
     }
 

@@ -140,6 +140,17 @@ impl BusConfig {
         format!("rustybt_firm_{}", self.firm)
     }
 
+    fn bucket_config(&self) -> kv::Config {
+        kv::Config {
+            bucket: self.bucket(),
+            description: format!("rustybt firm {} control and host records", self.firm),
+            history: 5,
+            num_replicas: self.replicas,
+            storage: stream::StorageType::File,
+            ..Default::default()
+        }
+    }
+
     fn stream(&self) -> String {
         format!("RUSTYBT_{}_TELEMETRY", self.firm.to_uppercase())
     }
@@ -359,14 +370,7 @@ impl FirmBus {
         // Create first: creating a bucket that exists with the same configuration answers the
         // bucket at once, where asking for a missing one may wait out a request timeout. Hosts
         // starting together race here; the loser reads what the winner made.
-        let bucket = kv::Config {
-            bucket: config.bucket(),
-            description: format!("rustybt firm {} control and host records", config.firm),
-            history: 5,
-            num_replicas: config.replicas,
-            storage: stream::StorageType::File,
-            ..Default::default()
-        };
+        let bucket = config.bucket_config();
         let mut attempt = 0;
         let kv = loop {
             attempt += 1;
@@ -431,6 +435,51 @@ impl FirmBus {
     /// Whether the client holds a connection now (asked of the client itself).
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Makes the firm's bucket again when it is gone (deleted by hand, or a server's JetStream
+    /// store wiped): answers whether it had to. The handles already held address the bucket
+    /// by name, so they work again once it exists.
+    pub async fn ensure_bucket(&self) -> Result<bool, BusError> {
+        use async_nats::jetstream::context::GetStreamErrorKind;
+        use async_nats::jetstream::ErrorCode;
+        match self
+            .jetstream
+            .get_stream(format!("KV_{}", self.config.bucket()))
+            .await
+        {
+            Ok(_) => Ok(false),
+            Err(e)
+                if matches!(e.kind(), GetStreamErrorKind::JetStream(j)
+                    if j.error_code() == ErrorCode::STREAM_NOT_FOUND) =>
+            {
+                self.jetstream
+                    .create_key_value(self.config.bucket_config())
+                    .await
+                    .map_err(|e| js_err("create key-value bucket")(&e))?;
+                *self.last_known.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                Ok(true)
+            }
+            Err(e) => Err(js_err("look up key-value bucket")(&e)),
+        }
+    }
+
+    /// Writes `control` back as the record when none is there (the bucket was wiped):
+    /// compare-and-set on "no record", so the first host to try restores it and the others
+    /// find it restored. Answers the record in force.
+    pub async fn restore_control(&self, control: &FirmControl) -> Result<FirmControl, BusError> {
+        let written = self
+            .update_control(|c| {
+                if c.generation == 0 && *c == FirmControl::default() {
+                    *c = control.clone();
+                }
+                Ok::<_, std::convert::Infallible>(())
+            })
+            .await?;
+        match written {
+            Ok(((), record, _)) => Ok(record),
+            Err(never) => match never {},
+        }
     }
 
     /// The control record and its revision (0: never written).
