@@ -2,6 +2,7 @@
 
 pub mod engine;
 pub mod nats;
+pub mod netns;
 pub mod service;
 
 /// Serves every engine of `engines` over the HTTP API on a loopback port the OS picks.
