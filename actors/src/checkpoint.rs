@@ -137,6 +137,10 @@ impl Writer {
                 (std::mem::take(&mut q.staged), std::mem::take(&mut q.jobs))
             };
             let mut failure: Option<CheckpointError> = None;
+            // Staged values (a breaker's high-water mark, the session's open value, open
+            // orders) are made durable in this round too, not at sled's next timed flush: a
+            // SIGKILL half a second after a day's first snapshot must not lose its open value.
+            let wrote_staged = !staged.is_empty();
             for ((_, key), (tree, value)) in staged {
                 let written = match value {
                     Some(value) => tree.insert(key, value),
@@ -165,7 +169,7 @@ impl Writer {
             if let Some(e) = &failure {
                 tracing::error!(error = %e, "checkpoint write failed");
             }
-            if !waiting.is_empty() {
+            if !waiting.is_empty() || wrote_staged {
                 // One flush makes every commit of this round durable before any is acknowledged.
                 let flushed = db.flush().map(|_| ()).map_err(CheckpointError::from);
                 for (done, r) in waiting {

@@ -75,6 +75,80 @@ impl Clock for TestClock {
     }
 }
 
+/// A clock set from a file holding an RFC 3339 instant and running at wall speed from the
+/// moment the file was last read: a test moves a whole `live run` process across days, DST
+/// changes and restarts (`live run --clock-file`). Never runs backwards. Not for production.
+#[derive(Debug)]
+pub struct FileClock {
+    path: std::path::PathBuf,
+    state: Mutex<FileClockState>,
+}
+
+#[derive(Debug)]
+struct FileClockState {
+    stamp: Option<(std::time::SystemTime, u64)>,
+    base: DateTime<Utc>,
+    read_at: std::time::Instant,
+    checked_at: std::time::Instant,
+    last: DateTime<Utc>,
+}
+
+fn read_instant(path: &std::path::Path) -> Result<DateTime<Utc>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--clock-file {}: {e}", path.display()))?;
+    text.trim().parse::<DateTime<Utc>>().map_err(|e| {
+        format!(
+            "--clock-file {}: {:?} is not an RFC 3339 instant: {e}",
+            path.display(),
+            text.trim()
+        )
+    })
+}
+
+fn stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+impl FileClock {
+    /// Reads `path` once (an error names it); the clock follows the file from then on.
+    pub fn open(path: &std::path::Path) -> Result<Arc<Self>, String> {
+        let base = read_instant(path)?;
+        let now = std::time::Instant::now();
+        Ok(Arc::new(Self {
+            path: path.to_path_buf(),
+            state: Mutex::new(FileClockState {
+                stamp: stamp(path),
+                base,
+                read_at: now,
+                checked_at: now,
+                last: base,
+            }),
+        }))
+    }
+}
+
+impl Clock for FileClock {
+    fn now(&self) -> DateTime<Utc> {
+        let mut s = self.state.lock().expect("clock mutex poisoned");
+        if s.checked_at.elapsed() >= std::time::Duration::from_millis(2) {
+            s.checked_at = std::time::Instant::now();
+            let current = stamp(&self.path);
+            if current.is_some() && current != s.stamp {
+                if let Ok(base) = read_instant(&self.path) {
+                    s.stamp = current;
+                    s.base = base;
+                    s.read_at = std::time::Instant::now();
+                }
+            }
+        }
+        let ran = Duration::from_std(s.read_at.elapsed()).unwrap_or_default();
+        let now = (s.base + ran).max(s.last);
+        s.last = now;
+        now
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +160,36 @@ mod tests {
         clock.advance(Duration::seconds(5));
         clock.set(start);
         assert_eq!(clock.now(), start + Duration::seconds(5));
+    }
+
+    #[test]
+    fn test_file_clock_when_file_rewritten_then_follows_it_and_never_runs_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("now");
+        std::fs::write(&path, "2026-03-06T14:30:00Z").unwrap();
+        let clock = FileClock::open(&path).unwrap();
+        let first = clock.now();
+        assert!(first >= "2026-03-06T14:30:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert!(first < "2026-03-06T14:31:00Z".parse::<DateTime<Utc>>().unwrap());
+        std::fs::write(&path, "2026-03-09T13:30:00Z\n").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let later = clock.now();
+        assert!(
+            later >= "2026-03-09T13:30:00Z".parse::<DateTime<Utc>>().unwrap(),
+            "{later}"
+        );
+        std::fs::write(&path, "2026-03-01T00:00:00Z").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(clock.now() >= later, "never back");
+        std::fs::write(&path, "yesterday").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(
+            clock.now() >= later,
+            "an unreadable file keeps the clock going"
+        );
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, "soon").unwrap();
+        assert!(FileClock::open(&bad).unwrap_err().contains("\"soon\""));
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct RunArgs {
     /// With no configuration, do not start the simulated market.
     #[arg(long)]
     pub no_demo: bool,
+    /// Tests only: the engines' clock follows the RFC 3339 instant in this file (running at
+    /// wall speed from each rewrite), so a test can move the process across days.
+    #[arg(long, hide = true)]
+    pub clock_file: Option<PathBuf>,
 }
 
 /// Where `live run` writes a token it made, for the local CLI.
@@ -114,8 +118,21 @@ pub fn start_engines(
     config: &Config,
     strategies: Vec<StrategySettings>,
 ) -> anyhow::Result<Engines> {
+    start_engines_on(config, strategies, None)
+}
+
+fn start_engines_on(
+    config: &Config,
+    strategies: Vec<StrategySettings>,
+    clock: Option<rustybt_actors::clock::SharedClock>,
+) -> anyhow::Result<Engines> {
     let channels = crate::alerting::build_channels(&config.alerts, &crate::config::ProcessEnv)?;
-    Ok(EngineBuilder::strategies(strategies)
+    let builder = EngineBuilder::strategies(strategies);
+    let builder = match clock {
+        Some(clock) => builder.clock(clock),
+        None => builder,
+    };
+    Ok(builder
         .data_dir(config.data_dir.clone())
         .alert_channels(channels)
         .start_all()?)
@@ -132,7 +149,14 @@ pub async fn main(args: RunArgs) -> anyhow::Result<()> {
         format!("--bind/[server] bind: {bind_text:?} is not an address like 127.0.0.1:8080")
     })?;
     let token = api_token(&config, &bind)?;
-    let engines = start_engines(&config, config.strategies.clone())?;
+    let clock: Option<rustybt_actors::clock::SharedClock> = match &args.clock_file {
+        Some(path) => {
+            tracing::warn!(path = %path.display(), "the engines run on a clock read from a file (tests only)");
+            Some(rustybt_actors::clock::FileClock::open(path).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    let engines = start_engines_on(&config, config.strategies.clone(), clock)?;
     for (name, engine) in engines.all() {
         let status = engine.status().await?;
         tracing::info!(
