@@ -434,14 +434,20 @@ fn test_partitions_when_20_random_cut_heal_kill_rounds_then_no_acknowledged_halt
                 cut = Some(site);
                 "cut"
             }
-            0 | 1 => match cut.take() {
-                Some(s) => {
-                    f.lab.heal(s);
-                    site = s;
-                    "heal"
+            0 | 1 => {
+                // Heals the cut, and every degraded link with it.
+                for i in 0..SITES {
+                    f.lab.degrade(i, false);
                 }
-                None => "nothing to heal at",
-            },
+                match cut.take() {
+                    Some(s) => {
+                        f.lab.heal(s);
+                        site = s;
+                        "heal"
+                    }
+                    None => "heal links at",
+                }
+            }
             2 => {
                 f.kill_server(site);
                 f.start_server(site);
@@ -464,7 +470,10 @@ fn test_partitions_when_20_random_cut_heal_kill_rounds_then_no_acknowledged_halt
             "/halt",
             json!({"operator": "kai", "reason": action, "desk": desk}),
         );
-        eprintln!("round {round}: {action} site {site} (cut: {cut:?}); halt via host {at}: {code}");
+        eprintln!(
+            "round {round}: {action} site {site} (cut: {cut:?}); halt via host {at}: {code} {}",
+            v["message"].as_str().unwrap_or("")
+        );
         match code {
             200 => acknowledged.push(desk),
             503 => refused += 1,

@@ -275,7 +275,11 @@ impl Engines {
         for handle in self.handles.values() {
             handle.save_open_orders();
         }
-        let r = self.store.flush().await;
+        let r = match self.store.flush().await {
+            // Only a stop whose state is all on disk is a clean one.
+            Ok(()) => self.store.record_clean_stop().await,
+            Err(e) => Err(e),
+        };
         drop(self.handles);
         if let Some(a) = self.alert_arbiter {
             a.stop();

@@ -221,6 +221,7 @@ pub struct CheckpointStore {
     db: sled::Db,
     writer: Arc<WriterHandle>,
     degraded: Option<String>,
+    last_stop: LastStop,
 }
 
 impl CheckpointStore {
@@ -287,6 +288,23 @@ impl CheckpointStore {
     }
 
     fn start(db: sled::Db, degraded: Option<String>) -> Self {
+        // How the last process ended, then: this one is running (durable before any engine
+        // acts, so a crash from here on reads as one).
+        let last_stop = match db.get(RUN_KEY) {
+            Ok(Some(v)) if v.as_ref() == b"running" => LastStop::Unclean,
+            Ok(_) => LastStop::Clean,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read how the last run stopped: counted as a crash");
+                LastStop::Unclean
+            }
+        };
+        if db
+            .insert(RUN_KEY, b"running".as_slice())
+            .and_then(|_| db.flush())
+            .is_err()
+        {
+            tracing::error!("cannot record this run as started");
+        }
         let writer = Arc::new(Writer {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
@@ -301,7 +319,19 @@ impl CheckpointStore {
             db,
             writer: Arc::new(WriterHandle(writer, Mutex::new(Some(thread)))),
             degraded,
+            last_stop,
         }
+    }
+
+    /// How the process that used this folder before ended.
+    pub fn last_stop(&self) -> LastStop {
+        self.last_stop
+    }
+
+    /// Records a clean stop, durable when it answers: call it last in a graceful shutdown.
+    pub async fn record_clean_stop(&self) -> Result<(), CheckpointError> {
+        self.db.insert(RUN_KEY, b"clean".as_slice())?;
+        self.flush().await
     }
 
     /// Why the checkpoint could not be opened, when it could not.
@@ -361,6 +391,21 @@ impl CheckpointStore {
 
 const STATE_KEY: &[u8] = b"state";
 const FIRM_KEY: &[u8] = b"firm/control";
+
+/// Whether the process that used the folder last stopped cleanly: `running` from open to a
+/// graceful shutdown, `clean` after it. Absent on a fresh folder (its first start is clean).
+const RUN_KEY: &[u8] = b"run";
+
+/// How the process that used a checkpoint folder last ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastStop {
+    /// A graceful shutdown recorded itself (SIGTERM, `live stop`, the handle's shutdown), or
+    /// the folder is new.
+    Clean,
+    /// The process ended without recording a stop (a crash, SIGKILL, power loss): what the
+    /// checkpoint holds may miss the last moments (open orders, breaker figures).
+    Unclean,
+}
 const AUDIT_PREFIX: &[u8] = b"audit/";
 const DELIVERY_PREFIX: &[u8] = b"delivery/";
 const OPEN_ORDER_PREFIX: &[u8] = b"open_order/";
@@ -630,6 +675,34 @@ mod tests {
             .unwrap();
         let e = cp.load_open_orders().unwrap_err();
         assert!(e.to_string().contains("open_order/o1"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn test_last_stop_when_fresh_then_clean_when_not_recorded_then_unclean_until_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = CheckpointStore::open(dir.path()).unwrap();
+            assert_eq!(
+                store.last_stop(),
+                LastStop::Clean,
+                "a new folder starts clean"
+            );
+        }
+        // Dropped without recording a stop: a crash.
+        {
+            let store = CheckpointStore::open(dir.path()).unwrap();
+            assert_eq!(store.last_stop(), LastStop::Unclean);
+            store.record_clean_stop().await.unwrap();
+        }
+        let store = CheckpointStore::open(dir.path()).unwrap();
+        assert_eq!(store.last_stop(), LastStop::Clean);
+        drop(store);
+        let store = CheckpointStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.last_stop(),
+            LastStop::Unclean,
+            "this run did not record its stop"
+        );
     }
 
     #[tokio::test]

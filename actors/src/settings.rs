@@ -102,6 +102,50 @@ impl Default for AlertSettings {
     }
 }
 
+/// What a strategy does after an unclean stop (`[strategy.reconciliation] after_crash`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterCrash {
+    /// Unreconciled until the first venue report: every order that does not reduce a position
+    /// is denied (`unreconciled`), since the book may miss orders accepted in the crash's last
+    /// moments and would undercount exposure.
+    #[default]
+    Reconcile,
+    /// Trade on the checkpointed book at once.
+    TrustCheckpoint,
+}
+
+impl AfterCrash {
+    /// The configuration's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterCrash::Reconcile => "reconcile",
+            AfterCrash::TrustCheckpoint => "trust_checkpoint",
+        }
+    }
+}
+
+/// `[strategy.reconciliation]`: the engine's book against the venue's reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconciliationSettings {
+    /// |venue position − own position| allowed per asset.
+    pub position_tolerance: Decimal,
+    /// How long a difference may last (orders in flight, late fills).
+    pub grace: Duration,
+    /// What an unclean stop means for the next start.
+    pub after_crash: AfterCrash,
+}
+
+impl Default for ReconciliationSettings {
+    fn default() -> Self {
+        Self {
+            position_tolerance: Decimal::ZERO,
+            grace: Duration::seconds(10),
+            after_crash: AfterCrash::Reconcile,
+        }
+    }
+}
+
 /// Everything one strategy's engine needs. `None` switches a breaker off.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StrategySettings {
@@ -139,6 +183,8 @@ pub struct StrategySettings {
     pub alerts: AlertSettings,
     /// The desk label: the scope of desk-wide halts; `None`: the strategy is on no desk.
     pub desk: Option<String>,
+    /// `[strategy.reconciliation]`; absent: no venue comparison, and a crash is trusted.
+    pub reconciliation: Option<ReconciliationSettings>,
 }
 
 impl StrategySettings {
@@ -183,6 +229,7 @@ impl StrategySettings {
             tick_interval: Some(std::time::Duration::from_secs(1)),
             alerts: AlertSettings::default(),
             desk: None,
+            reconciliation: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod alerts;
 mod market;
 pub mod pre_trade;
+pub mod reconciliation;
 mod values;
 
 pub use alerts::AlertsSection;
@@ -215,6 +216,8 @@ pub struct StrategySection {
     pub pre_trade: Option<PreTradeSection>,
     /// The desk label: the scope of desk-wide halts (`POST /api/v1/halt {"desk"}`).
     pub desk: Option<String>,
+    /// `[strategy.reconciliation]`.
+    pub reconciliation: Option<reconciliation::ReconciliationSection>,
 }
 
 /// `[firm.circuit_breakers]`: over the sum of every strategy of the firm, on every host.
@@ -763,6 +766,10 @@ fn strategy_settings(
         .host_silent
         .as_ref()
         .and_then(|h| pre_trade::host_silent(h, &at("circuit_breakers.host_silent"), problems));
+    out.reconciliation = s
+        .reconciliation
+        .as_ref()
+        .and_then(|r| reconciliation::settings(r, &at("reconciliation"), problems));
 
     (problems.len() == before).then_some(out)
 }

@@ -397,3 +397,40 @@ fn test_firm_daily_loss_when_strategies_trade_in_different_markets_then_firm_mar
     )
     .contains("firm.market.timezone: \"Mars/Olympus\""));
 }
+
+#[test]
+fn test_reconciliation_section_when_given_then_defaults_fill_in_and_bad_values_named() {
+    use rustybt_actors::settings::AfterCrash;
+    let c = parse("[[strategy]]\nname = \"m\"\n").unwrap();
+    assert_eq!(c.strategies[0].reconciliation, None);
+    let c = parse("[[strategy]]\nname = \"m\"\n[strategy.reconciliation]\n").unwrap();
+    let r = c.strategies[0].reconciliation.clone().unwrap();
+    assert_eq!(r.grace, chrono::Duration::seconds(10));
+    assert_eq!(r.position_tolerance, dec!(0));
+    assert_eq!(r.after_crash, AfterCrash::Reconcile, "the safe default");
+    let c = parse(
+        "[[strategy]]\nname = \"m\"\n[strategy.reconciliation]\nposition_tolerance = \"0.5\"\n\
+         grace = \"30s\"\nafter_crash = \"trust_checkpoint\"\n",
+    )
+    .unwrap();
+    let r = c.strategies[0].reconciliation.clone().unwrap();
+    assert_eq!(
+        (r.position_tolerance, r.grace, r.after_crash),
+        (
+            dec!(0.5),
+            chrono::Duration::seconds(30),
+            AfterCrash::TrustCheckpoint
+        )
+    );
+    let p = problems(
+        "[[strategy]]\nname = \"m\"\n[strategy.reconciliation]\nposition_tolerance = \"-1\"\ngrace = 0\n",
+    );
+    assert!(
+        p.contains("strategy[0].reconciliation.position_tolerance: -1"),
+        "{p}"
+    );
+    assert!(p.contains("strategy[0].reconciliation.grace: 0"), "{p}");
+    let p =
+        problems("[[strategy]]\nname = \"m\"\n[strategy.reconciliation]\nafter_crash = \"hope\"\n");
+    assert!(p.contains("hope"), "{p}");
+}
