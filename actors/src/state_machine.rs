@@ -114,6 +114,9 @@ pub enum Cause {
     BusLost,
     /// The host caught up with the bus again: `on_bus_loss` no longer applies.
     BusRestored,
+    /// `day` orders still open at their session's close were closed as expired (their ids in
+    /// the details' `order_ids`); the state does not change.
+    OrderExpired,
     /// A cause this build does not know (a record written by a newer version).
     Other(String),
 }
@@ -133,6 +136,7 @@ impl std::fmt::Display for Cause {
             Cause::FirmReset => f.write_str("firm_reset"),
             Cause::BusLost => f.write_str("bus_lost"),
             Cause::BusRestored => f.write_str("bus_restored"),
+            Cause::OrderExpired => f.write_str("order_expired"),
             Cause::Other(s) => f.write_str(s),
         }
     }
@@ -171,6 +175,7 @@ impl From<String> for Cause {
                 "firm_reset" => Some(Cause::FirmReset),
                 "bus_lost" => Some(Cause::BusLost),
                 "bus_restored" => Some(Cause::BusRestored),
+                "order_expired" => Some(Cause::OrderExpired),
                 _ => None,
             },
         };
