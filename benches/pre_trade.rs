@@ -37,6 +37,7 @@ fn limits() -> PreTradeLimits {
         max_reference_age: Some(Duration::seconds(60)),
         max_open_orders: Some(1000),
         duplicate_order_id: true,
+        duplicate_window: None,
         assets: Default::default(),
     };
     for i in (0..50).step_by(4) {

@@ -49,6 +49,7 @@ fn settings(checks: bool) -> StrategySettings {
             max_reference_age: Some(Duration::days(1)),
             max_open_orders: Some(1000),
             duplicate_order_id: true,
+            duplicate_window: None,
             assets: Default::default(),
         };
         for i in (0..50).step_by(4) {

@@ -896,6 +896,7 @@ mod tests {
                     quantity: dec!(10),
                     limit_price: Some(dec!(170)),
                     timestamp: Some(at("2026-03-02T15:00:59Z")),
+                    time_in_force: Default::default(),
                 },
                 decision: OrderDecision::Rejected {
                     reason: "tripped".into(),
@@ -934,6 +935,7 @@ mod tests {
                 filled: dec!(2),
                 limit_price: Some(dec!(170)),
                 since: at("2026-03-02T15:01:30Z"),
+                expires_at: Some(at("2026-03-02T21:00:00Z")),
             }],
             pre_trade: PreTradeStatus {
                 configured: true,

@@ -28,7 +28,9 @@ pub use rustybt_actors::{
     breaker::{BreakerKind, ResetPolicy, Trip},
     clock::{Clock, SharedClock, SystemClock, TestClock},
     decision::OrderDecision,
-    domain::{ErrorKind, ErrorReport, Fill, OrderRequest, PortfolioSnapshot, Position, Side},
+    domain::{
+        ErrorKind, ErrorReport, Fill, OrderRequest, PortfolioSnapshot, Position, Side, TimeInForce,
+    },
     engine::{EngineHandle, EngineStatus, OperatorHandle},
     error::EngineError,
     events::{EngineEvent, TelemetryEvent},

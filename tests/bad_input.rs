@@ -85,7 +85,7 @@ proptest! {
     /// value in any slot: never a panic; refused naming the field (its full path); accepted
     /// only with positive limits and a collar in (0, 1).
     #[test]
-    fn prop_pre_trade_section_with_a_bad_value_never_panics(slot in 0usize..13, value in nasty_value()) {
+    fn prop_pre_trade_section_with_a_bad_value_never_panics(slot in 0usize..14, value in nasty_value()) {
         let keys = [
             ("strategy.pre_trade", "max_order_quantity"),
             ("strategy.pre_trade", "max_order_notional"),
@@ -95,6 +95,7 @@ proptest! {
             ("strategy.pre_trade", "max_reference_age"),
             ("strategy.pre_trade", "max_open_orders"),
             ("strategy.pre_trade", "duplicate_order_id"),
+            ("strategy.pre_trade", "duplicate_window"),
             ("strategy.pre_trade.assets.AAPL", "max_position"),
             ("strategy.pre_trade.assets.AAPL", "price_collar"),
             ("strategy.circuit_breakers.pre_trade", "max_denials"),
@@ -116,6 +117,9 @@ proptest! {
                 let limits = [l.per_order.max_order_quantity, l.per_order.max_order_notional, l.per_order.max_position, l.max_gross_exposure];
                 for v in limits.into_iter().flatten() {
                     prop_assert!(v > rust_decimal::Decimal::ZERO);
+                }
+                if let Some(w) = l.duplicate_window {
+                    prop_assert!(w >= chrono::Duration::seconds(1));
                 }
                 for a in l.assets.values().chain([&l.per_order]) {
                     if let Some(collar) = a.price_collar {

@@ -733,3 +733,100 @@ async fn test_status_when_new_breakers_not_configured_then_not_listed() {
     assert!(breaker(&s, "host_silent").is_none());
     assert!(breaker(&s, "order_rate").is_some());
 }
+
+#[tokio::test]
+async fn test_day_order_when_session_closes_then_expired_audited_streamed_and_done_is_404() {
+    // Monday 2026-03-09 10:00 New York; the default market closes at 16:00 (20:00Z).
+    let a = api(LIMITS).await;
+    let engine = a.engines.get("momentum").unwrap().clone();
+    let mut stream = a.http.get(a.url("/events")).send().await.unwrap();
+    let mut seen = String::new();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), stream.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    seen.push_str(&String::from_utf8_lossy(&first));
+    assert!(seen.contains("event: hello"), "{seen}");
+    // A time in force the API does not know is refused, naming the field and the value.
+    let mut bad = limit("x", "AAPL", "buy", "1", "100");
+    bad["time_in_force"] = json!("week");
+    let (code, v) = a.post("/orders", bad).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("time_in_force") && message.contains("week"),
+        "{v}"
+    );
+    // A day order (the default) and a good-till-cancelled one.
+    assert_eq!(
+        a.order(limit("d1", "AAPL", "buy", "10", "100")).await["decision"],
+        "accepted"
+    );
+    let mut gtc = limit("g1", "MSFT", "sell", "5", "400");
+    gtc["time_in_force"] = json!("gtc");
+    assert_eq!(a.order(gtc).await["decision"], "accepted");
+    let open = |s: &Value| -> Vec<String> {
+        s["open_orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["order_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(open(&a.status().await), ["d1", "g1"]);
+    // A nanosecond before the close nothing expires.
+    let close: chrono::DateTime<chrono::Utc> = "2026-03-09T20:00:00Z".parse().unwrap();
+    a.clock.set(close - Duration::nanoseconds(1));
+    engine.tick().await;
+    assert_eq!(open(&a.status().await), ["d1", "g1"]);
+    // At the close the day order is closed as expired; the gtc one works on.
+    a.clock.set(close);
+    engine.tick().await;
+    assert_eq!(open(&a.status().await), ["g1"]);
+    assert_eq!(engine.book().open_orders.len(), 1);
+    let audit: Value = a
+        .http
+        .get(a.url("/audit"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = audit
+        .as_array()
+        .or_else(|| audit["entries"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let expired: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["cause"] == "order_expired")
+        .collect();
+    assert_eq!(expired.len(), 1, "{audit}");
+    assert_eq!(expired[0]["details"]["order_ids"], json!(["d1"]), "{audit}");
+    assert_eq!(expired[0]["from"], expired[0]["to"], "no state change");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains("event: order_expired") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("order_expired on the stream within 10 s")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("\"order_id\":\"d1\""), "{seen}");
+    // `/done` for it: not held any more. For the gtc order: as before.
+    let (code, v) = a
+        .post("/orders/d1/done", json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{v}");
+    let (code, v) = a
+        .post("/orders/g1/done", json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{v}");
+    // Its id is still within the duplicate window (this session and the one before).
+    let v = a.order(limit("d1", "AAPL", "buy", "10", "100")).await;
+    assert_eq!(v["check"], "duplicate_order_id", "{v}");
+}

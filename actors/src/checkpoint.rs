@@ -650,6 +650,7 @@ mod tests {
             filled: dec!(4),
             limit_price: Some(dec!(170.5)),
             since,
+            expires_at: Some(since + chrono::Duration::hours(2)),
         };
         cp.stage_open_orders(vec![
             (Arc::from("o1"), Some(open("o1"))),

@@ -13,9 +13,10 @@
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
 use crate::checkpoint::StrategyCheckpoint;
 use crate::domain::{Fill, InputError, OrderRequest, Position};
+use crate::pretrade::book::OrderDays;
 use crate::pretrade::journal::OpenOrderJournal;
 use crate::pretrade::{checks, Denial, OpenOrder, OrderBook, PreTradeCheck, PreTradeLimits};
-use crate::rules::{OrderRateRule, OrderVerdict, PreTradeDenialRule};
+use crate::rules::{MarketSession, OrderRateRule, OrderVerdict, PreTradeDenialRule};
 use crate::state_machine::EngineState;
 use crate::supervision::{ActorName, HealthBoard};
 use chrono::{DateTime, Utc};
@@ -129,6 +130,9 @@ pub struct GateRules {
     pub pre_trade: PreTradeLimits,
     /// The pre-trade breaker's rule (too many denials in a window), if it is on.
     pub pre_trade_denials: Option<PreTradeDenialRule>,
+    /// The market's sessions: when `day` orders expire and, without a `duplicate_window`,
+    /// how long ids are remembered. `None` (bare cores in tests): day orders never expire.
+    pub market: Option<MarketSession>,
 }
 
 /// The Supervisor's word: the state orders are judged against.
@@ -168,6 +172,8 @@ struct Judged {
     last_decision_at: DateTime<Utc>,
     recent_orders: VecDeque<OrderRecord>,
     recent_fills: VecDeque<Fill>,
+    // Day orders closed as expired on the order path, not yet recorded by the Supervisor.
+    expired: Vec<OpenOrder>,
     accepted: u64,
     rejected: HashMap<String, u64>,
     denials: [u64; 8],
@@ -203,6 +209,8 @@ pub struct DecisionCore {
     // Which open orders the checkpoint holds; taken only by whoever saves them, never by the
     // order path.
     journal: Mutex<OpenOrderJournal>,
+    // Day orders were closed as expired outside the Supervisor's tick: it should record them.
+    expired_waiting: AtomicBool,
 }
 
 impl std::fmt::Debug for DecisionCore {
@@ -221,7 +229,9 @@ impl DecisionCore {
             order_rate,
             pre_trade,
             pre_trade_denials,
+            market,
         } = rules;
+        let days = OrderDays::new(market, pre_trade.duplicate_window);
         let (state_watch, _) = tokio::sync::watch::channel(first.state);
         Self {
             bus_loss: AtomicU8::new(BUS_OK),
@@ -230,13 +240,14 @@ impl DecisionCore {
                 update: first,
                 unconfirmed: Vec::new(),
                 reduce_only_when_tripped,
-                book: OrderBook::new(),
+                book: OrderBook::new().with_days(days),
                 pre_trade,
                 pre_trade_denials,
                 order_rate,
                 last_decision_at: DateTime::<Utc>::MIN_UTC,
                 recent_orders: VecDeque::with_capacity(RECENT),
                 recent_fills: VecDeque::with_capacity(RECENT),
+                expired: Vec::new(),
                 accepted: 0,
                 rejected: HashMap::new(),
                 denials: [0; 8],
@@ -246,7 +257,32 @@ impl DecisionCore {
             supervisor_alive: AtomicBool::new(true),
             state_watch,
             journal: Mutex::new(OpenOrderJournal::default()),
+            expired_waiting: AtomicBool::new(false),
         }
+    }
+
+    // Closes the day orders due at `now` (two comparisons when none is) and keeps them for
+    // the Supervisor to record.
+    fn expire_locked(&self, j: &mut Judged, now: DateTime<Utc>) {
+        let expired = j.book.expire_due(now);
+        if !expired.is_empty() {
+            j.expired.extend(expired);
+            self.expired_waiting.store(true, Ordering::Release);
+        }
+    }
+
+    /// Closes the `day` orders whose session closed at or before `now` and answers them with
+    /// any the order path closed since the last call: each is to be recorded as expired once.
+    pub fn expire_due(&self, now: DateTime<Utc>) -> Vec<OpenOrder> {
+        let mut j = self.lock();
+        self.expire_locked(&mut j, now);
+        self.expired_waiting.store(false, Ordering::Release);
+        std::mem::take(&mut j.expired)
+    }
+
+    /// Whether day orders were closed as expired that the Supervisor has not recorded yet.
+    pub fn expired_waiting(&self) -> bool {
+        self.expired_waiting.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> MutexGuard<'_, Judged> {
@@ -268,6 +304,8 @@ impl DecisionCore {
         // A wall clock stepped back (NTP) must not make the window refuse orders.
         let now = clock.now().max(j.last_decision_at);
         j.last_decision_at = now;
+        // A day order past its session's close no longer counts as open or working.
+        self.expire_locked(&mut j, now);
         // Vec::new does not allocate: only an order that trips pays for it.
         let mut tripped = Vec::new();
         // The checks judge the order itself, in every state: a fat finger is named as one
@@ -275,7 +313,8 @@ impl DecisionCore {
         let denial = if j.pre_trade.any() {
             checks::judge(&j.pre_trade, &j.book, &order, now).err()
         } else {
-            None
+            // No check configured: only the bound on open orders, one comparison.
+            checks::judge_open_orders(&j.pre_trade, &j.book).err()
         };
         let mut decision = match denial {
             Some(d) => {
@@ -553,9 +592,16 @@ impl DecisionCore {
     }
 
     /// An open order ended without filling completely; answers it, or `None` when it had
-    /// already closed. An id the gate never accepted is refused.
-    pub fn on_done(&self, order_id: &str) -> Result<Option<OpenOrder>, InputError> {
-        self.lock().book.on_done(order_id)
+    /// already closed. An id the gate does not hold at `now` (never accepted, forgotten, or
+    /// closed as expired) is refused.
+    pub fn on_done(
+        &self,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OpenOrder>, InputError> {
+        let mut j = self.lock();
+        self.expire_locked(&mut j, now);
+        j.book.on_done(order_id, now)
     }
 
     /// Reference prices posted by the host at `at`.
@@ -999,5 +1045,78 @@ mod tests {
         let (d, trip) = c.decide(order("late", Side::Buy, dec!(1)), clock.as_ref());
         assert!(!d.is_accepted() && trip.is_empty());
         assert_eq!(c.activity().accepted, 100);
+    }
+
+    #[test]
+    fn test_decide_when_session_closed_then_day_order_expired_before_judging_and_reported_once() {
+        let health = Arc::new(HealthBoard::new([ActorName::OrderGate], []));
+        let market = MarketSession::new(
+            chrono_tz::America::New_York,
+            chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            [],
+        )
+        .closing_at(chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap());
+        let c = DecisionCore::new(
+            update(EngineState::Normal, &[], 0),
+            GateRules {
+                pre_trade: PreTradeLimits {
+                    max_open_orders: Some(1),
+                    duplicate_order_id: true,
+                    ..PreTradeLimits::default()
+                },
+                market: Some(market),
+                ..GateRules::default()
+            },
+            health,
+        );
+        let clock = TestClock::new(t0()); // Monday 10:00 New York
+        assert!(c
+            .decide(order("d", Side::Buy, dec!(1)), clock.as_ref())
+            .0
+            .is_accepted());
+        let close: DateTime<Utc> = "2026-03-09T20:00:00Z".parse().unwrap();
+        clock.set(close - Duration::nanoseconds(1));
+        let (d, _) = c.decide(order("e", Side::Buy, dec!(1)), clock.as_ref());
+        assert_eq!(d.check(), Some(PreTradeCheck::MaxOpenOrders), "still open");
+        assert!(!c.expired_waiting());
+        clock.set(close);
+        // The close came: "d" no longer counts as open, so "e" fits; "d" is still a duplicate.
+        assert!(c
+            .decide(order("e", Side::Buy, dec!(1)), clock.as_ref())
+            .0
+            .is_accepted());
+        assert!(c.expired_waiting());
+        let expired = c.expire_due(close);
+        assert_eq!(expired.len(), 1);
+        assert_eq!(&*expired[0].order_id, "d");
+        assert!(!c.expired_waiting() && c.expire_due(close).is_empty());
+        assert!(matches!(
+            c.on_done("d", close),
+            Err(InputError::ExpiredOrder { .. })
+        ));
+        let (d, _) = c.decide(order("d", Side::Buy, dec!(1)), clock.as_ref());
+        assert_eq!(d.check(), Some(PreTradeCheck::DuplicateOrderId));
+    }
+
+    #[test]
+    fn test_decide_when_no_pre_trade_section_then_only_the_open_order_bound_applies() {
+        let c = core(EngineState::Normal, false, None);
+        let clock = TestClock::new(t0());
+        for i in 0..crate::pretrade::limits::DEFAULT_MAX_OPEN_ORDERS {
+            assert!(c
+                .decide(
+                    order(&format!("o{i}"), Side::Buy, Decimal::MAX),
+                    clock.as_ref()
+                )
+                .0
+                .is_accepted());
+        }
+        let (d, _) = c.decide(order("one-more", Side::Buy, dec!(1)), clock.as_ref());
+        assert_eq!(d.check(), Some(PreTradeCheck::MaxOpenOrders));
+        c.on_done("o0", t0()).unwrap();
+        assert!(c
+            .decide(order("one-more", Side::Buy, dec!(1)), clock.as_ref())
+            .0
+            .is_accepted());
     }
 }

@@ -57,9 +57,17 @@ pub enum InputError {
         /// The skew allowed.
         max_skew_seconds: i64,
     },
-    /// An order id the gate never accepted (`/done` for an unknown order).
+    /// An order id the gate never accepted, or accepted so long ago that it was forgotten
+    /// (`/done` for an unknown order).
     #[error("order_id: {order_id:?} was never accepted by the gate")]
     UnknownOrder {
+        /// The id given.
+        order_id: String,
+    },
+    /// A `day` order the gate closed as expired at its session's close: it is no longer held
+    /// (`/done` for it answers like one never accepted).
+    #[error("order_id: {order_id:?} expired at its session's close and is no longer open")]
+    ExpiredOrder {
         /// The id given.
         order_id: String,
     },
@@ -235,6 +243,36 @@ pub struct OrderRequest {
     /// When the host created the order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// How long the order works: `day` (the default) expires at its session's close.
+    #[serde(default, skip_serializing_if = "TimeInForce::is_day")]
+    pub time_in_force: TimeInForce,
+}
+
+/// How long an order works if neither filled nor done (API v1.2 "Orders over days").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeInForce {
+    /// Until its session closes (the market's `close`, else the next open); an order accepted
+    /// outside a session belongs to the next one. Then the gate closes it as expired.
+    #[default]
+    Day,
+    /// Good till cancelled: open until filled or done, across sessions.
+    Gtc,
+}
+
+impl TimeInForce {
+    /// Whether this is `day`, the default (left out when serialised).
+    pub fn is_day(&self) -> bool {
+        matches!(self, TimeInForce::Day)
+    }
+
+    /// The API's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeInForce::Day => "day",
+            TimeInForce::Gtc => "gtc",
+        }
+    }
 }
 
 impl OrderRequest {
@@ -252,7 +290,14 @@ impl OrderRequest {
             quantity,
             limit_price: None,
             timestamp: None,
+            time_in_force: TimeInForce::Day,
         }
+    }
+
+    /// The same order, good till cancelled.
+    pub fn good_till_cancelled(mut self) -> Self {
+        self.time_in_force = TimeInForce::Gtc;
+        self
     }
 
     /// Refuses empty identifiers, non-positive quantities and limit prices.

@@ -13,7 +13,7 @@ use crate::actors::ledger_feed::{
 use crate::actors::messages::{CancelSink, ReadBreaker, TripReport};
 use crate::actors::supervisor::{
     read_breakers, resume_machine, ApplyFirm, ApplyHalt, ApplyResetConfirm, ApplyResetRequest,
-    BreakerLink, ReadState, StrategyActors, SupervisorParts, TickAll,
+    BreakerLink, ReadState, RecordExpired, StrategyActors, SupervisorParts, TickAll,
 };
 use crate::actors::{AlertDispatcher, LedgerFeed, Links, ManualBreaker, OrderGate, Supervisor};
 use crate::alerts::{Alert, AlertChannel, DeliveryRecord};
@@ -205,6 +205,7 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
                     .pre_trade_breaker
                     .as_ref()
                     .map(|p| PreTradeDenialRule::new(p.max_denials, p.window)),
+                market: Some(settings.market.clone()),
             },
             health.clone(),
         ));
@@ -408,6 +409,14 @@ impl Inner {
     fn heard(&self) {
         self.beacon.stamp(self.clock.now());
     }
+
+    /// Day orders the order path closed as expired reach the audit trail and the event
+    /// stream through the Supervisor: one message a session, never one per order.
+    fn report_expired(&self) {
+        if self.core.expired_waiting() {
+            self.supervisor.do_send(RecordExpired);
+        }
+    }
 }
 
 impl EngineHandle {
@@ -489,6 +498,7 @@ impl EngineHandle {
         for trip in tripped {
             i.supervisor.do_send(TripReport(trip));
         }
+        i.report_expired();
         Ok(decision)
     }
 
@@ -547,7 +557,9 @@ impl EngineHandle {
         if let Some(at) = timestamp {
             InputError::check_not_ahead("timestamp", at, i.clock.now(), i.max_clock_skew)?;
         }
-        if let Some(order) = i.core.on_done(order_id)? {
+        let done = i.core.on_done(order_id, i.clock.now());
+        i.report_expired();
+        if let Some(order) = done? {
             tracing::debug!(strategy = %i.name, order_id, status = status.as_str(), remaining = %order.signed_remaining(), "order done");
         }
         Ok(())

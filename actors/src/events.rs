@@ -78,6 +78,21 @@ pub struct BreakerClearedEvent {
     pub at: DateTime<Utc>,
 }
 
+/// A `day` order still open when its session closed was closed as expired: it no longer
+/// counts as open or working, exactly as if the host had reported it done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderExpiredEvent {
+    /// The strategy.
+    pub strategy: String,
+    /// The host's id of the order.
+    pub order_id: String,
+    /// The order as it was when it expired (quantity, filled so far, its session's close in
+    /// `expires_at`).
+    pub order: crate::pretrade::OpenOrder,
+    /// When the gate closed it, by the engine's clock (at or after `order.expires_at`).
+    pub at: DateTime<Utc>,
+}
+
 /// Everything a subscriber may hear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -97,6 +112,8 @@ pub enum EngineEvent {
     /// A trip or halt asks the host to cancel its open orders, each named: the sidecar's
     /// host hears it here (an embedding host also through its cancel sink).
     CancelAllOrders(crate::actors::messages::CancelAllOrders),
+    /// A `day` order was closed as expired at its session's close.
+    OrderExpired(OrderExpiredEvent),
 }
 
 /// High-rate telemetry: may be dropped by a subscriber that lags.

@@ -116,6 +116,9 @@ pub enum Cause {
     BusRestored,
     /// An operator removed a decommissioned host's strategies from the firm's figures.
     FirmHostRemoved,
+    /// `day` orders still open at their session's close were closed as expired (their ids in
+    /// the details' `order_ids`); the state does not change.
+    OrderExpired,
     /// A cause this build does not know (a record written by a newer version).
     Other(String),
 }
@@ -136,6 +139,7 @@ impl std::fmt::Display for Cause {
             Cause::BusLost => f.write_str("bus_lost"),
             Cause::BusRestored => f.write_str("bus_restored"),
             Cause::FirmHostRemoved => f.write_str("firm_host_removed"),
+            Cause::OrderExpired => f.write_str("order_expired"),
             Cause::Other(s) => f.write_str(s),
         }
     }
@@ -175,6 +179,7 @@ impl From<String> for Cause {
                 "bus_lost" => Some(Cause::BusLost),
                 "bus_restored" => Some(Cause::BusRestored),
                 "firm_host_removed" => Some(Cause::FirmHostRemoved),
+                "order_expired" => Some(Cause::OrderExpired),
                 _ => None,
             },
         };

@@ -58,6 +58,7 @@ class Guard(Protocol):
         quantity: Money,
         limit_price: Optional[Money] = ...,
         timestamp: Optional[Time] = ...,
+        time_in_force: Optional[str] = ...,
     ) -> OrderDecision: ...
 
     def submit_snapshot(

@@ -51,12 +51,19 @@ def _put(body: dict[str, Any], key: str, value: Any) -> None:
 
 
 def order(
-    order_id: Any, asset: Any, side: Any, quantity: Any, limit_price: Any, timestamp: Any
+    order_id: Any,
+    asset: Any,
+    side: Any,
+    quantity: Any,
+    limit_price: Any,
+    timestamp: Any,
+    time_in_force: Any = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"order_id": order_id, "asset": asset, "side": side}
     _put(body, "quantity", money(quantity))
     _put(body, "limit_price", money(limit_price))
     _put(body, "timestamp", time(timestamp))
+    _put(body, "time_in_force", time_in_force)
     return body
 
 

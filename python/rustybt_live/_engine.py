@@ -123,14 +123,22 @@ class Engine:
         quantity: Money,
         limit_price: Optional[Money] = None,
         timestamp: Optional[Time] = None,
+        time_in_force: Optional[str] = None,
     ) -> OrderDecision:
         """The order gate: decided in this thread, counted by the order-rate breaker.
-        ``timestamp`` defaults to the engine's clock."""
-        decision = self._check(order_id, asset, side, quantity, limit_price, timestamp)
+        ``timestamp`` defaults to the engine's clock. ``time_in_force``: ``"day"`` (the
+        default: closed as expired at its session's close) or ``"gtc"``."""
+        decision = None
+        if time_in_force is None:
+            decision = self._check(order_id, asset, side, quantity, limit_price, timestamp)
         if decision is None:
             # A field the fast path does not read as is: the API's parser says what it is.
             decision = self._n.check_order_body(
-                _dumps(b.order(order_id, asset, side, quantity, limit_price, timestamp))
+                _dumps(
+                    b.order(
+                        order_id, asset, side, quantity, limit_price, timestamp, time_in_force
+                    )
+                )
             )
         return decision  # type: ignore[no-any-return]
 

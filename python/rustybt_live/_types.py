@@ -272,7 +272,7 @@ class Event:
     """A control event: ``kind`` is the API's event name (``state_changed``,
     ``circuit_breaker_tripped``, ``manual_halt``, ``reset_requested``, ``reset_confirmed``,
     ``breaker_cleared``, ``cancel_all_orders`` with the open orders to cancel in
-    ``data["open_orders"]``). ``state`` is the new state of a ``state_changed``; ``breaker`` the
+    ``data["open_orders"]``, ``order_expired`` with the expired day order's ``data["order_id"]``). ``state`` is the new state of a ``state_changed``; ``breaker`` the
     breaker of a trip or clear; ``data`` the event's JSON, every field of it."""
 
     kind: str

@@ -278,9 +278,11 @@ class Client:
         quantity: Money,
         limit_price: Optional[Money] = None,
         timestamp: Optional[Time] = None,
+        time_in_force: Optional[str] = None,
     ) -> OrderDecision:
-        """``POST .../orders``: the order gate."""
-        body = b.order(order_id, asset, side, quantity, limit_price, timestamp)
+        """``POST .../orders``: the order gate. ``time_in_force``: ``"day"`` (the default,
+        expires at its session's close) or ``"gtc"``."""
+        body = b.order(order_id, asset, side, quantity, limit_price, timestamp, time_in_force)
         return OrderDecision.from_json(self._post("/orders", body))
 
     def submit_snapshot(

@@ -233,6 +233,7 @@ fn fast_order(
         quantity: read_money(quantity)?,
         limit_price,
         timestamp: read_time(timestamp)?,
+        time_in_force: Default::default(),
     })
 }
 

@@ -41,8 +41,11 @@ pub struct PreTradeSection {
     pub max_reference_age: Option<DurationValue>,
     /// Most orders open at once.
     pub max_open_orders: Option<i64>,
-    /// Deny an order id accepted before.
+    /// Deny an order id accepted before (within the duplicate window).
     pub duplicate_order_id: Option<bool>,
+    /// How long an accepted id is remembered (positive whole seconds or a duration string);
+    /// unset: the current session and the one before.
+    pub duplicate_window: Option<DurationValue>,
     /// `[strategy.pre_trade.assets.NAME]`.
     #[serde(default)]
     pub assets: BTreeMap<String, AssetLimitsSection>,
@@ -145,6 +148,10 @@ pub fn limits(s: &PreTradeSection, prefix: &str, problems: &mut Vec<String>) -> 
         max_reference_age,
         max_open_orders,
         duplicate_order_id: s.duplicate_order_id.unwrap_or(false),
+        duplicate_window: s
+            .duplicate_window
+            .as_ref()
+            .and_then(|v| v.to_duration(&at("duplicate_window"), problems)),
         assets: Default::default(),
     };
     for (asset, a) in &s.assets {

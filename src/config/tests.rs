@@ -433,4 +433,60 @@ fn test_reconciliation_section_when_given_then_defaults_fill_in_and_bad_values_n
     let p =
         problems("[[strategy]]\nname = \"m\"\n[strategy.reconciliation]\nafter_crash = \"hope\"\n");
     assert!(p.contains("hope"), "{p}");
+
+fn test_parse_when_duplicate_window_bad_then_error_names_field_and_value() {
+    for (value, want) in [
+        (
+            "0",
+            "strategy[0].pre_trade.duplicate_window: 0 s must be between 1 second and 7 days",
+        ),
+        (
+            "-5",
+            "strategy[0].pre_trade.duplicate_window: -5 s must be between 1 second and 7 days",
+        ),
+        (
+            "\"soon\"",
+            "strategy[0].pre_trade.duplicate_window: \"soon\" is not a duration",
+        ),
+        (
+            "\"1.5s\"",
+            "strategy[0].pre_trade.duplicate_window: \"1.5s\" is not a duration",
+        ),
+    ] {
+        let text = format!(
+            "[[strategy]]\nname = \"m\"\n[strategy.pre_trade]\nduplicate_order_id = true\nduplicate_window = {value}\n"
+        );
+        let e = Config::parse(&text, Path::new("."), &HashMap::new()).unwrap_err();
+        assert!(
+            e.problems.iter().any(|p| p.starts_with(want)),
+            "missing {want:?} in {:#?}",
+            e.problems
+        );
+    }
+}
+
+#[test]
+fn test_parse_when_duplicate_window_and_close_given_then_read_and_unset_bound_is_default() {
+    for (value, secs) in [("3600", 3600), ("\"1h\"", 3600), ("\"90s\"", 90)] {
+        let text = format!(
+            "[[strategy]]\nname = \"m\"\n[strategy.market]\ntimezone = \"America/New_York\"\nopen = \"09:30\"\nclose = \"16:00\"\n[strategy.pre_trade]\nduplicate_order_id = true\nduplicate_window = {value}\n"
+        );
+        let c = Config::parse(&text, Path::new("."), &HashMap::new()).unwrap();
+        let l = &c.strategies[0].pre_trade;
+        assert_eq!(l.duplicate_window, Some(chrono::Duration::seconds(secs)));
+        assert_eq!(
+            l.open_orders_cap(),
+            rustybt_actors::pretrade::limits::DEFAULT_MAX_OPEN_ORDERS
+        );
+        assert!(c.strategies[0].market.has_close());
+    }
+    // Unset: the sessions decide, and no open-order bound was written.
+    let c = Config::parse(
+        "[[strategy]]\nname = \"m\"\n",
+        Path::new("."),
+        &HashMap::new(),
+    )
+    .unwrap();
+    assert_eq!(c.strategies[0].pre_trade.duplicate_window, None);
+    assert_eq!(c.strategies[0].pre_trade.open_orders_cap(), 100_000);
 }

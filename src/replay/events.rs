@@ -377,4 +377,41 @@ mod tests {
         .unwrap_err();
         assert!(e.message.starts_with("timestamp: missing"), "{e}");
     }
+
+    #[test]
+    fn test_read_when_order_has_time_in_force_then_read_and_bad_one_named() {
+        let h = read_str(
+            r#"{"type":"order","order_id":"o1","asset":"SPY","side":"buy","quantity":"1","time_in_force":"gtc","timestamp":"2026-03-02T14:30:01Z"}
+{"type":"order","order_id":"o2","asset":"SPY","side":"buy","quantity":"1","timestamp":"2026-03-02T14:30:02Z"}
+"#,
+            false,
+            false,
+        )
+        .unwrap();
+        let tif: Vec<_> = h
+            .events
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::Order(o) => o.time_in_force,
+                _ => unreachable!("only orders here"),
+            })
+            .collect();
+        assert_eq!(
+            tif,
+            [
+                rustybt_actors::domain::TimeInForce::Gtc,
+                rustybt_actors::domain::TimeInForce::Day
+            ]
+        );
+        let e = read_str(
+            r#"{"type":"order","order_id":"o1","asset":"SPY","side":"buy","quantity":"1","time_in_force":"ioc","timestamp":"2026-03-02T14:30:01Z"}"#,
+            false,
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("time_in_force") && e.message.contains("ioc"),
+            "{e}"
+        );
+    }
 }

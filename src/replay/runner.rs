@@ -180,6 +180,8 @@ pub async fn replay(
                 // broker saw it, here it never left.
                 match engine.order_done(order_id, *status, Some(event.at)) {
                     Err(InputError::UnknownOrder { .. }) => report.done_unknown += 1,
+                    // The engine closed it at its session's close already.
+                    Err(InputError::ExpiredOrder { .. }) => {}
                     other => other?,
                 }
             }

@@ -101,9 +101,11 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         let message = e.to_string();
         match e {
-            EngineError::Input(rustybt_actors::domain::InputError::UnknownOrder { .. }) => {
-                Self::new(StatusCode::NOT_FOUND, "unknown_order", message)
-            }
+            // An order the gate closed as expired is no longer held: as unknown (API v1.2).
+            EngineError::Input(
+                rustybt_actors::domain::InputError::UnknownOrder { .. }
+                | rustybt_actors::domain::InputError::ExpiredOrder { .. },
+            ) => Self::new(StatusCode::NOT_FOUND, "unknown_order", message),
             EngineError::Input(_) => Self::invalid("invalid_value", message),
             EngineError::Transition(t) => {
                 let code = match t {

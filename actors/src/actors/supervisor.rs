@@ -91,6 +91,12 @@ pub struct ApplyResetConfirm {
 #[rtype(result = "(StateRecord, Option<String>)")]
 pub struct ReadState;
 
+/// Records the `day` orders the gate closed as expired and not yet recorded (sent by the
+/// host's handle when its order path closed some).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct RecordExpired;
+
 /// Runs every actor's time-driven checks once, as of the clock's now.
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
@@ -579,6 +585,56 @@ impl Handler<Tick> for Supervisor {
 
     fn handle(&mut self, msg: Tick, ctx: &mut Context<Self>) {
         self.apply_unanswered(ctx, Trigger::Tick, msg.now, None);
+        self.record_expired(ctx, msg.now);
+    }
+}
+
+impl Handler<RecordExpired> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, _: RecordExpired, ctx: &mut Context<Self>) {
+        let now = self.now();
+        self.record_expired(ctx, now);
+    }
+}
+
+impl Supervisor {
+    /// Closes the day orders due by `now` and records them: one `order_expired` entry in the
+    /// audit trail naming every id closed in this sweep (one a session close, so the trail
+    /// grows with sessions, not with orders), then one `order_expired` event per order on the
+    /// stream. The commit path: durable before it is heard.
+    fn record_expired(&mut self, ctx: &mut Context<Self>, now: DateTime<Utc>) {
+        let expired = self.parts.core.expire_due(now);
+        if expired.is_empty() {
+            return;
+        }
+        let before = self.machine.clone();
+        let state = self.machine.state();
+        let ids: Vec<&str> = expired.iter().map(|o| &*o.order_id).collect();
+        tracing::info!(strategy = %self.parts.strategy, count = ids.len(), "day orders expired");
+        let mut out = Outputs::default();
+        out.records.push(Transition {
+            at: now,
+            from: state,
+            to: state,
+            cause: crate::state_machine::Cause::OrderExpired,
+            operator: Some(crate::engine::ENGINE_OPERATOR.into()),
+            details: serde_json::json!({
+                "count": ids.len(),
+                "order_ids": ids,
+                "session_close": expired.iter().filter_map(|o| o.expires_at).min(),
+            }),
+        });
+        for order in expired {
+            out.events
+                .push(EngineEvent::OrderExpired(OrderExpiredEvent {
+                    strategy: self.parts.strategy.clone(),
+                    order_id: order.order_id.to_string(),
+                    order,
+                    at: now,
+                }));
+        }
+        self.commit_before_next(ctx, before, out);
     }
 }
 

@@ -3,12 +3,21 @@
 //! reference price; the open orders themselves, from acceptance to full fill or done; and the
 //! gross exposure, kept as a running sum of per-asset terms so that judging one order never
 //! walks every asset.
+//!
+//! Nothing here grows with how long the engine runs: an accepted id is remembered only within
+//! the duplicate window (the current session and the one before, or the last
+//! `duplicate_window` of the engine's clock), kept in a table by id and a queue in order of
+//! forgetting that each accept and tick trims from the front; a `day` order still open at its
+//! session's close is closed as expired, found by one walk of the open orders when the
+//! earliest expiry is due (at most once a session), never by an index per order.
 
-use crate::domain::{Fill, InputError, OrderRequest, Position, Side};
-use chrono::{DateTime, Utc};
+use crate::domain::{Fill, InputError, OrderRequest, Position, Side, TimeInForce};
+use crate::rules::MarketSession;
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// How an open order ended other than by filling.
@@ -61,6 +70,10 @@ pub struct OpenOrder {
     pub limit_price: Option<Decimal>,
     /// When the gate accepted it, by the engine's clock.
     pub since: DateTime<Utc>,
+    /// When the gate closes it as expired, by the engine's clock: a `day` order's session
+    /// close. Absent for `gtc`, and in checkpoints written before time in force existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl OpenOrder {
@@ -117,6 +130,68 @@ impl AssetBook {
 
 const OPEN_CAPACITY: usize = 1024;
 
+/// How long accepted ids are remembered and when `day` orders expire: the market's sessions,
+/// or a window of the engine's clock for ids. Without a calendar (a bare book in a test) day
+/// orders never expire and, without a window, ids are never forgotten.
+#[derive(Debug, Clone, Default)]
+pub struct OrderDays {
+    market: Option<MarketSession>,
+    window: Option<Duration>,
+    // The calendar's last answer: for instants in [from, close) a day order expires at
+    // `close`, and an id is forgotten at `next_close` (the close of the session after). The
+    // clock only moves forward, so the calendar is asked about once a session.
+    cached: Option<(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl OrderDays {
+    /// Sessions from `market` (day orders and, without `window`, ids); ids remembered for
+    /// `window` when it is set.
+    pub fn new(market: Option<MarketSession>, window: Option<Duration>) -> Self {
+        Self {
+            market,
+            window,
+            cached: None,
+        }
+    }
+
+    // (close of the session `at` belongs to, close of the session after).
+    fn closes(&mut self, at: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        if let Some((from, close, next)) = self.cached {
+            if from <= at && at < close {
+                return Some((close, next));
+            }
+        }
+        let market = self.market.as_ref()?;
+        let close = market.day_order_expiry(at);
+        let next = market.day_order_expiry(close);
+        self.cached = Some((at, close, next));
+        Some((close, next))
+    }
+
+    /// When a `day` order accepted at `at` expires; `None` without a calendar.
+    pub fn expiry(&mut self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.closes(at).map(|(close, _)| close)
+    }
+
+    /// From when an id accepted at `at` is forgotten: `at` + the window, else the close of the
+    /// session after the one `at` belongs to; `None` (never) without either.
+    pub fn forget_at(&mut self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.window {
+            Some(w) => Some(at.checked_add_signed(w).unwrap_or(DateTime::<Utc>::MAX_UTC)),
+            None => self.closes(at).map(|(_, next)| next),
+        }
+    }
+}
+
+/// An id accepted within the window.
+#[derive(Debug, Clone, Copy)]
+struct IdMark {
+    // Forgotten from this instant on (the newest acceptance's).
+    forget_at: DateTime<Utc>,
+    // Its order was closed as expired (then `/done` for it is refused).
+    expired: bool,
+}
+
 /// Open orders changed, by their key in the book, each as it is now (`None`: closed).
 pub type OpenOrderChanges = FxHashMap<Arc<str>, Option<OpenOrder>>;
 
@@ -125,7 +200,14 @@ pub type OpenOrderChanges = FxHashMap<Arc<str>, Option<OpenOrder>>;
 pub struct OrderBook {
     pub(crate) assets: FxHashMap<Arc<str>, AssetBook>,
     open: FxHashMap<Arc<str>, OpenOrder>,
-    accepted: FxHashSet<Arc<str>>,
+    // Ids accepted within the duplicate window, and the same in order of forgetting (an id
+    // accepted again is queued again; the older entry finds a newer mark and leaves it).
+    ids: FxHashMap<Arc<str>, IdMark>,
+    forgetting: VecDeque<(DateTime<Utc>, Arc<str>)>,
+    days: OrderDays,
+    // No open order expires before this (it may be earlier than the true earliest after the
+    // earliest closed; the walk it causes then finds the true one).
+    next_expiry: Option<DateTime<Utc>>,
     // Σ of the priced terms, exact; None once a sum overflowed (recomputed on the next change).
     gross: Option<Decimal>,
     // Assets holding or working a quantity whose term cannot be computed (no reference
@@ -151,6 +233,12 @@ impl OrderBook {
         }
     }
 
+    /// The calendar and window that bound ids and expire day orders.
+    pub fn with_days(mut self, days: OrderDays) -> Self {
+        self.days = days;
+        self
+    }
+
     /// Starts noting which open orders change, for [`OrderBook::take_changes`].
     pub fn note_changes(&mut self) {
         self.changed.get_or_insert_with(OpenOrderChanges::default);
@@ -170,18 +258,18 @@ impl OrderBook {
 
     /// Puts back the open orders saved before a restart: each is open again, its id accepted
     /// and its remaining quantity working in its asset. Keys already open are left alone.
-    pub fn restore_open(&mut self, orders: Vec<(Arc<str>, OpenOrder)>) {
+    pub fn restore_open(&mut self, mut orders: Vec<(Arc<str>, OpenOrder)>) {
+        // Oldest first, so that the ids queue in order of forgetting.
+        orders.sort_by_key(|(_, o)| o.since);
         for (key, mut order) in orders {
             let remaining = order.signed_remaining();
             if remaining.is_zero() || self.open.contains_key(&key) {
                 continue;
             }
-            let id = match self.accepted.get(&order.order_id) {
-                Some(known) => known.clone(),
-                None => order.order_id.clone(),
-            };
-            self.accepted.insert(id.clone());
-            order.order_id = id;
+            order.order_id = self.remember(&order.order_id, order.since);
+            if let Some(at) = order.expires_at {
+                self.next_expiry = Some(self.next_expiry.map_or(at, |n| n.min(at)));
+            }
             self.update_asset(&order.asset, |a| {
                 a.open_signed = a.open_signed.saturating_add(remaining);
             });
@@ -209,9 +297,90 @@ impl OrderBook {
         self.open.len()
     }
 
-    /// Whether the gate accepted `order_id` before.
-    pub fn was_accepted(&self, order_id: &str) -> bool {
-        self.accepted.contains(order_id)
+    /// Whether `order_id` counts as seen at `now`: open, or accepted within the duplicate
+    /// window.
+    pub fn was_accepted(&self, order_id: &str, now: DateTime<Utc>) -> bool {
+        self.open.contains_key(order_id)
+            || self.ids.get(order_id).is_some_and(|m| now < m.forget_at)
+    }
+
+    /// How many ids are remembered (the duplicate window's size; open orders' ids aside).
+    pub fn remembered_ids(&self) -> usize {
+        self.ids.len()
+    }
+
+    // Notes `id` as accepted at `at` and answers the book's shared copy of it.
+    fn remember(&mut self, id: &str, at: DateTime<Utc>) -> Arc<str> {
+        let forget_at = self.days.forget_at(at).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let (shared, queue) = match self.ids.get_key_value(id) {
+            Some((known, mark)) => (known.clone(), mark.forget_at != forget_at),
+            None => (Arc::from(id), true),
+        };
+        self.ids.insert(
+            shared.clone(),
+            IdMark {
+                forget_at,
+                expired: false,
+            },
+        );
+        if queue && forget_at != DateTime::<Utc>::MAX_UTC {
+            self.forgetting.push_back((forget_at, shared.clone()));
+        }
+        shared
+    }
+
+    /// Forgets the ids whose window ended at or before `now`: from the front of the queue,
+    /// so each id costs O(1) once.
+    pub fn forget_due(&mut self, now: DateTime<Utc>) {
+        while let Some((at, _)) = self.forgetting.front() {
+            if *at > now {
+                break;
+            }
+            let Some((at, id)) = self.forgetting.pop_front() else {
+                break;
+            };
+            // An id accepted again since carries a later mark: it stays.
+            if self.ids.get(&id).is_some_and(|m| m.forget_at <= at) {
+                self.ids.remove(&id);
+            }
+        }
+    }
+
+    /// Closes every `day` order whose session closed at or before `now`, as `/done` would,
+    /// and answers them; forgets ids past their window too. Walks the open orders only when
+    /// the earliest expiry is due.
+    pub fn expire_due(&mut self, now: DateTime<Utc>) -> Vec<OpenOrder> {
+        self.forget_due(now);
+        match self.next_expiry {
+            Some(at) if at <= now => {}
+            _ => return Vec::new(),
+        }
+        let due: Vec<Arc<str>> = self
+            .open
+            .iter()
+            .filter(|(_, o)| o.expires_at.is_some_and(|e| e <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut expired = Vec::with_capacity(due.len());
+        for key in due {
+            let Some(order) = self.open.remove(&key) else {
+                continue;
+            };
+            self.touch(&key);
+            let remaining = order.signed_remaining();
+            self.update_asset(&order.asset, |a| a.open_signed -= remaining);
+            if let Some(mark) = self.ids.get_mut(&*order.order_id) {
+                mark.expired = true;
+            }
+            expired.push(order);
+        }
+        self.next_expiry = self.open.values().filter_map(|o| o.expires_at).min();
+        expired
+    }
+
+    /// The earliest instant an open order may expire, if any may.
+    pub fn next_expiry(&self) -> Option<DateTime<Utc>> {
+        self.next_expiry
     }
 
     /// Σ |position + open remaining| × reference price over assets; `None` while an asset
@@ -302,13 +471,11 @@ impl OrderBook {
     /// Records an order the gate accepted: it is open until filled or done. The id is copied
     /// once, into an `Arc` both tables share; the asset is the book's own key.
     pub fn accept(&mut self, order: &OrderRequest, now: DateTime<Utc>) {
-        let id: Arc<str> = match self.accepted.get(order.order_id.as_str()) {
-            Some(known) => known.clone(),
-            None => {
-                let id: Arc<str> = Arc::from(order.order_id.as_str());
-                self.accepted.insert(id.clone());
-                id
-            }
+        self.forget_due(now);
+        let id = self.remember(&order.order_id, now);
+        let expires_at = match order.time_in_force {
+            TimeInForce::Day => self.days.expiry(now),
+            TimeInForce::Gtc => None,
         };
         let signed = order.signed_quantity();
         self.update_asset(&order.asset, |a| {
@@ -341,8 +508,12 @@ impl OrderBook {
                         filled: Decimal::ZERO,
                         limit_price: order.limit_price,
                         since: now,
+                        expires_at,
                     },
                 );
+                if let Some(at) = expires_at {
+                    self.next_expiry = Some(self.next_expiry.map_or(at, |n| n.min(at)));
+                }
             }
         }
         self.touch(&key);
@@ -445,16 +616,24 @@ impl OrderBook {
     }
 
     /// An open order ended without filling completely. `Ok(None)` for an order accepted
-    /// before that is no longer open (already filled or done): nothing to do. An id the gate
-    /// never accepted is refused.
-    pub fn on_done(&mut self, order_id: &str) -> Result<Option<OpenOrder>, InputError> {
-        if !self.accepted.contains(order_id) {
-            return Err(InputError::UnknownOrder {
-                order_id: order_id.to_string(),
-            });
-        }
+    /// within the window that is no longer open (already filled or done): nothing to do. An
+    /// id the gate does not hold (never accepted, or closed and forgotten by `now`) is
+    /// refused, and so is one the gate closed as expired.
+    pub fn on_done(
+        &mut self,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OpenOrder>, InputError> {
         let Some((key, order)) = self.open.remove_entry(order_id) else {
-            return Ok(None);
+            return match self.ids.get(order_id) {
+                Some(m) if now < m.forget_at && !m.expired => Ok(None),
+                Some(m) if now < m.forget_at => Err(InputError::ExpiredOrder {
+                    order_id: order_id.to_string(),
+                }),
+                _ => Err(InputError::UnknownOrder {
+                    order_id: order_id.to_string(),
+                }),
+            };
         };
         self.touch(&key);
         let remaining = order.signed_remaining();
@@ -555,7 +734,7 @@ mod tests {
             b.take_changes(OpenOrderChanges::default()).is_empty(),
             "taken once"
         );
-        b.on_done("o2").unwrap();
+        b.on_done("o2", t(0)).unwrap();
         b.on_fill(&fill("o1", "AAPL", Side::Buy, dec!(60), dec!(10), 2))
             .unwrap();
         assert_eq!(changes(&mut b), [("o1".into(), None), ("o2".into(), None)]);
@@ -585,13 +764,13 @@ mod tests {
         let mut b = OrderBook::new();
         b.restore_open(saved.clone());
         assert_eq!(b.open_count(), 2);
-        assert!(b.was_accepted("o1") && b.was_accepted("o2"));
+        assert!(b.was_accepted("o1", t(0)) && b.was_accepted("o2", t(0)));
         // 60 left to buy, 30 to sell.
         assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(30));
         // Restoring again changes nothing.
         b.restore_open(saved);
         assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(30));
-        b.on_done("o2").unwrap();
+        b.on_done("o2", t(0)).unwrap();
         assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(60));
     }
 
@@ -630,18 +809,18 @@ mod tests {
     fn test_on_done_when_never_accepted_then_refused_and_nothing_changes() {
         let mut b = OrderBook::new();
         b.accept(&order("o1", "AAPL", Side::Buy, dec!(5)), t(0));
-        let err = b.on_done("nope").unwrap_err();
+        let err = b.on_done("nope", t(0)).unwrap_err();
         assert_eq!(
             err.to_string(),
             "order_id: \"nope\" was never accepted by the gate"
         );
         assert_eq!(b.open_count(), 1);
-        let closed = b.on_done("o1").unwrap().unwrap();
+        let closed = b.on_done("o1", t(0)).unwrap().unwrap();
         assert_eq!(&*closed.order_id, "o1");
         assert_eq!(b.open_count(), 0);
         assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(0));
         // Done again: accepted before, no longer open.
-        assert_eq!(b.on_done("o1").unwrap(), None);
+        assert_eq!(b.on_done("o1", t(0)).unwrap(), None);
     }
 
     #[test]
@@ -654,7 +833,7 @@ mod tests {
         // An older price does not replace a newer one.
         b.on_prices(t(0), &[("NEW".into(), dec!(4))]);
         assert_eq!(b.reference("NEW").unwrap().price, dec!(3));
-        b.on_done("o1").unwrap();
+        b.on_done("o1", t(0)).unwrap();
         assert_eq!(b.gross_exposure(), Some(dec!(0)));
     }
 
@@ -680,7 +859,238 @@ mod tests {
         b.accept(&order("a", "A", Side::Buy, dec!(1)), t(1));
         b.accept(&order("b", "B", Side::Buy, dec!(1)), t(1));
         assert_eq!(b.gross_exposure(), None);
-        b.on_done("b").unwrap();
+        b.on_done("b", t(0)).unwrap();
         assert_eq!(b.gross_exposure(), Some(Decimal::MAX));
+    }
+
+    /// New York, 09:30-16:00: in March 2026 after the 8th, 13:30Z-20:00Z.
+    fn nyse() -> MarketSession {
+        MarketSession::new(
+            chrono_tz::America::New_York,
+            chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            [],
+        )
+        .closing_at(chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap())
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn ns() -> Duration {
+        Duration::nanoseconds(1)
+    }
+
+    fn session_book() -> OrderBook {
+        OrderBook::new().with_days(OrderDays::new(Some(nyse()), None))
+    }
+
+    #[test]
+    fn test_was_accepted_when_next_session_closes_then_forgotten_and_not_a_nanosecond_before() {
+        let mut b = session_book();
+        // Monday 10:00 New York, filled at once: closed, remembered.
+        b.accept(
+            &order("a", "AAPL", Side::Buy, dec!(1)),
+            utc("2026-03-09T14:00:00Z"),
+        );
+        b.on_fill(&fill("a", "AAPL", Side::Buy, dec!(1), dec!(10), 0))
+            .unwrap();
+        let tuesday_close = utc("2026-03-10T20:00:00Z");
+        // Through Monday and all of Tuesday's session: the current session and the one before.
+        assert!(b.was_accepted("a", utc("2026-03-09T20:00:00Z")));
+        assert!(b.was_accepted("a", tuesday_close - ns()));
+        assert_eq!(b.on_done("a", tuesday_close - ns()), Ok(None));
+        // Forgotten at Tuesday's close exactly, and may be used again.
+        assert!(!b.was_accepted("a", tuesday_close));
+        b.forget_due(tuesday_close - ns());
+        assert_eq!(b.remembered_ids(), 1, "not dropped before its time");
+        b.forget_due(tuesday_close);
+        assert_eq!(b.remembered_ids(), 0);
+        assert!(matches!(
+            b.on_done("a", tuesday_close),
+            Err(InputError::UnknownOrder { .. })
+        ));
+    }
+
+    #[test]
+    fn test_generations_when_accepted_either_side_of_the_close_then_roll_exactly_there() {
+        let mut b = session_book();
+        let monday_close = utc("2026-03-09T20:00:00Z");
+        let gtc = |id: &str| order(id, "AAPL", Side::Buy, dec!(1)).good_till_cancelled();
+        b.accept(&gtc("last"), monday_close - ns());
+        b.accept(&gtc("after"), monday_close);
+        b.on_done("last", monday_close).unwrap();
+        b.on_done("after", monday_close).unwrap();
+        // "last" is Monday's: forgotten at Tuesday's close. "after" came outside a session:
+        // it is Tuesday's, forgotten at Wednesday's close.
+        let tuesday_close = utc("2026-03-10T20:00:00Z");
+        let wednesday_close = utc("2026-03-11T20:00:00Z");
+        assert!(b.was_accepted("last", tuesday_close - ns()));
+        assert!(!b.was_accepted("last", tuesday_close));
+        assert!(b.was_accepted("after", tuesday_close));
+        assert!(b.was_accepted("after", wednesday_close - ns()));
+        assert!(!b.was_accepted("after", wednesday_close));
+        // Over a weekend: Friday's ids live through Monday's session.
+        let mut b = session_book();
+        b.accept(&gtc("fri"), utc("2026-03-13T15:00:00Z"));
+        b.on_done("fri", utc("2026-03-13T15:00:00Z")).unwrap();
+        assert!(b.was_accepted("fri", utc("2026-03-16T19:59:59Z")));
+        assert!(!b.was_accepted("fri", utc("2026-03-16T20:00:00Z")));
+    }
+
+    #[test]
+    fn test_was_accepted_when_order_still_open_then_never_forgotten() {
+        let mut b = session_book();
+        let gtc = order("g", "AAPL", Side::Buy, dec!(5)).good_till_cancelled();
+        b.accept(&gtc, utc("2026-03-09T14:00:00Z"));
+        let month_later = utc("2026-04-09T14:00:00Z");
+        b.forget_due(month_later);
+        assert_eq!(b.remembered_ids(), 0, "the window's table holds it no more");
+        assert!(b.was_accepted("g", month_later), "open: still seen");
+        assert!(b.expire_due(month_later).is_empty(), "gtc never expires");
+        assert_eq!(
+            b.on_done("g", month_later).unwrap().unwrap().quantity,
+            dec!(5)
+        );
+        // Closed and forgotten.
+        assert!(!b.was_accepted("g", month_later));
+        assert!(b.on_done("g", month_later).is_err());
+    }
+
+    #[test]
+    fn test_duplicate_window_when_set_then_forgotten_exactly_window_after_newest_acceptance() {
+        let mut b =
+            OrderBook::new().with_days(OrderDays::new(Some(nyse()), Some(Duration::seconds(60))));
+        let t0 = utc("2026-03-09T14:00:00Z");
+        b.accept(&order("w", "AAPL", Side::Buy, dec!(1)), t0);
+        b.on_done("w", t0).unwrap();
+        assert!(b.was_accepted("w", t0 + Duration::seconds(60) - ns()));
+        assert!(!b.was_accepted("w", t0 + Duration::seconds(60)));
+        // Accepted again at +30 s: remembered until +90 s, the older queue entry notwithstanding.
+        b.accept(
+            &order("w", "AAPL", Side::Buy, dec!(1)),
+            t0 + Duration::seconds(30),
+        );
+        b.on_done("w", t0 + Duration::seconds(30)).unwrap();
+        b.forget_due(t0 + Duration::seconds(60));
+        assert!(b.was_accepted("w", t0 + Duration::seconds(90) - ns()));
+        assert_eq!(b.remembered_ids(), 1);
+        b.forget_due(t0 + Duration::seconds(90));
+        assert_eq!(b.remembered_ids(), 0);
+        assert!(!b.was_accepted("w", t0 + Duration::seconds(90)));
+    }
+
+    #[test]
+    fn test_expire_due_when_session_closes_then_day_order_expired_at_the_close_not_before() {
+        let mut b = session_book();
+        b.note_changes();
+        let close = utc("2026-03-09T20:00:00Z");
+        b.accept(
+            &order("d", "AAPL", Side::Buy, dec!(7)),
+            utc("2026-03-09T14:00:00Z"),
+        );
+        b.on_fill(&fill("d", "AAPL", Side::Buy, dec!(2), dec!(10), 0))
+            .unwrap();
+        b.accept(
+            &order("g", "AAPL", Side::Sell, dec!(3)).good_till_cancelled(),
+            utc("2026-03-09T14:00:00Z"),
+        );
+        assert_eq!(b.next_expiry(), Some(close));
+        let _ = b.take_changes(OpenOrderChanges::default());
+        assert!(b.expire_due(close - ns()).is_empty());
+        assert_eq!(b.open_count(), 2);
+        let expired = b.expire_due(close);
+        assert_eq!(expired.len(), 1);
+        assert_eq!((&*expired[0].order_id, expired[0].filled), ("d", dec!(2)));
+        assert_eq!(expired[0].expires_at, Some(close));
+        // It left the open orders and the working sum exactly as `/done` would: only the
+        // gtc sell of 3 works now.
+        assert_eq!(b.open_count(), 1);
+        assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(-3));
+        assert_eq!(b.position("AAPL"), dec!(2));
+        assert_eq!(changes(&mut b), [("d".into(), None)]);
+        // `/done` for it is refused, and the id is still a duplicate within the window.
+        assert!(matches!(
+            b.on_done("d", close),
+            Err(InputError::ExpiredOrder { .. })
+        ));
+        assert!(b.was_accepted("d", close));
+        assert!(b.expire_due(close + Duration::days(30)).is_empty());
+        assert_eq!(b.next_expiry(), None);
+    }
+
+    #[test]
+    fn test_expiry_when_accepted_outside_a_session_then_next_session_close() {
+        let mut b = session_book();
+        // Monday after the close, Saturday, and Monday before the open.
+        for (at, expires) in [
+            ("2026-03-09T21:00:00Z", "2026-03-10T20:00:00Z"),
+            ("2026-03-14T15:00:00Z", "2026-03-16T20:00:00Z"),
+            ("2026-03-16T12:00:00Z", "2026-03-16T20:00:00Z"),
+        ] {
+            b.accept(&order(at, "AAPL", Side::Buy, dec!(1)), utc(at));
+            let o = b.open_orders().find(|o| &*o.order_id == at).unwrap();
+            assert_eq!(o.expires_at, Some(utc(expires)), "accepted {at}");
+        }
+        // Without a close, a session runs to the next open.
+        let mut b = OrderBook::new().with_days(OrderDays::new(
+            Some(MarketSession::new(
+                chrono_tz::America::New_York,
+                chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+                [],
+            )),
+            None,
+        ));
+        b.accept(
+            &order("x", "AAPL", Side::Buy, dec!(1)),
+            utc("2026-03-13T21:00:00Z"),
+        );
+        let o = b.open_orders().next().unwrap();
+        assert_eq!(o.expires_at, Some(utc("2026-03-16T13:30:00Z")));
+    }
+
+    #[test]
+    fn test_expire_due_when_market_always_open_then_at_next_days_open() {
+        let crypto = MarketSession::new(chrono_tz::UTC, chrono::NaiveTime::MIN, []).always_open();
+        let mut b = OrderBook::new().with_days(OrderDays::new(Some(crypto), None));
+        // A Saturday: 24/7 has a session every day, each to the next day's open.
+        b.accept(
+            &order("c", "BTC", Side::Buy, dec!(1)),
+            utc("2026-03-07T12:00:00Z"),
+        );
+        let midnight = utc("2026-03-08T00:00:00Z");
+        assert!(b.expire_due(midnight - ns()).is_empty());
+        assert_eq!(b.expire_due(midnight).len(), 1);
+        // The id lives through Sunday's session too.
+        assert!(b.was_accepted("c", utc("2026-03-09T00:00:00Z") - ns()));
+        assert!(!b.was_accepted("c", utc("2026-03-09T00:00:00Z")));
+    }
+
+    #[test]
+    fn test_restore_open_when_saved_with_expiry_then_expires_after_restart() {
+        let mut first = session_book();
+        first.note_changes();
+        first.accept(
+            &order("d", "AAPL", Side::Buy, dec!(4)),
+            utc("2026-03-09T14:00:00Z"),
+        );
+        let saved: Vec<_> = first
+            .take_changes(OpenOrderChanges::default())
+            .into_iter()
+            .filter_map(|(k, o)| Some((k, o?)))
+            .collect();
+        // Through the checkpoint's encoding, and one written before expiries existed.
+        let json = serde_json::to_string(&saved[0].1).unwrap();
+        let back: OpenOrder = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.expires_at, Some(utc("2026-03-09T20:00:00Z")));
+        let old: OpenOrder =
+            serde_json::from_str(&json.replace(",\"expires_at\":\"2026-03-09T20:00:00Z\"", ""))
+                .unwrap();
+        assert_eq!(old.expires_at, None);
+        let mut b = session_book();
+        b.restore_open(vec![(saved[0].0.clone(), back)]);
+        assert!(b.was_accepted("d", utc("2026-03-09T19:00:00Z")));
+        assert_eq!(b.expire_due(utc("2026-03-09T20:00:00Z")).len(), 1);
+        assert_eq!(b.asset("AAPL").unwrap().open_signed, dec!(0));
     }
 }

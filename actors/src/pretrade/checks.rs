@@ -3,7 +3,7 @@
 //! the order and names the check, its limit and the value compared with it. A value equal to
 //! its limit passes.
 //!
-//! One order costs a handful of decimal operations and at most three hash look-ups, whatever
+//! One order costs a handful of decimal operations and at most four hash look-ups, whatever
 //! the number of assets or open orders: gross exposure is a running sum kept by the book.
 
 use super::book::OrderBook;
@@ -104,6 +104,22 @@ pub fn reduces(held: Decimal, side: Side, quantity: Decimal) -> bool {
     }
 }
 
+/// The bound on open orders alone: what a strategy without any configured check is judged
+/// by (`max_open_orders`, else [`super::limits::DEFAULT_MAX_OPEN_ORDERS`]). One comparison.
+pub fn judge_open_orders(limits: &PreTradeLimits, book: &OrderBook) -> Result<(), Denial> {
+    let max = limits.open_orders_cap();
+    let open = book.open_count().saturating_add(1);
+    if open > max {
+        return Err(deny(
+            PreTradeCheck::MaxOpenOrders,
+            Decimal::from(max),
+            Decimal::from(open),
+            format!("open orders {open} > max {max}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Judges one validated order against `limits` and `book` as of `now` (the engine's clock).
 pub fn judge(
     limits: &PreTradeLimits,
@@ -113,7 +129,7 @@ pub fn judge(
 ) -> Result<(), Denial> {
     use PreTradeCheck::*;
     let asset = order.asset.as_str();
-    if limits.duplicate_order_id && book.was_accepted(&order.order_id) {
+    if limits.duplicate_order_id && book.was_accepted(&order.order_id, now) {
         return Err(Denial {
             check: DuplicateOrderId,
             limit: None,
@@ -121,17 +137,7 @@ pub fn judge(
             reason: format!("order_id {} was accepted before", order.order_id),
         });
     }
-    if let Some(max) = limits.max_open_orders {
-        let open = book.open_count().saturating_add(1);
-        if open > max {
-            return Err(deny(
-                MaxOpenOrders,
-                Decimal::from(max),
-                Decimal::from(open),
-                format!("open orders {open} > max {max}"),
-            ));
-        }
-    }
+    judge_open_orders(limits, book)?;
     let caps = limits.for_asset(asset);
     if let Some(max) = caps.max_order_quantity {
         if order.quantity > max {
@@ -552,7 +558,7 @@ mod tests {
             check_of(judge(&l, &b, &buy(dec!(1)), t(0))),
             Some((MaxOpenOrders, Some(dec!(2)), Some(dec!(3))))
         );
-        b.on_done("a").unwrap();
+        b.on_done("a", t(0)).unwrap();
         assert!(judge(&l, &b, &buy(dec!(1)), t(0)).is_ok());
     }
 
@@ -564,7 +570,7 @@ mod tests {
         b.accept(&buy(dec!(1)), t(0));
         let d = judge(&l, &b, &buy(dec!(1)), t(0)).unwrap_err();
         assert_eq!((d.check, d.limit, d.value), (DuplicateOrderId, None, None));
-        b.on_done("o").unwrap();
+        b.on_done("o", t(0)).unwrap();
         assert!(judge(&l, &b, &buy(dec!(1)), t(0)).is_err());
     }
 
@@ -592,5 +598,53 @@ mod tests {
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
             assert_eq!(PreTradeCheck::ALL[c.slot()], c);
         }
+    }
+
+    #[test]
+    fn test_duplicate_order_id_when_window_passed_then_forgotten_and_accepted_again() {
+        use crate::pretrade::book::OrderDays;
+        let l = only(|l| {
+            l.duplicate_order_id = true;
+            l.duplicate_window = Some(Duration::seconds(3600));
+        });
+        let mut b = OrderBook::new().with_days(OrderDays::new(None, l.duplicate_window));
+        b.accept(&buy(dec!(1)), t(0));
+        b.on_done("o", t(0)).unwrap();
+        assert_eq!(
+            check_of(judge(&l, &b, &buy(dec!(1)), t(3599))).map(|c| c.0),
+            Some(DuplicateOrderId)
+        );
+        assert!(judge(&l, &b, &buy(dec!(1)), t(3600)).is_ok());
+        // Open, it is a duplicate however old.
+        b.accept(&buy(dec!(1)), t(3600));
+        assert_eq!(
+            check_of(judge(&l, &b, &buy(dec!(1)), t(100_000))).map(|c| c.0),
+            Some(DuplicateOrderId)
+        );
+    }
+
+    #[test]
+    fn test_max_open_orders_when_unset_then_bounded_at_100k() {
+        use crate::pretrade::limits::DEFAULT_MAX_OPEN_ORDERS;
+        let none = PreTradeLimits::default();
+        assert!(!none.any(), "the bound alone is no configured check");
+        assert_eq!(none.open_orders_cap(), 100_000);
+        let mut b = OrderBook::new();
+        for i in 0..DEFAULT_MAX_OPEN_ORDERS {
+            b.accept(
+                &OrderRequest::market(format!("o{i}"), "X", Side::Buy, dec!(1)),
+                t(0),
+            );
+        }
+        assert_eq!(
+            check_of(judge_open_orders(&none, &b)),
+            Some((MaxOpenOrders, Some(dec!(100000)), Some(dec!(100001))))
+        );
+        assert_eq!(
+            check_of(judge(&none, &b, &buy(dec!(1)), t(0))).map(|c| c.0),
+            Some(MaxOpenOrders)
+        );
+        b.on_done("o0", t(0)).unwrap();
+        assert!(judge_open_orders(&none, &b).is_ok());
     }
 }

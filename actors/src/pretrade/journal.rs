@@ -66,6 +66,7 @@ mod tests {
             filled,
             limit_price: None,
             since: Utc::now(),
+            expires_at: None,
         })
     }
 

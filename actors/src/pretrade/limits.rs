@@ -30,6 +30,9 @@ impl AssetLimits {
     }
 }
 
+/// The bound on open orders of a strategy that sets no `max_open_orders` (API v1.2).
+pub const DEFAULT_MAX_OPEN_ORDERS: usize = 100_000;
+
 /// A strategy's pre-trade limits (`[strategy.pre_trade]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreTradeLimits {
@@ -39,10 +42,14 @@ pub struct PreTradeLimits {
     pub max_gross_exposure: Option<Decimal>,
     /// Oldest reference price a check may use; older denies the order.
     pub max_reference_age: Option<Duration>,
-    /// Most orders open at once, this one included.
+    /// Most orders open at once, this one included; unset: [`DEFAULT_MAX_OPEN_ORDERS`], so
+    /// that orders a host never reports done cannot grow the book without bound.
     pub max_open_orders: Option<usize>,
-    /// Deny an order id the gate accepted before.
+    /// Deny an order id the gate accepted within the duplicate window.
     pub duplicate_order_id: bool,
+    /// How long an accepted id is remembered, by the engine's clock; unset: the current
+    /// session and the one before (the market's calendar).
+    pub duplicate_window: Option<Duration>,
     /// Per-asset overrides, already merged over [`Self::per_order`].
     pub assets: FxHashMap<String, AssetLimits>,
 }
@@ -56,6 +63,7 @@ impl Default for PreTradeLimits {
             max_reference_age: None,
             max_open_orders: None,
             duplicate_order_id: false,
+            duplicate_window: None,
             assets: FxHashMap::default(),
         }
     }
@@ -74,7 +82,13 @@ impl PreTradeLimits {
         self.assets.get(asset).unwrap_or(&self.per_order)
     }
 
-    /// Whether any check is configured.
+    /// Most orders open at once: `max_open_orders`, else [`DEFAULT_MAX_OPEN_ORDERS`].
+    pub fn open_orders_cap(&self) -> usize {
+        self.max_open_orders.unwrap_or(DEFAULT_MAX_OPEN_ORDERS)
+    }
+
+    /// Whether any check is configured. The bound on open orders applies even when none is
+    /// (see [`Self::open_orders_cap`]); the duplicate window alone is no check.
     pub fn any(&self) -> bool {
         let p = &self.per_order;
         p.max_order_quantity.is_some()

@@ -224,6 +224,32 @@ impl MarketSession {
         }
     }
 
+    /// Whether sessions end at a configured close (or, always open, at the next day's open)
+    /// rather than running to the next open.
+    pub fn has_close(&self) -> bool {
+        self.always_open || self.close.is_some()
+    }
+
+    /// The instant a `day` order accepted at `at` expires: the close of the session `at` falls
+    /// in, or of the next session when `at` falls in none (API v1.2: a day order accepted
+    /// outside a session belongs to the next one). Without a configured close a session runs
+    /// to the next open, so the answer is the first open after `at`. Always later than `at`,
+    /// and the same for every instant from `at` up to it.
+    pub fn day_order_expiry(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        if !self.has_close() {
+            return self.next_open_after(at);
+        }
+        let session = self.session_of(at).unwrap_or_else(|| {
+            let open = self.next_open_after(at);
+            if self.always_open {
+                self.last_open_date(open)
+            } else {
+                open.with_timezone(&self.timezone).date_naive()
+            }
+        });
+        self.close_instant(session)
+    }
+
     /// The next session open strictly after `at`.
     pub fn next_open_after(&self, at: DateTime<Utc>) -> DateTime<Utc> {
         let mut date = at.with_timezone(&self.timezone).date_naive();
