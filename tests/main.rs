@@ -15,6 +15,7 @@ mod engine_breakers;
 mod engine_lifecycle;
 mod firm;
 mod load;
+mod multi_day_soak;
 mod partitions;
 mod pre_trade;
 mod replay;

@@ -409,6 +409,8 @@ pub enum LastStop {
 const AUDIT_PREFIX: &[u8] = b"audit/";
 const DELIVERY_PREFIX: &[u8] = b"delivery/";
 const OPEN_ORDER_PREFIX: &[u8] = b"open_order/";
+/// Ids accepted within the duplicate window, each with the instant it is forgotten at.
+const SEEN_ID_PREFIX: &[u8] = b"seen_id/";
 
 fn breaker_key(kind: BreakerKind) -> Vec<u8> {
     format!("breaker/{kind}").into_bytes()
@@ -487,6 +489,50 @@ impl StrategyCheckpoint {
                 Ok((Arc::from(&*book_key), order))
             })
             .collect()
+    }
+
+    /// The ids saved by [`StrategyCheckpoint::stage_seen_ids`], each with the instant it is
+    /// forgotten at. A corrupt record reads as an error.
+    pub fn load_seen_ids(&self) -> Result<Vec<(Arc<str>, DateTime<Utc>)>, CheckpointError> {
+        self.tree
+            .scan_prefix(SEEN_ID_PREFIX)
+            .map(|item| {
+                let (key, bytes) = item?;
+                let corrupt = |why: String| CheckpointError::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    why,
+                };
+                let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(e.to_string()))?;
+                let at = text
+                    .parse::<DateTime<Utc>>()
+                    .map_err(|e| corrupt(e.to_string()))?;
+                let id = String::from_utf8_lossy(&key[SEEN_ID_PREFIX.len()..]);
+                Ok((Arc::from(&*id), at))
+            })
+            .collect()
+    }
+
+    /// Saves the remembered ids that changed (`None`: forgotten) without waiting, as
+    /// [`StrategyCheckpoint::stage_open_orders`] does.
+    pub fn stage_seen_ids(
+        &self,
+        changes: impl IntoIterator<Item = (Arc<str>, Option<DateTime<Utc>>)>,
+    ) {
+        let jobs: Vec<Job> = changes
+            .into_iter()
+            .map(|(id, forget_at)| {
+                let mut key = SEEN_ID_PREFIX.to_vec();
+                key.extend_from_slice(id.as_bytes());
+                Job::Stage {
+                    tree: self.tree.clone(),
+                    key,
+                    value: forget_at.map(|at| at.to_rfc3339().into_bytes()),
+                }
+            })
+            .collect();
+        if !jobs.is_empty() {
+            self.writer.push_all(jobs);
+        }
     }
 
     /// Saves the open orders that changed (`None`: closed) without waiting, and asks the

@@ -611,10 +611,16 @@ impl DecisionCore {
 
     /// Puts back the open orders saved before a restart, and from now on notes every change
     /// to them for [`DecisionCore::save_open_orders`].
-    pub fn restore_open_orders(&self, orders: Vec<(Arc<str>, OpenOrder)>) {
+    pub fn restore_open_orders(
+        &self,
+        orders: Vec<(Arc<str>, OpenOrder)>,
+        seen_ids: Vec<(Arc<str>, DateTime<Utc>)>,
+        now: DateTime<Utc>,
+    ) {
         let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         *journal = OpenOrderJournal::holding(orders.iter().map(|(key, _)| key.clone()));
         let mut j = self.lock();
+        j.book.restore_ids(seen_ids, now);
         j.book.restore_open(orders);
         j.book.note_changes();
     }
@@ -624,7 +630,16 @@ impl DecisionCore {
     pub fn save_open_orders(&self, checkpoint: &StrategyCheckpoint) {
         let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         let spare = journal.take_spare();
-        let changes = self.lock().book.take_changes(spare);
+        let spare_ids = journal.take_spare_ids();
+        let (changes, ids) = {
+            let mut j = self.lock();
+            (
+                j.book.take_changes(spare),
+                j.book.take_id_changes(spare_ids),
+            )
+        };
+        checkpoint.stage_seen_ids(ids.iter().map(|(id, at)| (id.clone(), *at)));
+        journal.keep_spare_ids(ids);
         checkpoint.stage_open_orders(journal.writes(changes));
     }
 

@@ -121,6 +121,11 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
         Ok(orders) => (orders, None),
         Err(e) => (Vec::new(), Some(e)),
     };
+    let (seen_ids, ids_problem) = match checkpoint.load_seen_ids() {
+        Ok(ids) => (ids, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let book_problem = book_problem.or(ids_problem);
     let breaker_problem = checkpoint
         .load_breaker::<DrawdownState>(BreakerKind::Drawdown)
         .err()
@@ -211,7 +216,7 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
         ));
         // Orders still working when the engine stopped count as open until the host says
         // otherwise.
-        core.restore_open_orders(open_orders);
+        core.restore_open_orders(open_orders, seen_ids, now);
         let mut sup = Supervisor::new(
             SupervisorParts {
                 strategy: name.clone(),

@@ -433,7 +433,9 @@ fn test_reconciliation_section_when_given_then_defaults_fill_in_and_bad_values_n
     let p =
         problems("[[strategy]]\nname = \"m\"\n[strategy.reconciliation]\nafter_crash = \"hope\"\n");
     assert!(p.contains("hope"), "{p}");
+}
 
+#[test]
 fn test_parse_when_duplicate_window_bad_then_error_names_field_and_value() {
     for (value, want) in [
         (

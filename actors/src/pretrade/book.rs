@@ -218,7 +218,14 @@ pub struct OrderBook {
     // closed); `None` while nobody saves them. A table by key, so that a host re-using one id
     // all day keeps one entry; taking it is a swap with the saver's emptied table.
     changed: Option<OpenOrderChanges>,
+    // The ids remembered (until when) or forgotten (`None`) since the last
+    // `take_id_changes`; `None` while nobody saves them. By key: bounded by the ids of one
+    // save period.
+    id_changes: Option<IdChanges>,
 }
+
+/// Remembered ids changed, each with the instant it is forgotten at (`None`: forgotten).
+pub type IdChanges = FxHashMap<Arc<str>, Option<DateTime<Utc>>>;
 
 impl OrderBook {
     /// An empty book.
@@ -242,6 +249,37 @@ impl OrderBook {
     /// Starts noting which open orders change, for [`OrderBook::take_changes`].
     pub fn note_changes(&mut self) {
         self.changed.get_or_insert_with(OpenOrderChanges::default);
+        self.id_changes.get_or_insert_with(IdChanges::default);
+    }
+
+    /// The remembered ids changed since the last call (see [`OrderBook::take_changes`]).
+    pub fn take_id_changes(&mut self, mut spare: IdChanges) -> IdChanges {
+        spare.clear();
+        match self.id_changes.as_mut() {
+            Some(changed) => std::mem::replace(changed, spare),
+            None => spare,
+        }
+    }
+
+    /// Puts back the ids remembered before a restart (each with the instant it is forgotten
+    /// at): a duplicate inside its window is still refused after a crash. Ids whose window
+    /// ended by `now` are left out.
+    pub fn restore_ids(&mut self, mut ids: Vec<(Arc<str>, DateTime<Utc>)>, now: DateTime<Utc>) {
+        ids.retain(|(_, forget_at)| *forget_at > now);
+        ids.sort_by_key(|(_, forget_at)| *forget_at);
+        for (id, forget_at) in ids {
+            if self.ids.contains_key(&id) {
+                continue;
+            }
+            self.ids.insert(
+                id.clone(),
+                IdMark {
+                    forget_at,
+                    expired: false,
+                },
+            );
+            self.forgetting.push_back((forget_at, id));
+        }
     }
 
     /// The open orders changed since the last call, each by its key as it is now (`None`:
@@ -325,6 +363,9 @@ impl OrderBook {
         );
         if queue && forget_at != DateTime::<Utc>::MAX_UTC {
             self.forgetting.push_back((forget_at, shared.clone()));
+            if let Some(changes) = self.id_changes.as_mut() {
+                changes.insert(shared.clone(), Some(forget_at));
+            }
         }
         shared
     }
@@ -342,6 +383,9 @@ impl OrderBook {
             // An id accepted again since carries a later mark: it stays.
             if self.ids.get(&id).is_some_and(|m| m.forget_at <= at) {
                 self.ids.remove(&id);
+                if let Some(changes) = self.id_changes.as_mut() {
+                    changes.insert(id, None);
+                }
             }
         }
     }
@@ -978,6 +1022,43 @@ mod tests {
         b.forget_due(t0 + Duration::seconds(90));
         assert_eq!(b.remembered_ids(), 0);
         assert!(!b.was_accepted("w", t0 + Duration::seconds(90)));
+    }
+
+    #[test]
+    fn test_id_changes_when_saved_and_restored_then_window_survives_a_restart() {
+        let days = || OrderDays::new(Some(nyse()), Some(Duration::seconds(60)));
+        let mut b = OrderBook::new().with_days(days());
+        b.note_changes();
+        let t0 = utc("2026-03-09T14:00:00Z");
+        b.accept(&order("a", "AAPL", Side::Buy, dec!(1)), t0);
+        b.on_done("a", t0).unwrap();
+        b.accept(
+            &order("b", "AAPL", Side::Buy, dec!(1)),
+            t0 + Duration::seconds(30),
+        );
+        b.on_done("b", t0 + Duration::seconds(30)).unwrap();
+        let saved = b.take_id_changes(IdChanges::default());
+        assert_eq!(saved.len(), 2);
+        assert_eq!(saved[&Arc::from("a")], Some(t0 + Duration::seconds(60)));
+        // A new process, 45 s on: "a" is still inside its window, "b" too.
+        let mut after = OrderBook::new().with_days(days());
+        let restored: Vec<_> = saved
+            .iter()
+            .filter_map(|(id, at)| Some((id.clone(), (*at)?)))
+            .collect();
+        after.restore_ids(restored.clone(), t0 + Duration::seconds(45));
+        assert!(after.was_accepted("a", t0 + Duration::seconds(45)));
+        assert!(after.was_accepted("b", t0 + Duration::seconds(89)));
+        // Restored past "a"'s window: left out.
+        let mut late = OrderBook::new().with_days(days());
+        late.restore_ids(restored, t0 + Duration::seconds(60));
+        assert_eq!(late.remembered_ids(), 1);
+        // Forgetting is saved too, so the checkpoint does not keep what the window let go.
+        after.note_changes();
+        after.forget_due(t0 + Duration::seconds(60));
+        let gone = after.take_id_changes(IdChanges::default());
+        assert_eq!(gone.get(&Arc::from("a")), Some(&None));
+        assert_eq!(after.remembered_ids(), 1);
     }
 
     #[test]

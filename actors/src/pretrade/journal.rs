@@ -3,7 +3,7 @@
 //! which keys the checkpoint holds, so that an order opened and closed between two saves is
 //! never written at all and a closed one is removed only if it was written.
 
-use super::book::OpenOrderChanges;
+use super::book::{IdChanges, OpenOrderChanges};
 use super::OpenOrder;
 use rustc_hash::FxHashSet;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ pub struct OpenOrderJournal {
     saved: FxHashSet<Arc<str>>,
     // Emptied, its room kept: a busy period allocates nothing anew on the order path.
     spare: OpenOrderChanges,
+    spare_ids: IdChanges,
 }
 
 impl OpenOrderJournal {
@@ -28,6 +29,17 @@ impl OpenOrderJournal {
     /// The table to hand the book for the next period (empty, its room kept).
     pub fn take_spare(&mut self) -> OpenOrderChanges {
         std::mem::take(&mut self.spare)
+    }
+
+    /// The id table to hand the book for the next period.
+    pub fn take_spare_ids(&mut self) -> IdChanges {
+        std::mem::take(&mut self.spare_ids)
+    }
+
+    /// Keeps the id table just written, emptied, as the next spare.
+    pub fn keep_spare_ids(&mut self, mut ids: IdChanges) {
+        ids.clear();
+        self.spare_ids = ids;
     }
 
     /// What to write for `changes`: each order still open, and `None` to remove a key the
