@@ -412,6 +412,9 @@ const OPEN_ORDER_PREFIX: &[u8] = b"open_order/";
 /// Ids accepted within the duplicate window, each with the instant it is forgotten at.
 const SEEN_ID_PREFIX: &[u8] = b"seen_id/";
 
+/// An order id remembered for the duplicate check, with the instant it is forgotten at.
+pub type SeenId = (Arc<str>, DateTime<Utc>);
+
 fn breaker_key(kind: BreakerKind) -> Vec<u8> {
     format!("breaker/{kind}").into_bytes()
 }
@@ -493,7 +496,7 @@ impl StrategyCheckpoint {
 
     /// The ids saved by [`StrategyCheckpoint::stage_seen_ids`], each with the instant it is
     /// forgotten at. A corrupt record reads as an error.
-    pub fn load_seen_ids(&self) -> Result<Vec<(Arc<str>, DateTime<Utc>)>, CheckpointError> {
+    pub fn load_seen_ids(&self) -> Result<Vec<SeenId>, CheckpointError> {
         self.tree
             .scan_prefix(SEEN_ID_PREFIX)
             .map(|item| {
