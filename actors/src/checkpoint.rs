@@ -347,6 +347,7 @@ impl CheckpointStore {
             tree,
             writer: self.writer.clone(),
             degraded: self.degraded.clone(),
+            last_stop: self.last_stop,
         })
     }
 
@@ -426,9 +427,15 @@ pub struct StrategyCheckpoint {
     tree: sled::Tree,
     writer: Arc<WriterHandle>,
     degraded: Option<String>,
+    last_stop: LastStop,
 }
 
 impl StrategyCheckpoint {
+    /// How the process that used this checkpoint before ended.
+    pub fn last_stop(&self) -> LastStop {
+        self.last_stop
+    }
+
     /// Why the checkpoint is unusable, when it is.
     pub fn degraded(&self) -> Option<&str> {
         self.degraded.as_deref()

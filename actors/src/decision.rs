@@ -12,7 +12,7 @@
 
 use crate::breaker::{BreakerKind, BreakerReading, Trip};
 use crate::checkpoint::StrategyCheckpoint;
-use crate::domain::{Fill, InputError, OrderRequest, Position};
+use crate::domain::{Fill, InputError, OrderRequest, Position, VenueReport};
 use crate::pretrade::book::OrderDays;
 use crate::pretrade::journal::OpenOrderJournal;
 use crate::pretrade::{checks, Denial, OpenOrder, OrderBook, PreTradeCheck, PreTradeLimits};
@@ -104,7 +104,7 @@ pub struct GateActivity {
     /// Orders rejected since start, by the breaker, check or state that refused them.
     pub rejected: HashMap<String, u64>,
     /// Pre-trade denials since start, per check in [`PreTradeCheck::ALL`] order.
-    pub denials: [u64; 8],
+    pub denials: [u64; PreTradeCheck::COUNT],
 }
 
 /// The order book as the status shows it.
@@ -176,7 +176,9 @@ struct Judged {
     expired: Vec<OpenOrder>,
     accepted: u64,
     rejected: HashMap<String, u64>,
-    denials: [u64; 8],
+    denials: [u64; PreTradeCheck::COUNT],
+    // After an unclean stop: denied unless reducing, until a venue report re-bases the book.
+    unreconciled: bool,
 }
 
 /// What the gate does while the host has lost the firm's bus for longer than its lease
@@ -250,7 +252,8 @@ impl DecisionCore {
                 expired: Vec::new(),
                 accepted: 0,
                 rejected: HashMap::new(),
-                denials: [0; 8],
+                denials: [0; PreTradeCheck::COUNT],
+                unreconciled: false,
             }),
             health,
             next_trip: AtomicU64::new(1),
@@ -310,7 +313,9 @@ impl DecisionCore {
         let mut tripped = Vec::new();
         // The checks judge the order itself, in every state: a fat finger is named as one
         // even while the gate is shut for another reason.
-        let denial = if j.pre_trade.any() {
+        let denial = if j.unreconciled && !reduces_position(&j, &order) {
+            Some(checks::unreconciled())
+        } else if j.pre_trade.any() {
             checks::judge(&j.pre_trade, &j.book, &order, now).err()
         } else {
             // No check configured: only the bound on open orders, one comparison.
@@ -320,9 +325,12 @@ impl DecisionCore {
             Some(d) => {
                 j.denials[d.check.slot()] += 1;
                 // Too many denials in the window: the algorithm is off until staff re-enable it.
+                // Waiting for a venue report is not the strategy's fault: it never trips the
+                // pre-trade breaker.
                 let counted = j
                     .pre_trade_denials
                     .as_mut()
+                    .filter(|_| d.check != PreTradeCheck::Unreconciled)
                     .map(|rule| rule.on_denial(now, d.check.as_str()));
                 if let Some(Ok(Some(mut trip))) = counted {
                     // The audit of the trip names the denial that made it, figures and all.
@@ -625,6 +633,50 @@ impl DecisionCore {
         j.book.note_changes();
     }
 
+    /// After an unclean stop with `after_crash = "reconcile"`: deny every order that does not
+    /// reduce a position until [`DecisionCore::rebase`].
+    pub fn set_unreconciled(&self) {
+        self.lock().unreconciled = true;
+    }
+
+    /// Whether the book waits for a venue report after an unclean stop.
+    pub fn is_unreconciled(&self) -> bool {
+        self.lock().unreconciled
+    }
+
+    /// A venue report while unreconciled: its positions and open orders become the book's
+    /// (each part only when the report carries it), and orders are judged again. Answers what
+    /// changed, for the audit; `None` when the book was not waiting for one.
+    pub fn rebase(&self, report: &VenueReport) -> Option<serde_json::Value> {
+        let mut j = self.lock();
+        if !j.unreconciled {
+            return None;
+        }
+        let now = j.last_decision_at.max(report.timestamp);
+        let before_open = j.book.open_count();
+        if let Some(positions) = &report.positions {
+            let positions: Vec<Position> = positions
+                .iter()
+                .map(|p| Position {
+                    asset: p.asset.clone(),
+                    quantity: p.quantity,
+                    market_price: Decimal::ZERO,
+                })
+                .collect();
+            j.book.on_snapshot(report.timestamp, &positions);
+        }
+        if let Some(orders) = &report.open_orders {
+            j.book.replace_open(orders, now);
+        }
+        j.unreconciled = false;
+        Some(serde_json::json!({
+            "venue_timestamp": report.timestamp,
+            "positions": report.positions.as_ref().map(|p| p.len()),
+            "open_orders_before": before_open,
+            "open_orders_after": j.book.open_count(),
+        }))
+    }
+
     /// Stages the changes to open orders since the last call into `checkpoint`: a swap of
     /// tables under the gate's lock; the filtering, encoding and writing outside it.
     pub fn save_open_orders(&self, checkpoint: &StrategyCheckpoint) {
@@ -826,6 +878,59 @@ mod tests {
             details: Default::default(),
             summary: format!("{kind} over its limit"),
         }
+    }
+
+    #[test]
+    fn test_decide_when_unreconciled_then_only_reducing_orders_pass_until_a_venue_report() {
+        use crate::domain::{VenueOrder, VenuePosition, VenueReport};
+        let c = core(EngineState::Normal, false, None);
+        let clock = TestClock::new(t0());
+        c.on_snapshot(
+            t0(),
+            &[Position {
+                asset: "SPY".into(),
+                quantity: dec!(10),
+                market_price: dec!(100),
+            }],
+        );
+        let report = VenueReport {
+            timestamp: t0(),
+            positions: Some(vec![VenuePosition {
+                asset: "SPY".into(),
+                quantity: dec!(4),
+            }]),
+            open_orders: Some(vec![VenueOrder {
+                order_id: "at-venue".into(),
+                asset: "SPY".into(),
+                side: Side::Buy,
+                quantity: dec!(3),
+                filled: dec!(1),
+            }]),
+        };
+        assert_eq!(c.rebase(&report), None, "a reconciled book is not re-based");
+        c.set_unreconciled();
+        let (d, _) = c.decide(order("grow", Side::Buy, dec!(1)), &*clock);
+        assert_eq!(d.check(), Some(PreTradeCheck::Unreconciled), "{d:?}");
+        assert_eq!(c.activity().denials[PreTradeCheck::Unreconciled.slot()], 1);
+        let (d, _) = c.decide(order("shrink", Side::Sell, dec!(5)), &*clock);
+        assert!(d.is_accepted(), "reducing a held long passes: {d:?}");
+        // The venue's view becomes the book: position 4, one order with 2 left to fill.
+        let details = c.rebase(&report).expect("re-based");
+        assert_eq!(details["open_orders_before"], 1);
+        assert_eq!(details["open_orders_after"], 1);
+        assert!(!c.is_unreconciled());
+        let open = c.open_orders();
+        assert_eq!(open.len(), 1);
+        assert_eq!(&*open[0].order_id, "at-venue");
+        assert_eq!(open[0].signed_remaining(), dec!(2));
+        let (d, _) = c.decide(order("after", Side::Buy, dec!(1)), &*clock);
+        assert!(d.is_accepted(), "{d:?}");
+        let (d, _) = c.decide(order("at-venue", Side::Buy, dec!(1)), &*clock);
+        assert!(
+            d.is_accepted(),
+            "duplicate ids are off here; the venue's id is open: {d:?}"
+        );
+        assert_eq!(c.rebase(&report), None, "only the first report re-bases");
     }
 
     #[test]

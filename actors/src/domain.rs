@@ -442,6 +442,85 @@ pub struct ErrorReport {
     pub timestamp: Option<DateTime<Utc>>,
 }
 
+/// A position as the venue reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenuePosition {
+    /// Instrument.
+    pub asset: String,
+    /// Signed quantity: negative is short.
+    pub quantity: Decimal,
+}
+
+/// An open order as the venue reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueOrder {
+    /// The host's id for it.
+    pub order_id: String,
+    /// Instrument.
+    pub asset: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Quantity ordered (positive).
+    pub quantity: Decimal,
+    /// Quantity filled so far.
+    #[serde(default)]
+    pub filled: Decimal,
+}
+
+/// The broker's or venue's own view of positions and open orders (`POST .../venue`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueReport {
+    /// When the venue's view was taken.
+    pub timestamp: DateTime<Utc>,
+    /// Positions; absent: not reported, empty: flat in every asset.
+    #[serde(default)]
+    pub positions: Option<Vec<VenuePosition>>,
+    /// Open orders; absent: not compared.
+    #[serde(default)]
+    pub open_orders: Option<Vec<VenueOrder>>,
+}
+
+impl VenueReport {
+    /// Checks every figure: names not empty, order quantities positive, fills not negative.
+    pub fn validate(&self) -> Result<(), InputError> {
+        for p in self.positions.iter().flatten() {
+            if p.asset.trim().is_empty() {
+                return Err(InputError::Empty {
+                    field: "positions.asset",
+                });
+            }
+        }
+        for o in self.open_orders.iter().flatten() {
+            if o.order_id.trim().is_empty() {
+                return Err(InputError::Empty {
+                    field: "open_orders.order_id",
+                });
+            }
+            if o.asset.trim().is_empty() {
+                return Err(InputError::Empty {
+                    field: "open_orders.asset",
+                });
+            }
+            if o.quantity <= Decimal::ZERO {
+                return Err(InputError::NotPositive {
+                    field: "open_orders.quantity",
+                    value: o.quantity,
+                });
+            }
+            if o.filled < Decimal::ZERO {
+                return Err(InputError::Negative {
+                    field: "open_orders.filled",
+                    value: o.filled,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

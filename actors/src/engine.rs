@@ -217,6 +217,16 @@ pub fn spawn_engine(parts: EngineParts) -> EngineHandle {
         // Orders still working when the engine stopped count as open until the host says
         // otherwise.
         core.restore_open_orders(open_orders, seen_ids, now);
+        // After a crash the book may miss the last orders accepted: with `after_crash =
+        // "reconcile"` only reducing orders pass until a venue report re-bases it.
+        let reconcile = settings
+            .reconciliation
+            .as_ref()
+            .is_some_and(|r| r.after_crash == crate::settings::AfterCrash::Reconcile);
+        if reconcile && checkpoint.last_stop() == crate::checkpoint::LastStop::Unclean {
+            tracing::warn!(strategy = %name, "stopped uncleanly before: unreconciled until the first venue report");
+            core.set_unreconciled();
+        }
         let mut sup = Supervisor::new(
             SupervisorParts {
                 strategy: name.clone(),
@@ -593,6 +603,36 @@ impl EngineHandle {
         Ok(())
     }
 
+    /// The venue's own view of positions and open orders (`POST .../venue`). After an unclean
+    /// stop with `after_crash = "reconcile"`, the first one re-bases the book and lifts the
+    /// `unreconciled` denial (audited `reconciled`); answers whether it did.
+    pub async fn venue_report(
+        &self,
+        report: crate::domain::VenueReport,
+    ) -> Result<bool, EngineError> {
+        let i = &self.inner;
+        i.heard();
+        report.validate()?;
+        InputError::check_not_ahead(
+            "timestamp",
+            report.timestamp,
+            i.clock.now(),
+            i.max_clock_skew,
+        )?;
+        let Some(details) = i.core.rebase(&report) else {
+            return Ok(false);
+        };
+        self.operator()
+            .apply_firm(crate::state_machine::Trigger::Reconciled { details })
+            .await?;
+        Ok(true)
+    }
+
+    /// Whether the book waits for its first venue report after an unclean stop.
+    pub fn is_unreconciled(&self) -> bool {
+        self.inner.core.is_unreconciled()
+    }
+
     /// The host is alive: restarts the dead-man's switch's timer (so does every other call).
     pub fn heartbeat(&self, timestamp: Option<DateTime<Utc>>) -> Result<(), InputError> {
         let i = &self.inner;
@@ -953,6 +993,7 @@ impl OperatorHandle {
                 | Trigger::BusLost { .. }
                 | Trigger::BusRestored
                 | Trigger::FirmHostRemoved { .. }
+                | Trigger::Reconciled { .. }
         ) {
             return Err(EngineError::Unavailable(
                 "apply_firm takes firm holds, firm releases and bus events only".into(),

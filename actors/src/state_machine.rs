@@ -116,6 +116,9 @@ pub enum Cause {
     BusRestored,
     /// An operator removed a decommissioned host's strategies from the firm's figures.
     FirmHostRemoved,
+    /// After an unclean stop, the first venue report re-based the book (its positions and
+    /// open orders became the engine's); the state does not change.
+    Reconciled,
     /// `day` orders still open at their session's close were closed as expired (their ids in
     /// the details' `order_ids`); the state does not change.
     OrderExpired,
@@ -139,6 +142,7 @@ impl std::fmt::Display for Cause {
             Cause::BusLost => f.write_str("bus_lost"),
             Cause::BusRestored => f.write_str("bus_restored"),
             Cause::FirmHostRemoved => f.write_str("firm_host_removed"),
+            Cause::Reconciled => f.write_str("reconciled"),
             Cause::OrderExpired => f.write_str("order_expired"),
             Cause::Other(s) => f.write_str(s),
         }
@@ -179,6 +183,7 @@ impl From<String> for Cause {
                 "bus_lost" => Some(Cause::BusLost),
                 "bus_restored" => Some(Cause::BusRestored),
                 "firm_host_removed" => Some(Cause::FirmHostRemoved),
+                "reconciled" => Some(Cause::Reconciled),
                 "order_expired" => Some(Cause::OrderExpired),
                 _ => None,
             },
@@ -323,6 +328,12 @@ pub enum Trigger {
         strategies: Vec<String>,
         /// The sum of their last known values, taken off the firm's value and baselines.
         value: rust_decimal::Decimal,
+    },
+    /// The first venue report after an unclean stop re-based the book: recorded without a
+    /// change of state.
+    Reconciled {
+        /// What changed (counts, the report's time).
+        details: serde_json::Value,
     },
 }
 
@@ -573,6 +584,9 @@ impl StateMachine {
                 Some(operator),
                 serde_json::json!({"host_id": host_id, "strategies": strategies, "value": value}),
             ))),
+            (_, Trigger::Reconciled { details }) => {
+                Ok(Some(self.note(now, Cause::Reconciled, None, details)))
+            }
             (_, Trigger::Halt { operator, reason }) if held => {
                 // Remembered for when the firm lets go; the firm's hold stays in force.
                 if let Some(h) = self.record.firm_hold.as_mut() {

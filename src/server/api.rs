@@ -61,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(order_done),
         )
         .route("/api/v1/strategies/{name}/prices", web::post().to(prices))
+        .route("/api/v1/strategies/{name}/venue", web::post().to(venue))
         .route(
             "/api/v1/strategies/{name}/heartbeat",
             web::post().to(heartbeat),
@@ -360,6 +361,26 @@ async fn prices(
         .map(|p| (p.asset, p.price))
         .collect();
     engine.post_prices(update.timestamp, prices)?;
+    Ok(HttpResponse::Accepted().json(Accepted::ANSWER))
+}
+
+/// The decimal fields of `POST .../venue`.
+pub const VENUE_DECIMALS: DecimalFields = &[
+    "positions[].quantity",
+    "open_orders[].quantity",
+    "open_orders[].filled",
+];
+
+/// `POST .../venue`: the broker's or venue's view of positions and open orders.
+async fn venue(
+    state: web::Data<ServerState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (engine, body) = post_body(&state, &req, &name, payload).await?;
+    let report: rustybt_actors::domain::VenueReport = parse(&body, VENUE_DECIMALS)?;
+    engine.venue_report(report).await?;
     Ok(HttpResponse::Accepted().json(Accepted::ANSWER))
 }
 

@@ -318,6 +318,46 @@ impl OrderBook {
         }
     }
 
+    /// The venue's open orders become the book's (a re-base after a crash): every open order
+    /// the venue does not list is closed, each it lists is open with its own figures, its id
+    /// remembered. The venue's orders carry no time in force here: they stay open until
+    /// filled or done.
+    pub fn replace_open(&mut self, orders: &[crate::domain::VenueOrder], now: DateTime<Utc>) {
+        let keys: Vec<Arc<str>> = self.open.keys().cloned().collect();
+        for key in keys {
+            if let Some(o) = self.open.remove(&key) {
+                let remaining = o.signed_remaining();
+                self.update_asset(&o.asset, |a| {
+                    a.open_signed = a.open_signed.saturating_sub(remaining);
+                });
+                self.touch(&key);
+            }
+        }
+        self.next_expiry = None;
+        for v in orders {
+            let id = self.remember(&v.order_id, now);
+            let order = OpenOrder {
+                order_id: id.clone(),
+                asset: Arc::from(v.asset.as_str()),
+                side: v.side,
+                quantity: v.quantity,
+                filled: v.filled,
+                limit_price: None,
+                since: now,
+                expires_at: None,
+            };
+            let remaining = order.signed_remaining();
+            if remaining.is_zero() {
+                continue;
+            }
+            self.update_asset(&order.asset, |a| {
+                a.open_signed = a.open_signed.saturating_add(remaining);
+            });
+            self.open.insert(id.clone(), order);
+            self.touch(&id);
+        }
+    }
+
     // Notes `key`'s open order as it is now: call it after the change.
     fn touch(&mut self, key: &Arc<str>) {
         if let Some(changed) = self.changed.as_mut() {

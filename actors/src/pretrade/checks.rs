@@ -33,11 +33,14 @@ pub enum PreTradeCheck {
     MaxOpenOrders,
     /// An order id the gate accepted before.
     DuplicateOrderId,
+    /// After an unclean stop, an order that does not reduce a position before the first venue
+    /// report re-based the book (`[strategy.reconciliation] after_crash = "reconcile"`).
+    Unreconciled,
 }
 
 impl PreTradeCheck {
     /// Every check, in reporting order.
-    pub const ALL: [PreTradeCheck; 8] = [
+    pub const ALL: [PreTradeCheck; PreTradeCheck::COUNT] = [
         PreTradeCheck::MaxOrderQuantity,
         PreTradeCheck::MaxOrderNotional,
         PreTradeCheck::MaxPosition,
@@ -46,7 +49,11 @@ impl PreTradeCheck {
         PreTradeCheck::StaleReferencePrice,
         PreTradeCheck::MaxOpenOrders,
         PreTradeCheck::DuplicateOrderId,
+        PreTradeCheck::Unreconciled,
     ];
+
+    /// How many checks there are.
+    pub const COUNT: usize = 9;
 
     /// The name used by the API, metrics and the audit trail.
     pub fn as_str(self) -> &'static str {
@@ -59,6 +66,7 @@ impl PreTradeCheck {
             PreTradeCheck::StaleReferencePrice => "stale_reference_price",
             PreTradeCheck::MaxOpenOrders => "max_open_orders",
             PreTradeCheck::DuplicateOrderId => "duplicate_order_id",
+            PreTradeCheck::Unreconciled => "unreconciled",
         }
     }
 
@@ -118,6 +126,18 @@ pub fn judge_open_orders(limits: &PreTradeLimits, book: &OrderBook) -> Result<()
         ));
     }
     Ok(())
+}
+
+/// The denial of an order while the book waits for its first venue report after a crash.
+pub fn unreconciled() -> Denial {
+    Denial {
+        check: PreTradeCheck::Unreconciled,
+        limit: None,
+        value: None,
+        reason: "the engine stopped uncleanly and its book may miss orders: only orders that \
+                 reduce a position pass until the first venue report (POST .../venue)"
+            .into(),
+    }
 }
 
 /// Judges one validated order against `limits` and `book` as of `now` (the engine's clock).
