@@ -366,6 +366,31 @@ pub struct FirmHandle {
     inner: Arc<Inner>,
 }
 
+/// Adds a strategy's value to the firm's sum; `None` once the sum does not fit a decimal, with
+/// `overflow` the bound of the sign it went past.
+fn add_value(total: &mut Option<Decimal>, overflow: &mut Decimal, v: Decimal) {
+    if let Some(t) = *total {
+        *total = t.checked_add(v);
+        if total.is_none() {
+            *overflow = if v < Decimal::ZERO {
+                Decimal::MIN
+            } else {
+                Decimal::MAX
+            };
+        }
+    }
+}
+
+/// `total + v` for the firm view, saturated at the decimal bounds.
+fn saturating_sum(total: Option<Decimal>, v: Decimal) -> Decimal {
+    let t = total.unwrap_or(Decimal::ZERO);
+    t.checked_add(v).unwrap_or(if v < Decimal::ZERO {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    })
+}
+
 fn required(field: &'static str, value: &str) -> Result<(), FirmOpError> {
     if value.trim().is_empty() {
         return Err(FirmOpError::Input {
@@ -686,7 +711,9 @@ impl FirmHandle {
     /// the breakers' durable state in the record, and applies the record. Answers the record.
     pub async fn evaluate(&self) -> Result<FirmControl, FirmOpError> {
         let now = self.now();
-        let mut total = Decimal::ZERO;
+        // `None` once the sum no longer fits a decimal; the sign of the overflow kept aside.
+        let mut total = Some(Decimal::ZERO);
+        let mut overflow = Decimal::MAX;
         let mut valued = 0usize;
         let mut submitted = 0u64;
         let reported = self.store().firm_strategies();
@@ -694,7 +721,7 @@ impl FirmHandle {
             for member in self.members() {
                 let status = member.engine.status().await?;
                 if let Some(v) = status.portfolio.value {
-                    total += v;
+                    add_value(&mut total, &mut overflow, v);
                     valued += 1;
                 }
                 submitted += status.orders_accepted + status.orders_rejected.values().sum::<u64>();
@@ -702,7 +729,7 @@ impl FirmHandle {
         }
         for remote in reported.unwrap_or_else(|| self.store().remote_strategies()) {
             if let Some(v) = remote.portfolio_value {
-                total += v;
+                add_value(&mut total, &mut overflow, v);
                 valued += 1;
             }
             submitted += remote.orders_submitted;
@@ -711,9 +738,16 @@ impl FirmHandle {
             let mut last = self.inner.last.lock().unwrap_or_else(|p| p.into_inner());
             let mut breakers = self.lock_breakers();
             let mut trips = Vec::new();
-            if valued > 0 {
-                last.value = Some(total);
-                trips.extend(breakers.on_total_value(total, now));
+            match total {
+                _ if valued == 0 => {}
+                Some(total) => {
+                    last.value = Some(total);
+                    trips.extend(breakers.on_total_value(total, now));
+                }
+                None => {
+                    last.value = Some(overflow);
+                    trips.extend(breakers.on_total_unjudged(overflow, now));
+                }
             }
             let new_orders = last
                 .orders_submitted
@@ -763,7 +797,7 @@ impl FirmHandle {
         for member in local {
             let status = member.engine.status().await?;
             if let Some(v) = status.portfolio.value {
-                *total.get_or_insert(Decimal::ZERO) += v;
+                *total.get_or_insert(Decimal::ZERO) = saturating_sum(total, v);
             }
             strategies.push(FirmStrategyView {
                 host_id: self.host_id().to_string(),
@@ -776,7 +810,7 @@ impl FirmHandle {
         }
         for r in reported.unwrap_or_else(|| self.store().remote_strategies()) {
             if let Some(v) = r.portfolio_value {
-                *total.get_or_insert(Decimal::ZERO) += v;
+                *total.get_or_insert(Decimal::ZERO) = saturating_sum(total, v);
             }
             strategies.push(FirmStrategyView {
                 host_id: r.host_id,
@@ -887,5 +921,33 @@ pub fn merge_breaker_state(record: &FirmBreakerState, mine: &FirmBreakerState) -
     FirmBreakerState {
         drawdown,
         daily_loss,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_add_value_when_sum_overflows_then_none_with_the_bound_of_its_sign() {
+        let (mut total, mut overflow) = (Some(Decimal::ZERO), Decimal::ZERO);
+        add_value(&mut total, &mut overflow, Decimal::new(-80, 0));
+        assert_eq!(
+            total,
+            Some(Decimal::new(-80, 0)),
+            "values below zero add up"
+        );
+        add_value(&mut total, &mut overflow, Decimal::MIN);
+        assert_eq!((total, overflow), (None, Decimal::MIN));
+        add_value(&mut total, &mut overflow, Decimal::MAX);
+        assert_eq!(total, None, "once past a bound, the sum stays unjudgeable");
+        assert_eq!(
+            saturating_sum(Some(Decimal::MAX), Decimal::ONE),
+            Decimal::MAX
+        );
+        assert_eq!(
+            saturating_sum(Some(Decimal::MIN), -Decimal::ONE),
+            Decimal::MIN
+        );
     }
 }
