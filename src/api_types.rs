@@ -885,7 +885,7 @@ mod tests {
                 history: vec![(at("2026-03-02T15:04:00Z"), dec!(89580.00))],
                 snapshots_accepted: 7,
                 snapshots_refused: 1,
-                last_refusal: Some("portfolio_value: -1 is not positive".into()),
+                last_refusal: Some("positions.market_price: -1 must not be negative".into()),
             },
             recent_orders: vec![OrderRecord {
                 at: at("2026-03-02T15:01:00Z"),

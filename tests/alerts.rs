@@ -47,7 +47,9 @@ fn python(script: &str, extra: &[&str]) -> Server {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/support")
         .join(script);
-    let mut cmd = Command::new("python3");
+    // The test venv's python3, with aiosmtpd and standardwebhooks (made on first use).
+    let python3 = crate::support::tools::python3();
+    let mut cmd = Command::new(&python3);
     cmd.arg(&script).arg(&port_file);
     if script.ends_with("smtp_server.py") {
         cmd.arg(dir.path().join("maildir"));
@@ -59,7 +61,7 @@ fn python(script: &str, extra: &[&str]) -> Server {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("python3 (bash .ci/run installs it)");
+        .unwrap_or_else(|e| panic!("{}: {e}", python3.display()));
     let deadline = Instant::now() + std::time::Duration::from_secs(20);
     let port = loop {
         if let Ok(p) = std::fs::read_to_string(&port_file) {
@@ -67,8 +69,9 @@ fn python(script: &str, extra: &[&str]) -> Server {
         }
         assert!(
             Instant::now() < deadline,
-            "{} did not start (pip install -r .ci/requirements.txt)",
-            script.display()
+            "{} did not start with {}",
+            script.display(),
+            python3.display()
         );
         std::thread::sleep(std::time::Duration::from_millis(30));
     };

@@ -121,6 +121,68 @@ async fn test_orders_accepted_then_rejected_after_drawdown_trip() {
 }
 
 #[tokio::test]
+async fn test_portfolio_when_value_minus_80_after_100_then_202_and_drawdown_trips() {
+    let a = api().await;
+    assert_eq!(a.snapshot("100").await, StatusCode::ACCEPTED);
+    // A margin account's equity below zero: accepted and judged, never refused.
+    assert_eq!(a.snapshot("-80").await, StatusCode::ACCEPTED);
+    let v = a.order("o1").await;
+    assert_eq!(v["decision"], "rejected", "{v}");
+    assert_eq!(v["breaker"], "drawdown", "{v}");
+    let s = a.get("").await;
+    assert_eq!(s["state"], "TRIPPED", "{s}");
+    assert_eq!(s["portfolio"]["value"], "-80", "{s}");
+    assert_eq!(s["portfolio"]["high_water_mark"], "100", "{s}");
+    assert_eq!(s["portfolio"]["drawdown"], "-1.8", "{s}");
+    let dd = s["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "drawdown")
+        .unwrap();
+    assert_eq!(dd["status"], "tripped", "{s}");
+    assert_eq!(dd["value"], "-1.8", "{s}");
+    let audit = a.get("/audit").await;
+    let text = audit.to_string();
+    assert!(text.contains("drawdown -180% <= -10%"), "{text}");
+}
+
+#[tokio::test]
+async fn test_portfolio_when_first_value_zero_or_below_then_202_and_drawdown_trips_unjudged() {
+    for first in ["0", "-80"] {
+        let a = api().await;
+        assert_eq!(a.snapshot(first).await, StatusCode::ACCEPTED, "{first}");
+        let s = a.get("").await;
+        assert_eq!(s["state"], "TRIPPED", "{first}: {s}");
+        let text = a.get("/audit").await.to_string();
+        assert!(
+            text.contains("drawdown cannot be judged"),
+            "{first}: {text}"
+        );
+        assert!(
+            text.contains("no positive high-water mark"),
+            "{first}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn test_portfolio_when_first_value_1e_minus_28_then_no_trip() {
+    // It used to trip at once with "drawdown 0% <= -10%".
+    let a = api().await;
+    assert_eq!(
+        a.snapshot("0.0000000000000000000000000001").await,
+        StatusCode::ACCEPTED
+    );
+    let s = a.get("").await;
+    assert_eq!(s["state"], "NORMAL", "{s}");
+    assert_eq!(a.order("o1").await, json!({"decision": "accepted"}));
+    assert_eq!(a.snapshot("0").await, StatusCode::ACCEPTED);
+    let text = a.get("/audit").await.to_string();
+    assert!(text.contains("drawdown -100% <= -10%"), "{text}");
+}
+
+#[tokio::test]
 async fn test_post_without_or_with_wrong_token_is_401_and_changes_nothing() {
     let a = api().await;
     a.snapshot("100000").await;
@@ -211,10 +273,18 @@ async fn test_bad_bodies_are_400_or_422_naming_the_problem() {
         ),
         (
             "/portfolio",
-            json!({"timestamp": at, "portfolio_value": "-5"}),
+            json!({"timestamp": at, "portfolio_value": "5", "positions": [
+                {"asset": "SPY", "quantity": "1", "market_price": "-5"}]}),
             422,
             "invalid_value",
-            "portfolio_value: -5 must be greater than zero",
+            "positions.market_price: -5 must not be negative",
+        ),
+        (
+            "/portfolio",
+            json!({"timestamp": at, "portfolio_value": "99999999999999999999999999999999"}),
+            422,
+            "invalid_decimal",
+            "portfolio_value: ",
         ),
         (
             "/portfolio",
@@ -676,23 +746,19 @@ async fn test_metrics_when_nothing_happened_yet_then_every_documented_series_is_
     server.stop().await;
 }
 
-/// `promtool check metrics` on the text, when Debian's `prometheus` package provides it.
+/// `promtool check metrics` on the text (Debian's `prometheus` package: without it the test
+/// fails, naming the command that installs it).
 fn promtool_check(text: &str) {
     use std::io::Write;
-    let child = std::process::Command::new("promtool")
+    let promtool =
+        crate::support::tools::require_on_path("promtool", "sudo apt-get install prometheus");
+    let mut child = std::process::Command::new(&promtool)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("promtool not installed: `promtool check metrics` skipped");
-            return;
-        }
-        Err(e) => panic!("promtool: {e}"),
-    };
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", promtool.display()));
     child
         .stdin
         .take()

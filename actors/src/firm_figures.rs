@@ -133,21 +133,59 @@ impl FirmControl {
     }
 }
 
-/// The firm's value: the sum of every member's last known value. `None` while a member has
-/// no value in what the hosts report (its host record lost): judging a sum that misses it
-/// would read its absence as a loss.
-pub fn member_total(control: &FirmControl, reported: &[RemoteStrategy]) -> Option<Decimal> {
-    let mut total = Decimal::ZERO;
+/// The firm's value as its members' last known values make it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirmTotal {
+    /// The sum of every member's last known value.
+    Value(Decimal),
+    /// The sum does not fit a decimal: the bound of its sign, for a breaker to trip on as
+    /// "cannot be judged" (fail closed).
+    Unjudged(Decimal),
+    /// No member yet, or a member without a value in what the hosts report (its host record
+    /// lost): judging a sum that misses it would read its absence as a loss.
+    Incomplete,
+}
+
+impl FirmTotal {
+    /// The figure to show: the sum, saturated at the decimal bounds; none while incomplete.
+    pub fn shown(self) -> Option<Decimal> {
+        match self {
+            FirmTotal::Value(v) | FirmTotal::Unjudged(v) => Some(v),
+            FirmTotal::Incomplete => None,
+        }
+    }
+}
+
+/// The firm's value: the sum of every member's last known value (see [`FirmTotal`]).
+pub fn member_total(control: &FirmControl, reported: &[RemoteStrategy]) -> FirmTotal {
+    let mut total = Some(Decimal::ZERO);
+    let mut bound = Decimal::MAX;
     let mut counted = 0usize;
     for s in reported {
         if !control.is_member(&s.host_id, &s.name) {
             continue;
         }
-        total = total.checked_add(s.portfolio_value?)?;
+        let Some(v) = s.portfolio_value else {
+            return FirmTotal::Incomplete;
+        };
+        if let Some(t) = total {
+            total = t.checked_add(v);
+            if total.is_none() {
+                bound = if v < Decimal::ZERO {
+                    Decimal::MIN
+                } else {
+                    Decimal::MAX
+                };
+            }
+        }
         counted += 1;
     }
     let members: usize = control.members.values().map(|s| s.len()).sum();
-    (counted == members && members > 0).then_some(total)
+    match total {
+        _ if counted != members || members == 0 => FirmTotal::Incomplete,
+        Some(t) => FirmTotal::Value(t),
+        None => FirmTotal::Unjudged(bound),
+    }
 }
 
 /// Submission counters last seen, one per strategy: how many orders the firm's strategies
@@ -283,17 +321,36 @@ mod tests {
         ];
         assert_eq!(
             member_total(&c, &full),
-            Some(dec!(31)),
+            FirmTotal::Value(dec!(31)),
             "non-members left out"
         );
         let missing = [report("a", "s1", Some(dec!(11)), 0)];
-        assert_eq!(member_total(&c, &missing), None);
+        assert_eq!(member_total(&c, &missing), FirmTotal::Incomplete);
         let unvalued = [
             report("a", "s1", Some(dec!(11)), 0),
             report("b", "s2", None, 0),
         ];
-        assert_eq!(member_total(&c, &unvalued), None);
-        assert_eq!(member_total(&FirmControl::default(), &full), None);
+        assert_eq!(member_total(&c, &unvalued), FirmTotal::Incomplete);
+        assert_eq!(
+            member_total(&FirmControl::default(), &full),
+            FirmTotal::Incomplete
+        );
+        // A sum past the decimal's range is not a figure: the bound of its sign, to trip on.
+        let huge = [
+            report("a", "s1", Some(Decimal::MAX), 0),
+            report("b", "s2", Some(dec!(1)), 0),
+        ];
+        assert_eq!(member_total(&c, &huge), FirmTotal::Unjudged(Decimal::MAX));
+        let deep = [
+            report("a", "s1", Some(Decimal::MIN), 0),
+            report("b", "s2", Some(dec!(-1)), 0),
+        ];
+        assert_eq!(member_total(&c, &deep), FirmTotal::Unjudged(Decimal::MIN));
+        assert_eq!(
+            FirmTotal::Unjudged(Decimal::MIN).shown(),
+            Some(Decimal::MIN)
+        );
+        assert_eq!(FirmTotal::Incomplete.shown(), None);
     }
 
     #[test]

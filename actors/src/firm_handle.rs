@@ -23,7 +23,7 @@ use crate::firm::{
     FirmBreakerSettings, FirmBreakerState, FirmBreakers, FirmChange, FirmControl, FirmError,
     FirmTrigger, FirmTrip,
 };
-use crate::firm_figures::{member_total, OrderCounters};
+use crate::firm_figures::{member_total, FirmTotal, OrderCounters};
 use crate::state_machine::{EngineState, FirmHoldKind, Trigger};
 use chrono::{DateTime, Duration, Utc};
 use futures::future::BoxFuture;
@@ -779,9 +779,16 @@ impl FirmHandle {
             let mut last = self.inner.last.lock().unwrap_or_else(|p| p.into_inner());
             let mut breakers = self.lock_breakers();
             let mut trips = Vec::new();
-            if let Some(total) = total {
-                last.value = Some(total);
-                trips.extend(breakers.on_total_value(total, now));
+            match total {
+                FirmTotal::Value(total) => {
+                    last.value = Some(total);
+                    trips.extend(breakers.on_total_value(total, now));
+                }
+                FirmTotal::Unjudged(bound) => {
+                    last.value = Some(bound);
+                    trips.extend(breakers.on_total_unjudged(bound, now));
+                }
+                FirmTotal::Incomplete => {}
             }
             let new_orders = last.orders.advance(&reported);
             trips.extend(breakers.on_submissions(new_orders, now));
@@ -948,7 +955,7 @@ impl FirmHandle {
             strategies,
             breakers,
             portfolio: FirmPortfolioView {
-                value: total,
+                value: total.shown(),
                 high_water_mark,
                 drawdown,
                 daily_pnl,

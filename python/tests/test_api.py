@@ -111,6 +111,21 @@ def test_submit_snapshot_when_drawdown_over_the_limit_then_tripped_and_orders_re
     assert (d.accepted, d.state, d.breaker) == (False, "TRIPPED", "drawdown")
 
 
+def test_submit_snapshot_when_value_below_zero_then_accepted_and_drawdown_trips(
+    make: Make,
+) -> None:
+    # A margin account's equity below zero is judged, never refused: -80 after 100 is -180%.
+    g = make()
+    g.submit_snapshot(portfolio_value="100")
+    g.submit_snapshot(portfolio_value="-80")
+    s = g.status()
+    assert s.state == "TRIPPED"
+    assert s.portfolio.value == Decimal("-80")
+    assert s.breaker("drawdown").tripped  # type: ignore[union-attr]
+    d = g.check_order(order_id="o", asset="SPY", side="buy", quantity="1")
+    assert (d.accepted, d.state, d.breaker) == (False, "TRIPPED", "drawdown")
+
+
 def test_report_fill_then_listed_in_the_status(make: Make) -> None:
     g = make()
     ready(g)
@@ -205,8 +220,10 @@ BAD_INPUT: list[tuple[str, dict[str, Any], type[rl.RustybtError], str, str]] = [
      rl.InputError, "invalid_body", "timestamp: 2026-03-02T15:04:05 has no time zone…"),
     ("check_order", dict(order_id="x", asset="SPY", side="buy", quantity="1", timestamp=_later()),
      rl.InputError, "invalid_value", "timestamp: …"),
-    ("submit_snapshot", dict(portfolio_value="0"),
-     rl.InputError, "invalid_value", "portfolio_value: 0 must be greater than zero"),
+    ("submit_snapshot", dict(portfolio_value="1", positions=[{"asset": "A", "quantity": "1", "market_price": "-1"}]),
+     rl.InputError, "invalid_value", "positions.market_price: -1 must not be negative"),
+    ("submit_snapshot", dict(portfolio_value="99999999999999999999999999999999"),
+     rl.InputError, "invalid_decimal", 'portfolio_value: "99999999999999999999999999999999" is not a decimal'),
     ("submit_snapshot", dict(portfolio_value="1", positions=[{"asset": "A", "quantity": "1", "market_price": "x"}]),
      rl.InputError, "invalid_decimal", 'positions[0].market_price: "x" is not a decimal'),
     ("report_fill", dict(order_id="o", asset="SPY", side="buy", quantity="1", price="abc"),

@@ -359,12 +359,42 @@ mod tests {
                 .len(),
             1
         );
-        let e = read_str("2026-03-02T14:30:00Z,-1\n", true, false).unwrap_err();
-        assert!(
-            e.message
-                .contains("portfolio_value: -1 must be greater than zero"),
-            "{e}"
-        );
+        // A value of zero or below is an event like any other (the breakers judge it); a
+        // value that is not a decimal, or overflows one, is refused with its line and field.
+        let h = read_str(
+            "2026-03-02T14:30:00Z,-1\n2026-03-02T14:30:01Z,0\n",
+            true,
+            false,
+        )
+        .unwrap();
+        assert_eq!(h.events.len(), 2);
+        let e = read_str(
+            "2026-03-02T14:30:00Z,100\n2026-03-02T14:30:01Z,99999999999999999999999999999999\n",
+            true,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.starts_with("portfolio_value: "), "{e}");
+    }
+
+    #[test]
+    fn test_read_json_when_value_not_positive_then_read_by_both_paths() {
+        // The fast path and the general one (here with positions) take the same values.
+        let h = read_str(
+            "{\"type\":\"portfolio\",\"timestamp\":\"2026-03-02T14:30:00Z\",\"portfolio_value\":\"-80\"}\n{\"type\":\"portfolio\",\"timestamp\":\"2026-03-02T14:30:01Z\",\"portfolio_value\":\"0\",\"positions\":[]}\n",
+            false,
+            false,
+        )
+        .unwrap();
+        assert_eq!(h.events.len(), 2);
+        let e = read_str(
+            "{\"type\":\"portfolio\",\"timestamp\":\"2026-03-02T14:30:00Z\",\"portfolio_value\":\"1e400\"}\n",
+            false,
+            false,
+        )
+        .unwrap_err();
+        assert!(e.message.starts_with("portfolio_value: "), "{e}");
     }
 
     #[test]

@@ -18,12 +18,19 @@ pub fn draw(report: &ReplayReport, title: &str, path: &Path) -> anyhow::Result<(
         .iter()
         .map(|(t, v)| (*t, v.to_f64().unwrap_or(0.0)))
         .collect();
-    let mut hwm = f64::MIN;
+    // As the drawdown rule: the mark is the highest positive value; before there is one the
+    // drawdown cannot be judged and is drawn at 0 (the trip marks it).
+    let mut peak: Option<f64> = None;
     let with_hwm: Vec<(DateTime<Utc>, f64, f64, f64)> = points
         .iter()
         .map(|&(t, v)| {
-            hwm = hwm.max(v);
-            (t, v, hwm, (v - hwm) / hwm * 100.0)
+            if v > 0.0 {
+                peak = Some(peak.map_or(v, |p| p.max(v)));
+            }
+            match peak {
+                Some(hwm) => (t, v, hwm, (v - hwm) / hwm * 100.0),
+                None => (t, v, v, 0.0),
+            }
         })
         .collect();
     let (t0, t1) = (points[0].0, points[points.len() - 1].0);

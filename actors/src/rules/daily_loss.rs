@@ -1,6 +1,8 @@
 //! Daily loss = value − value at the session's open (the first snapshot at or after the open);
-//! trips when the loss reaches the limit, as an amount or as a fraction of the open value.
+//! trips when the loss reaches the limit, as an amount or as a fraction of the open value. A
+//! fraction of an open value ≤ 0 cannot be judged: the rule trips with that reason.
 
+use super::exact;
 use super::market_session::{MarketSession, SessionSpan};
 use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
 use crate::domain::InputError;
@@ -87,22 +89,16 @@ impl DailyLossRule {
         let (value, at) = self.last?;
         let session = self.session?;
         (self.market.session_of(at) == Some(session.session_date))
-            .then(|| value - session.open_value)
+            .then(|| pnl_of(value, session.open_value))
     }
 
-    /// Judges a snapshot; refuses non-positive values and out-of-order timestamps, changing
-    /// nothing. A snapshot outside any session counts toward none.
+    /// Judges a snapshot (any value: zero and below included); refuses out-of-order
+    /// timestamps, changing nothing. A snapshot outside any session counts toward none.
     pub fn on_snapshot(
         &mut self,
         value: Decimal,
         at: DateTime<Utc>,
     ) -> Result<Option<Trip>, InputError> {
-        if value <= Decimal::ZERO {
-            return Err(InputError::NotPositive {
-                field: "portfolio_value",
-                value,
-            });
-        }
         if let Some((_, previous)) = self.last {
             if at < previous {
                 return Err(InputError::OutOfOrder {
@@ -144,45 +140,121 @@ impl DailyLossRule {
         if self.latched || self.session_of(last_at) != Some(session.session_date) {
             return None;
         }
-        let pnl = value - session.open_value;
-        let (breached, limit) = match self.limit {
-            DailyLossLimit::Amount(limit) => (pnl <= limit, limit),
-            DailyLossLimit::Fraction(f) => (pnl <= f * session.open_value, f),
+        let open = session.open_value;
+        // Compared on exact numbers: Decimal's own difference and product round below the
+        // 28th decimal and at 28 digits, and would judge the rounding (see `super::exact`).
+        let breached = match self.limit {
+            DailyLossLimit::Amount(limit) => exact::diff_at_most(value, open, limit),
+            DailyLossLimit::Fraction(_) if open <= Decimal::ZERO => {
+                self.latched = true;
+                return Some(self.cannot_judge(value, session, at));
+            }
+            DailyLossLimit::Fraction(f) => exact::diff_at_most_product(value, open, f, open),
         };
         if !breached {
             return None;
         }
         self.latched = true;
-        let fraction = fraction_of(pnl, session.open_value);
+        let pnl = pnl_of(value, open);
         let mut details = BTreeMap::new();
-        details.insert("daily_pnl".into(), pnl.to_string());
-        details.insert("daily_pnl_fraction".into(), fraction.to_string());
-        details.insert("open_value".into(), session.open_value.to_string());
+        details.insert("open_value".into(), open.to_string());
         details.insert("portfolio_value".into(), value.to_string());
         details.insert("session_date".into(), session.session_date.to_string());
-        let (value_reported, limit_text) = match self.limit {
+        let (value_reported, limit, pnl, fraction_text, limit_text) = match self.limit {
             DailyLossLimit::Amount(l) => {
+                // Never reported above the limit: a rounded difference cannot undo a breach.
+                let pnl = pnl.min(l);
                 details.insert("limit_amount".into(), l.to_string());
-                (pnl, l.to_string())
+                let fraction = (open > Decimal::ZERO).then(|| fraction_of(pnl, open));
+                if let Some(f) = fraction {
+                    details.insert("daily_pnl_fraction".into(), f.to_string());
+                }
+                (pnl, l, pnl, fraction.map(super::percent), l.to_string())
             }
             DailyLossLimit::Fraction(f) => {
+                let fraction = super::reported_ratio(pnl.checked_div(open), f);
+                details.insert("daily_pnl_fraction".into(), fraction.to_string());
                 details.insert("limit".into(), f.to_string());
-                (fraction, super::percent(f))
+                let (fraction_text, limit_text) = super::percent_against(fraction, f);
+                (fraction, f, pnl, Some(fraction_text), limit_text)
             }
         };
+        details.insert("daily_pnl".into(), pnl.to_string());
+        let fraction_text = fraction_text.map_or(String::new(), |f| format!(" ({f})"));
         Some(Trip {
             breaker: BreakerKind::DailyLoss,
             at,
             value: value_reported,
             limit,
             summary: format!(
-                "daily loss {pnl} ({}) <= {limit_text} since the {} open at {}",
-                super::percent(fraction),
+                "daily loss {pnl}{fraction_text} <= {limit_text} since the {} open at {open}",
+                session.session_date,
+            ),
+            details,
+        })
+    }
+
+    /// Trips because a value cannot be judged, for `reason` (a firm's sum that does not fit a
+    /// decimal): fail closed. Latched like any trip: `None` when already latched.
+    pub fn trip_unjudged(
+        &mut self,
+        value: Decimal,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Option<Trip> {
+        if self.latched {
+            return None;
+        }
+        self.latched = true;
+        let limit = match self.limit {
+            DailyLossLimit::Fraction(f) | DailyLossLimit::Amount(f) => f,
+        };
+        let mut details = BTreeMap::new();
+        details.insert("portfolio_value".into(), value.to_string());
+        details.insert("limit".into(), limit.to_string());
+        details.insert("reason".into(), reason.into());
+        if let Some(s) = self.session {
+            details.insert("session_date".into(), s.session_date.to_string());
+            details.insert("open_value".into(), s.open_value.to_string());
+        }
+        Some(Trip {
+            breaker: BreakerKind::DailyLoss,
+            at,
+            value,
+            limit,
+            summary: format!("daily loss cannot be judged: value {value}, {reason} (fail closed)"),
+            details,
+        })
+    }
+
+    /// The trip of a fractional limit against an open value ≤ 0, of which no fraction can be
+    /// taken. Its `value` is the daily P&L as an amount.
+    fn cannot_judge(&self, value: Decimal, session: DailyLossState, at: DateTime<Utc>) -> Trip {
+        let pnl = pnl_of(value, session.open_value);
+        let limit = match self.limit {
+            DailyLossLimit::Fraction(f) | DailyLossLimit::Amount(f) => f,
+        };
+        let mut details = BTreeMap::new();
+        details.insert("daily_pnl".into(), pnl.to_string());
+        details.insert("open_value".into(), session.open_value.to_string());
+        details.insert("portfolio_value".into(), value.to_string());
+        details.insert("session_date".into(), session.session_date.to_string());
+        details.insert("limit".into(), limit.to_string());
+        details.insert("reason".into(), "open value not positive".into());
+        Trip {
+            breaker: BreakerKind::DailyLoss,
+            at,
+            value: pnl,
+            limit,
+            summary: format!(
+                "daily loss cannot be judged against {}: the {} open value {} is not positive \
+                 (daily P&L {pnl}; fail closed)",
+                super::percent(limit),
                 session.session_date,
                 session.open_value
             ),
             details,
-        })
+        }
     }
 
     /// Lets the rule trip again.
@@ -210,6 +282,7 @@ impl DailyLossRule {
             DailyLossLimit::Fraction(f) => (
                 self.daily_pnl()
                     .zip(self.session)
+                    .filter(|(_, s)| s.open_value > Decimal::ZERO)
                     .map(|(p, s)| fraction_of(p, s.open_value)),
                 f,
             ),
@@ -225,7 +298,16 @@ impl DailyLossRule {
     }
 }
 
-/// `pnl / open`, rounded for reports. A tiny open value and a huge move overflow `Decimal`:
+/// `value − open`, saturated at the decimal bound of its sign when it does not fit.
+fn pnl_of(value: Decimal, open: Decimal) -> Decimal {
+    value.checked_sub(open).unwrap_or(if value < open {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    })
+}
+
+/// `pnl / open` for an open value above zero, rounded for reports. A tiny open value and a huge move overflow `Decimal`:
 /// the ratio then saturates at the bound of its sign instead of panicking.
 fn fraction_of(pnl: Decimal, open: Decimal) -> Decimal {
     match pnl.checked_div(open) {
@@ -381,15 +463,137 @@ mod tests {
     }
 
     #[test]
-    fn test_on_snapshot_when_invalid_then_refused_and_unchanged() {
+    fn test_on_snapshot_when_out_of_order_then_refused_and_unchanged() {
         let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
         r.on_snapshot(dec!(100), utc("2026-03-09T14:00:00Z"))
             .unwrap();
-        assert!(r.on_snapshot(dec!(0), utc("2026-03-09T14:01:00Z")).is_err());
-        assert!(r
-            .on_snapshot(dec!(50), utc("2026-03-09T13:59:00Z"))
-            .is_err());
+        assert!(matches!(
+            r.on_snapshot(dec!(50), utc("2026-03-09T13:59:00Z")),
+            Err(InputError::OutOfOrder { .. })
+        ));
         assert_eq!(r.daily_pnl(), Some(dec!(0)));
+    }
+
+    #[test]
+    fn test_on_snapshot_when_value_falls_to_zero_or_below_then_judged_and_trips() {
+        for (limit, to) in [
+            (DailyLossLimit::Amount(dec!(-10)), dec!(0)),
+            (DailyLossLimit::Amount(dec!(-10)), dec!(-80)),
+            (DailyLossLimit::Fraction(dec!(-0.05)), dec!(0)),
+            (DailyLossLimit::Fraction(dec!(-0.05)), dec!(-80)),
+        ] {
+            let mut r = DailyLossRule::new(limit, market());
+            r.on_snapshot(dec!(100), utc("2026-03-09T14:00:00Z"))
+                .unwrap();
+            let trip = r
+                .on_snapshot(to, utc("2026-03-09T14:01:00Z"))
+                .unwrap()
+                .unwrap_or_else(|| panic!("{to} after an open of 100 trips {limit:?}"));
+            assert!(trip.value <= trip.limit, "{trip:?}");
+            assert_eq!(trip.details["daily_pnl"], (to - dec!(100)).to_string());
+            assert_eq!(r.daily_pnl(), Some(to - dec!(100)));
+        }
+    }
+
+    #[test]
+    fn test_on_snapshot_when_fraction_limit_and_open_not_positive_then_trips_cannot_be_judged() {
+        for open in [dec!(0), dec!(-80), -Decimal::new(1, 28)] {
+            let mut r = DailyLossRule::new(DailyLossLimit::Fraction(dec!(-0.05)), market());
+            let trip = r
+                .on_snapshot(open, utc("2026-03-09T14:00:00Z"))
+                .unwrap()
+                .unwrap_or_else(|| panic!("an open value of {open} trips"));
+            assert_eq!(trip.breaker, BreakerKind::DailyLoss);
+            assert_eq!((trip.value, trip.limit), (dec!(0), dec!(-0.05)));
+            assert_eq!(trip.details["reason"], "open value not positive");
+            assert!(
+                trip.summary
+                    .starts_with("daily loss cannot be judged against -5%"),
+                "{}",
+                trip.summary
+            );
+            assert_eq!(r.durable_state().unwrap().open_value, open);
+            // A gain does not make a fraction of it judgeable: after a reset, it trips again.
+            assert!(r
+                .on_snapshot(dec!(1000), utc("2026-03-09T14:01:00Z"))
+                .unwrap()
+                .is_none());
+            r.rearm();
+            assert!(r.judge_last(utc("2026-03-09T14:02:00Z")).is_some());
+            assert_eq!(r.reading(true).value, None);
+        }
+    }
+
+    #[test]
+    fn test_on_snapshot_when_amount_limit_and_open_not_positive_then_judged() {
+        let mut r = DailyLossRule::new(DailyLossLimit::Amount(dec!(-10)), market());
+        assert!(r
+            .on_snapshot(dec!(0), utc("2026-03-09T14:00:00Z"))
+            .unwrap()
+            .is_none());
+        assert!(r
+            .on_snapshot(dec!(-9.99), utc("2026-03-09T14:01:00Z"))
+            .unwrap()
+            .is_none());
+        let trip = r
+            .on_snapshot(dec!(-10), utc("2026-03-09T14:02:00Z"))
+            .unwrap()
+            .expect("a loss of exactly 10 from an open of 0 trips");
+        assert_eq!((trip.value, trip.limit), (dec!(-10), dec!(-10)));
+        assert_eq!(trip.details["limit_amount"], "-10");
+        assert!(!trip.details.contains_key("daily_pnl_fraction"));
+        assert!(
+            trip.summary.starts_with("daily loss -10 <= -10 since"),
+            "{}",
+            trip.summary
+        );
+    }
+
+    #[test]
+    fn test_on_snapshot_when_open_value_tiny_then_fraction_judged_exactly() {
+        // −0.05 × 1E-28 rounds to 0 in Decimal: an unchanged value used to trip.
+        let tiny = Decimal::new(1, 28);
+        let mut r = DailyLossRule::new(DailyLossLimit::Fraction(dec!(-0.05)), market());
+        assert!(r
+            .on_snapshot(tiny, utc("2026-03-09T14:00:00Z"))
+            .unwrap()
+            .is_none());
+        assert!(r
+            .on_snapshot(tiny, utc("2026-03-09T14:01:00Z"))
+            .unwrap()
+            .is_none());
+        let trip = r
+            .on_snapshot(dec!(0), utc("2026-03-09T14:02:00Z"))
+            .unwrap()
+            .expect("a fall of 100% trips");
+        assert_eq!(trip.value, dec!(-1));
+        assert!(trip.summary.contains("(-100%) <= -5%"), "{}", trip.summary);
+    }
+
+    #[test]
+    fn test_on_snapshot_when_amount_limit_and_values_far_apart_then_exact_and_no_overflow() {
+        // 1E28 − 1E-28 rounds to 1E28 in Decimal; judged exactly it is above −1E28 + ...
+        let mut r = DailyLossRule::new(
+            DailyLossLimit::Amount(dec!(-10000000000000000000000000000)),
+            market(),
+        );
+        r.on_snapshot(
+            dec!(10000000000000000000000000000),
+            utc("2026-03-09T14:00:00Z"),
+        )
+        .unwrap();
+        assert!(
+            r.on_snapshot(Decimal::new(1, 28), utc("2026-03-09T14:01:00Z"))
+                .unwrap()
+                .is_none(),
+            "a loss of 1E28 − 1E-28 is above a limit of −1E28"
+        );
+        let trip = r
+            .on_snapshot(Decimal::MIN, utc("2026-03-09T14:02:00Z"))
+            .unwrap()
+            .expect("MIN − 1E28 trips");
+        assert_eq!(trip.value, Decimal::MIN, "saturated, not panicked");
+        assert_eq!(r.daily_pnl(), Some(Decimal::MIN));
     }
 
     #[test]

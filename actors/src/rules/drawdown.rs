@@ -1,5 +1,7 @@
-//! Drawdown = (value − high-water mark) / high-water mark; trips when drawdown ≤ threshold.
+//! Drawdown = (value − high-water mark) / high-water mark; trips when drawdown ≤ threshold,
+//! and when there is no positive high-water mark to judge a value against.
 
+use super::exact;
 use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
 use crate::domain::InputError;
 use crate::domain::Valuation;
@@ -16,9 +18,18 @@ pub struct DrawdownState {
 }
 
 /// The drawdown rule.
+///
+/// A value may be zero or negative (a margin account's equity after losses): against a
+/// positive high-water mark it is a drawdown below −100% and trips. Without a positive
+/// high-water mark (a first value ≤ 0) the drawdown cannot be judged, and the rule trips with
+/// that reason: fail closed, never refused and never ignored. The comparison is exact at every
+/// scale (see [`super::exact`]); the figures a trip reports never read the other side of the
+/// limit.
 #[derive(Debug, Clone)]
 pub struct DrawdownRule {
     threshold: Decimal,
+    /// The highest value seen, once a positive one has been: a drawdown is measured from a
+    /// positive peak only.
     high_water_mark: Option<Decimal>,
     last: Option<(Decimal, DateTime<Utc>)>,
     latched: bool,
@@ -35,42 +46,40 @@ impl DrawdownRule {
         }
     }
 
-    /// Restores the high-water mark from a checkpoint.
+    /// Restores the high-water mark from a checkpoint (a mark that is not positive, which no
+    /// version wrote, is no mark).
     pub fn restore(&mut self, state: DrawdownState) {
-        self.high_water_mark = Some(state.high_water_mark);
+        self.high_water_mark =
+            (state.high_water_mark > Decimal::ZERO).then_some(state.high_water_mark);
     }
 
-    /// The durable part, once a snapshot has been seen.
+    /// The durable part, once a positive value has been seen.
     pub fn durable_state(&self) -> Option<DrawdownState> {
         self.high_water_mark
             .map(|high_water_mark| DrawdownState { high_water_mark })
     }
 
-    /// The high-water mark, if known.
+    /// The high-water mark, if a positive value has been seen.
     pub fn high_water_mark(&self) -> Option<Decimal> {
         self.high_water_mark
     }
 
-    /// The drawdown of the last snapshot, as a ratio (≤ 0).
+    /// The drawdown of the last snapshot, as a ratio (≤ 0; below −1 for a value below zero),
+    /// `Decimal::MIN` when it is too large for a decimal. `None` before a snapshot and without
+    /// a positive high-water mark.
     pub fn drawdown(&self) -> Option<Decimal> {
         let (value, _) = self.last?;
         let hwm = self.high_water_mark?;
-        Some((value - hwm) / hwm)
+        Some(ratio(value, hwm).unwrap_or(Decimal::MIN))
     }
 
-    /// Judges a snapshot. Refuses non-positive values and timestamps older than the last one,
-    /// changing nothing. Trips once per breach: it stays latched until [`Self::rearm`].
+    /// Judges a snapshot. Refuses timestamps older than the last one, changing nothing. Trips
+    /// once per breach: it stays latched until [`Self::rearm`].
     pub fn on_snapshot(
         &mut self,
         value: Decimal,
         at: DateTime<Utc>,
     ) -> Result<Option<Trip>, InputError> {
-        if value <= Decimal::ZERO {
-            return Err(InputError::NotPositive {
-                field: "portfolio_value",
-                value,
-            });
-        }
         if let Some((_, previous)) = self.last {
             if at < previous {
                 return Err(InputError::OutOfOrder {
@@ -80,8 +89,9 @@ impl DrawdownRule {
                 });
             }
         }
-        let hwm = self.high_water_mark.map_or(value, |h| h.max(value));
-        self.high_water_mark = Some(hwm);
+        if value > Decimal::ZERO {
+            self.high_water_mark = Some(self.high_water_mark.map_or(value, |h| h.max(value)));
+        }
         self.last = Some((value, at));
         Ok(self.judge_last(at))
     }
@@ -89,15 +99,23 @@ impl DrawdownRule {
     /// Judges the last snapshot again (after a reset).
     pub fn judge_last(&mut self, at: DateTime<Utc>) -> Option<Trip> {
         let (value, _) = self.last?;
-        let hwm = self.high_water_mark?;
+        if self.latched {
+            return None;
+        }
+        let Some(hwm) = self.high_water_mark else {
+            self.latched = true;
+            return Some(self.unjudged(value, at, "no positive high-water mark"));
+        };
         // Compare by multiplication so that "exactly at the threshold" is exact, with no
-        // rounding from the division.
-        let breached = value - hwm <= self.threshold * hwm;
-        if !breached || self.latched {
+        // rounding from the division; and on exact numbers, because Decimal's own product
+        // rounds below its 28th decimal (−0.1 × 1E-28 is 0, which tripped a first value of
+        // 1E-28 at "drawdown 0% <= -10%").
+        if !exact::diff_at_most_product(value, hwm, self.threshold, hwm) {
             return None;
         }
         self.latched = true;
-        let drawdown = ((value - hwm) / hwm).round_dp(6).normalize();
+        let drawdown = super::reported_ratio(ratio(value, hwm), self.threshold);
+        let (drawdown_text, threshold_text) = super::percent_against(drawdown, self.threshold);
         let mut details = BTreeMap::new();
         details.insert("drawdown".into(), drawdown.to_string());
         details.insert("threshold".into(), self.threshold.to_string());
@@ -109,20 +127,52 @@ impl DrawdownRule {
             value: drawdown,
             limit: self.threshold,
             summary: format!(
-                "drawdown {} <= {} (value {value}, high-water mark {hwm})",
-                super::percent(drawdown),
-                super::percent(self.threshold)
+                "drawdown {drawdown_text} <= {threshold_text} (value {value}, high-water mark {hwm})"
             ),
             details,
         })
     }
 
-    /// Lets the rule trip again. With `rebase`, the high-water mark becomes the last value.
+    /// Trips because a value cannot be judged, for `reason` (a firm's sum that does not fit a
+    /// decimal): fail closed. Latched like any trip: `None` when already latched.
+    pub fn trip_unjudged(
+        &mut self,
+        value: Decimal,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Option<Trip> {
+        if self.latched {
+            return None;
+        }
+        self.latched = true;
+        Some(self.unjudged(value, at, reason))
+    }
+
+    /// The trip of a value that cannot be judged (no positive high-water mark to measure a
+    /// drawdown from). Its `value` is the portfolio value.
+    fn unjudged(&self, value: Decimal, at: DateTime<Utc>, reason: &str) -> Trip {
+        let mut details = BTreeMap::new();
+        details.insert("portfolio_value".into(), value.to_string());
+        details.insert("threshold".into(), self.threshold.to_string());
+        details.insert("reason".into(), reason.into());
+        Trip {
+            breaker: BreakerKind::Drawdown,
+            at,
+            value,
+            limit: self.threshold,
+            summary: format!("drawdown cannot be judged: value {value}, {reason} (fail closed)"),
+            details,
+        }
+    }
+
+    /// Lets the rule trip again. With `rebase`, the high-water mark becomes the last value
+    /// (none when that is ≤ 0: the next judgment fails closed).
     pub fn rearm(&mut self, rebase: bool) {
         self.latched = false;
         if rebase {
             if let Some((value, _)) = self.last {
-                self.high_water_mark = Some(value);
+                // A value ≤ 0 is no peak to measure from: the rule goes on failing closed.
+                self.high_water_mark = (value > Decimal::ZERO).then_some(value);
             }
         }
     }
@@ -147,6 +197,11 @@ impl DrawdownRule {
             details,
         }
     }
+}
+
+/// `(value − hwm) / hwm` as a decimal, `None` when it does not fit one.
+fn ratio(value: Decimal, hwm: Decimal) -> Option<Decimal> {
+    value.checked_sub(hwm)?.checked_div(hwm)
 }
 
 impl Rule for DrawdownRule {
@@ -252,21 +307,153 @@ mod tests {
     }
 
     #[test]
-    fn test_on_snapshot_when_non_positive_then_refused_and_unchanged() {
+    fn test_on_snapshot_when_zero_after_positive_then_trips_at_minus_100_percent() {
         let mut r = DrawdownRule::new(dec!(-0.10));
         r.on_snapshot(dec!(100), t(0)).unwrap();
-        for bad in [dec!(0), dec!(-1)] {
-            let err = r.on_snapshot(bad, t(1)).unwrap_err();
-            assert!(matches!(
-                err,
-                InputError::NotPositive {
-                    field: "portfolio_value",
-                    ..
-                }
-            ));
-        }
+        let trip = r
+            .on_snapshot(dec!(0), t(1))
+            .unwrap()
+            .expect("0 after 100 trips");
+        assert_eq!((trip.value, trip.limit), (dec!(-1), dec!(-0.10)));
+        assert!(
+            trip.summary.starts_with("drawdown -100% <= -10%"),
+            "{}",
+            trip.summary
+        );
         assert_eq!(r.high_water_mark(), Some(dec!(100)));
+        assert_eq!(r.drawdown(), Some(dec!(-1)));
+    }
+
+    #[test]
+    fn test_on_snapshot_when_minus_80_after_100_then_trips_below_minus_100_percent() {
+        let mut r = DrawdownRule::new(dec!(-0.10));
+        r.on_snapshot(dec!(100), t(0)).unwrap();
+        let trip = r
+            .on_snapshot(dec!(-80), t(1))
+            .unwrap()
+            .expect("-80 after 100 trips");
+        assert_eq!(trip.value, dec!(-1.8));
+        assert_eq!(trip.details["portfolio_value"], "-80");
+        assert_eq!(trip.details["high_water_mark"], "100");
+        assert!(
+            trip.summary.starts_with("drawdown -180% <= -10%"),
+            "{}",
+            trip.summary
+        );
+        assert_eq!(r.drawdown(), Some(dec!(-1.8)));
+        // Still judged after a reset: the condition holds, it trips again.
+        r.rearm(false);
+        assert!(r.judge_last(t(2)).is_some());
+    }
+
+    #[test]
+    fn test_on_snapshot_when_first_value_not_positive_then_trips_cannot_be_judged() {
+        for first in [dec!(0), dec!(-80), -Decimal::new(1, 28), Decimal::MIN] {
+            let mut r = DrawdownRule::new(dec!(-0.10));
+            let trip = r
+                .on_snapshot(first, t(0))
+                .unwrap()
+                .unwrap_or_else(|| panic!("a first value of {first} trips"));
+            assert_eq!(trip.breaker, BreakerKind::Drawdown);
+            assert_eq!(trip.value, first);
+            assert_eq!(trip.details["reason"], "no positive high-water mark");
+            assert!(
+                trip.summary.starts_with("drawdown cannot be judged: value"),
+                "{}",
+                trip.summary
+            );
+            assert_eq!(r.high_water_mark(), None);
+            assert_eq!(r.durable_state(), None);
+            assert_eq!(r.drawdown(), None);
+            assert!(r.has_input(), "judged (fail closed), not ignored");
+            // After a reset, still no positive mark: it trips again, even rebased.
+            r.rearm(true);
+            assert!(r.judge_last(t(1)).is_some());
+            // A positive value gives it a mark to judge from.
+            r.rearm(false);
+            assert_eq!(r.on_snapshot(dec!(50), t(2)).unwrap(), None);
+            assert_eq!(r.high_water_mark(), Some(dec!(50)));
+        }
+    }
+
+    #[test]
+    fn test_on_snapshot_when_first_value_tiny_then_judged_exactly() {
+        // 1E-28 used to trip at once: −0.1 × 1E-28 rounds to 0 in Decimal, and 0 <= 0.
+        let tiny = Decimal::new(1, 28);
+        let mut r = DrawdownRule::new(dec!(-0.10));
+        assert_eq!(r.on_snapshot(tiny, t(0)).unwrap(), None);
+        assert_eq!(r.high_water_mark(), Some(tiny));
         assert_eq!(r.drawdown(), Some(dec!(0)));
+        assert_eq!(r.on_snapshot(tiny, t(1)).unwrap(), None);
+        // A fall from 1E-28 to zero is −100%.
+        let trip = r
+            .on_snapshot(dec!(0), t(2))
+            .unwrap()
+            .expect("to zero trips");
+        assert_eq!(trip.value, dec!(-1));
+        // And −1E-28 is −200%.
+        let mut r = DrawdownRule::new(dec!(-0.10));
+        r.on_snapshot(tiny, t(0)).unwrap();
+        let trip = r
+            .on_snapshot(-tiny, t(1))
+            .unwrap()
+            .expect("below zero trips");
+        assert_eq!(trip.value, dec!(-2));
+        assert!(
+            trip.summary.starts_with("drawdown -200% <= -10%"),
+            "{}",
+            trip.summary
+        );
+    }
+
+    #[test]
+    fn test_on_snapshot_when_tiny_threshold_and_tiny_values_then_exact_both_sides() {
+        // Threshold −1E-28 on a mark of 1: trips only at a fall of 1E-28 or more, which Decimal
+        // can hold; on a mark of 2, 2 − 1E-28 is −0.5E-28: not a breach.
+        let tiny = Decimal::new(1, 28);
+        let mut r = DrawdownRule::new(-tiny);
+        r.on_snapshot(dec!(1), t(0)).unwrap();
+        let trip = r
+            .on_snapshot(Decimal::ONE - tiny, t(1))
+            .unwrap()
+            .expect("at the threshold");
+        assert!(trip.value <= trip.limit, "{trip:?}");
+        let mut r = DrawdownRule::new(-tiny);
+        r.on_snapshot(dec!(2), t(0)).unwrap();
+        assert_eq!(r.on_snapshot(dec!(2) - tiny, t(1)).unwrap(), None);
+    }
+
+    #[test]
+    fn test_on_snapshot_when_huge_mark_and_value_far_below_zero_then_trips_without_overflow() {
+        let mut r = DrawdownRule::new(dec!(-0.10));
+        r.on_snapshot(Decimal::new(1, 28), t(0)).unwrap();
+        // (MIN − 1E-28) / 1E-28 does not fit a decimal: reported at the bound, still a trip.
+        let trip = r.on_snapshot(Decimal::MIN, t(1)).unwrap().expect("trips");
+        assert_eq!(trip.value, Decimal::MIN);
+        assert!(trip.value <= trip.limit);
+        assert_eq!(r.drawdown(), Some(Decimal::MIN));
+        let mut r = DrawdownRule::new(dec!(-0.10));
+        r.on_snapshot(Decimal::MAX, t(0)).unwrap();
+        assert!(r.on_snapshot(Decimal::MIN, t(1)).unwrap().is_some());
+        assert_eq!(r.drawdown(), Some(Decimal::MIN));
+    }
+
+    #[test]
+    fn test_judge_last_when_threshold_has_many_decimals_then_message_keeps_order() {
+        // Rounded to two decimals the ratio would read -10.02% against a limit of -10.03%.
+        let mut r = DrawdownRule::new(dec!(-0.10025001));
+        r.on_snapshot(dec!(100000000), t(0)).unwrap();
+        let trip = r
+            .on_snapshot(dec!(89974999), t(1))
+            .unwrap()
+            .expect("at the threshold");
+        assert_eq!(trip.value, dec!(-0.10025001));
+        assert!(
+            trip.summary
+                .starts_with("drawdown -10.025001% <= -10.025001%"),
+            "{}",
+            trip.summary
+        );
     }
 
     #[test]

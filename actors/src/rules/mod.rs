@@ -4,6 +4,7 @@
 pub mod daily_loss;
 pub mod drawdown;
 pub mod error_rate;
+pub mod exact;
 pub mod host_silent;
 pub mod market_session;
 pub mod order_rate;
@@ -27,9 +28,43 @@ pub use windowed_limit::{Counted, WindowedLimit};
 
 /// Formats a ratio as a percentage with two decimals: `-0.1042` → `-10.42%`.
 pub fn percent(ratio: rust_decimal::Decimal) -> String {
+    percent_dp(ratio, 2)
+}
+
+fn percent_dp(ratio: rust_decimal::Decimal, dp: u32) -> String {
     match ratio.checked_mul(rust_decimal::Decimal::ONE_HUNDRED) {
-        Some(p) => format!("{}%", p.round_dp(2).normalize()),
+        Some(p) => format!("{}%", p.round_dp(dp).normalize()),
         None => format!("{}×100%", ratio.normalize()),
+    }
+}
+
+/// A trip's ratio and its limit as percentages: the limit exactly, the ratio with as many
+/// decimals as the limit has (at least two). Rounding to one precision keeps order and the
+/// limit is printed as it is, so a ratio at or below its limit never reads above it:
+/// `(-0.1042, -0.1)` → `("-10.42%", "-10%")`; `(-0.10025012, -0.10025001)` →
+/// `("-10.025012%", "-10.025001%")`, where two decimals would have read `-10.03% <= -10.03%`
+/// and a rounding of the ratio alone `-10.02% <= -10.03%`.
+pub fn percent_against(
+    ratio: rust_decimal::Decimal,
+    limit: rust_decimal::Decimal,
+) -> (String, String) {
+    let dp = limit
+        .checked_mul(rust_decimal::Decimal::ONE_HUNDRED)
+        .map_or(2, |p| p.normalize().scale().max(2));
+    (percent_dp(ratio, dp), percent_dp(limit, dp))
+}
+
+/// The ratio a trip reports against `limit`: rounded to six decimals (or the limit's, when it
+/// has more), and never on the other side of the limit than the exact judgment put it (a
+/// rounding of the quotient cannot undo a breach). `None` (a quotient too large for a decimal)
+/// reports `Decimal::MIN`, below any limit.
+pub fn reported_ratio(
+    ratio: Option<rust_decimal::Decimal>,
+    limit: rust_decimal::Decimal,
+) -> rust_decimal::Decimal {
+    match ratio {
+        Some(r) => r.round_dp(limit.scale().max(6)).min(limit).normalize(),
+        None => rust_decimal::Decimal::MIN,
     }
 }
 
@@ -40,6 +75,7 @@ mod extreme_values {
     use crate::breaker::Rule;
     use crate::decision::{DecisionCore, GateRules, GateUpdate};
     use crate::domain::{OrderRequest, PortfolioSnapshot, Position, Side, Valuation};
+    use crate::rules::exact::Exact;
     use crate::rules::{DailyLossLimit, DailyLossRule, DrawdownRule, MarketSession};
     use crate::state_machine::EngineState;
     use crate::supervision::HealthBoard;
@@ -68,6 +104,56 @@ mod extreme_values {
                 .prop_map(|(lo, mid, hi, neg, scale)| Decimal::from_parts(lo, mid, hi, neg, scale)),
             (1i64..1_000_000_000).prop_map(Decimal::from),
         ]
+    }
+
+    /// Values at the smallest scales and around zero: ±k × 1E-28, ±k × 1E-27, 0, −80.
+    fn small_scale() -> impl Strategy<Value = Decimal> {
+        prop_oneof![
+            Just(Decimal::ZERO),
+            Just(Decimal::new(-80, 0)),
+            Just(Decimal::new(100, 0)),
+            (-1000i64..=1000, 26u32..=28).prop_map(|(k, scale)| Decimal::new(k, scale)),
+            (-1000i64..=1000).prop_map(|k| Decimal::new(k, 0) + Decimal::new(1, 28)),
+        ]
+    }
+
+    /// Limits as ratios in (−1, 0): plain, with many decimals, and the smallest.
+    fn threshold() -> impl Strategy<Value = Decimal> {
+        prop_oneof![
+            Just(Decimal::new(-10, 2)),
+            Just(Decimal::new(-1, 28)),
+            Just(Decimal::new(-10025001, 8)),
+            Just(Decimal::from_i128_with_scale(
+                -9_999_999_999_999_999_999_999_999_999,
+                28
+            )),
+            (1i64..1_000_000, 6u32..=28)
+                .prop_map(|(k, scale)| Decimal::new(-k, scale))
+                .prop_filter("in (-1, 0)", |d| *d > Decimal::NEGATIVE_ONE),
+        ]
+    }
+
+    /// The two percentages after `marker` in a summary (`A% <= B%`), as exact numbers; a
+    /// percentage too large to print reads `R×100%`.
+    fn percents(summary: &str, marker: &str) -> (Exact, Exact) {
+        let rest =
+            &summary[summary.find(marker).unwrap_or_else(|| panic!("{summary}")) + marker.len()..];
+        let rest = rest.trim_start_matches('(');
+        let mut parts = rest.split(" <= ");
+        let first = parts.next().unwrap_or_default();
+        let second = parts.next().unwrap_or_default();
+        let read = |p: &str| -> Exact {
+            let p = p.split('%').next().unwrap_or_default();
+            let p = p.trim_start_matches('(');
+            match p.split_once("×100") {
+                Some((r, _)) => {
+                    Exact::from(r.parse::<Decimal>().unwrap_or_else(|_| panic!("{summary}")))
+                        .mul(&Exact::from(Decimal::ONE_HUNDRED))
+                }
+                None => Exact::from(p.parse::<Decimal>().unwrap_or_else(|_| panic!("{summary}"))),
+            }
+        };
+        (read(first), read(second))
     }
 
     fn t(i: i64) -> DateTime<Utc> {
@@ -106,6 +192,97 @@ mod extreme_values {
             }
             let _ = Rule::rearm(&mut dd, true, t(100));
             let _ = Rule::rearm(&mut dl, false, t(100));
+        }
+
+        /// At every scale, zero and below included: each trip is an exact breach (or a value
+        /// that cannot be judged), each silence an exact non-breach, and a trip's figures and
+        /// message never read the other side of its limit.
+        #[test]
+        fn prop_portfolio_rules_when_values_tiny_or_not_positive_then_trips_agree_with_numbers(
+            values in proptest::collection::vec(prop_oneof![small_scale(), extreme()], 1..10),
+            threshold in threshold(),
+            amount in prop_oneof![Just(Decimal::new(-5000, 0)), Just(Decimal::new(-1, 28)), Just(Decimal::new(-10, 0))],
+        ) {
+            let mut dd = DrawdownRule::new(threshold);
+            let mut dl = DailyLossRule::new(DailyLossLimit::Fraction(threshold), market());
+            let mut dla = DailyLossRule::new(DailyLossLimit::Amount(amount), market());
+            let (mut hwm, mut open) = (None::<Decimal>, None::<Decimal>);
+            let (mut dd_latched, mut dl_latched, mut dla_latched) = (false, false, false);
+            for (i, v) in values.iter().copied().enumerate() {
+                let at = t(i as i64);
+                if v > Decimal::ZERO {
+                    hwm = Some(hwm.map_or(v, |h| h.max(v)));
+                }
+                let open_value = *open.get_or_insert(v);
+                let pnl = Exact::from(v).sub(&Exact::from(open_value));
+
+                // Drawdown.
+                let trip = dd.on_snapshot(v, at).unwrap();
+                match (hwm, trip, dd_latched) {
+                    (_, None, true) => {}
+                    (None, Some(trip), false) => {
+                        prop_assert_eq!(&trip.details["reason"], "no positive high-water mark");
+                        dd_latched = true;
+                    }
+                    (Some(h), Some(trip), false) => {
+                        let breached = Exact::from(v).sub(&Exact::from(h)) <= Exact::from(threshold).mul(&Exact::from(h));
+                        prop_assert!(breached, "tripped without a breach: {} from {}", v, h);
+                        prop_assert!(trip.value <= trip.limit, "{:?}", trip);
+                        let (d, l) = percents(&trip.summary, "drawdown ");
+                        prop_assert!(d <= l, "{}", trip.summary);
+                        dd_latched = true;
+                    }
+                    (Some(h), None, false) => {
+                        let breached = Exact::from(v).sub(&Exact::from(h)) <= Exact::from(threshold).mul(&Exact::from(h));
+                        prop_assert!(!breached, "a breach not tripped: {} from {}", v, h);
+                    }
+                    (h, trip, latched) => prop_assert!(false, "{:?} {:?} {}", h, trip, latched),
+                }
+
+                // Daily loss as a fraction of the open value.
+                let trip = dl.on_snapshot(v, at).unwrap();
+                match (trip, dl_latched) {
+                    (None, true) => {}
+                    (Some(trip), false) if open_value <= Decimal::ZERO => {
+                        prop_assert_eq!(&trip.details["reason"], "open value not positive");
+                        dl_latched = true;
+                    }
+                    (Some(trip), false) => {
+                        prop_assert!(pnl <= Exact::from(threshold).mul(&Exact::from(open_value)));
+                        prop_assert!(trip.value <= trip.limit, "{:?}", trip);
+                        let (d, l) = percents(&trip.summary, " (");
+                        prop_assert!(d <= l, "{}", trip.summary);
+                        dl_latched = true;
+                    }
+                    (None, false) => {
+                        prop_assert!(open_value > Decimal::ZERO);
+                        prop_assert!(pnl > Exact::from(threshold).mul(&Exact::from(open_value)));
+                    }
+                    (trip, latched) => prop_assert!(false, "{:?} {}", trip, latched),
+                }
+
+                // Daily loss as an amount.
+                let trip = dla.on_snapshot(v, at).unwrap();
+                match (trip, dla_latched) {
+                    (None, true) => {}
+                    (Some(trip), false) => {
+                        prop_assert!(pnl <= Exact::from(amount));
+                        prop_assert!(trip.value <= trip.limit, "{:?}", trip);
+                        let loss: Decimal = trip.summary["daily loss ".len()..]
+                            .split(' ')
+                            .next()
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or_else(|| panic!("{}", trip.summary));
+                        prop_assert!(loss <= amount, "{}", trip.summary);
+                        dla_latched = true;
+                    }
+                    (None, false) => prop_assert!(pnl > Exact::from(amount)),
+                    (trip, latched) => prop_assert!(false, "{:?} {}", trip, latched),
+                }
+                let _ = Rule::reading(&dd, at);
+                let _ = Rule::reading(&dl, at);
+                let _ = Rule::reading(&dla, at);
+            }
         }
 
         #[test]
