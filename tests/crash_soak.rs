@@ -282,3 +282,111 @@ fn test_kill_when_orders_open_then_restart_has_them_open() {
     assert_eq!(code, 202, "{v}");
     kill(&mut svc);
 }
+
+/// Stops `svc` the clean way (SIGTERM: `live run` flushes and records its stop).
+fn terminate(svc: &mut Service) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &svc.child.id().to_string()])
+        .status();
+    let _ = svc.child.wait();
+}
+
+#[test]
+fn test_kill_when_after_crash_reconcile_then_unreconciled_until_the_first_venue_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = dir.path().join("reconcile.toml");
+    let write = |after_crash: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[engine]\ndata_dir = \"data\"\n[server]\nbind = \"127.0.0.1:{port}\"\n\
+                 [[strategy]]\nname = \"{STRATEGY}\"\n[strategy.circuit_breakers]\n\
+                 daily_loss = {{ enabled = false }}\nstale_feed = {{ enabled = false }}\n\
+                 [strategy.reconciliation]\nafter_crash = \"{after_crash}\"\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("reconcile");
+    let order = |id: &str, side: &str| {
+        let body = json!({"order_id": id, "asset": "AAPL", "side": side, "quantity": "10"});
+        post(&base, "orders", body).expect("order answered").1
+    };
+    // Every start needs a first snapshot (the portfolio breakers fail closed until then).
+    let snapshot = || {
+        let positions = json!([{"asset": "AAPL", "quantity": "50", "market_price": "170"}]);
+        let body = json!({"timestamp": chrono::Utc::now().to_rfc3339(), "portfolio_value": "100000", "positions": positions});
+        assert_eq!(post(&base, "portfolio", body).unwrap().0, 202);
+    };
+    // A first start on an empty folder is clean: trading at once.
+    let mut svc = start(&config, &base);
+    snapshot();
+    assert_eq!(order("a1", "buy")["decision"], "accepted");
+    // A clean stop (SIGTERM) and a start: still trading at once.
+    terminate(&mut svc);
+    let mut svc = start(&config, &base);
+    snapshot();
+    let v = order("a2", "buy");
+    assert_eq!(v["decision"], "accepted", "{v}");
+    // SIGKILL: the book may miss what was accepted last.
+    kill(&mut svc);
+    let mut svc = start(&config, &base);
+    snapshot();
+    let v = order("b1", "buy");
+    assert_eq!(v["decision"], "rejected", "{v}");
+    assert_eq!(v["check"], "unreconciled", "{v}");
+    assert_eq!(
+        order("b2", "sell")["decision"],
+        "accepted",
+        "reducing the long passes"
+    );
+    // The venue's view re-bases the book: 40 held, one order working there.
+    let report = json!({
+        "timestamp": chrono::Utc::now().to_rfc3339(),
+        "positions": [{"asset": "AAPL", "quantity": "40"}],
+        "open_orders": [{"order_id": "v1", "asset": "AAPL", "side": "buy", "quantity": "5", "filled": "0"}],
+    });
+    let (code, v) = post(&base, "venue", report.clone()).unwrap();
+    assert_eq!(code, 202, "{v}");
+    assert_eq!(order("b3", "buy")["decision"], "accepted");
+    let status = get(&base, "").unwrap();
+    let open: Vec<&str> = status["open_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["order_id"].as_str())
+        .collect();
+    assert_eq!(open, ["v1", "b3"], "{status}");
+    let audit = get(&base, "/audit").unwrap();
+    let reconciled = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["cause"] == "reconciled")
+        .cloned()
+        .expect("reconciled in the audit trail");
+    assert_eq!(
+        reconciled["details"]["open_orders_after"], 1,
+        "{reconciled}"
+    );
+    // A bad report is refused naming the field, and changes nothing.
+    let bad = json!({"timestamp": chrono::Utc::now().to_rfc3339(), "open_orders": [{"order_id": "x", "asset": "AAPL", "side": "buy", "quantity": "-5"}]});
+    let (code, v) = post(&base, "venue", bad).unwrap();
+    assert_eq!(code, 422, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("open_orders.quantity"),
+        "{v}"
+    );
+    // trust_checkpoint: a crash is trusted.
+    kill(&mut svc);
+    write("trust_checkpoint");
+    let mut svc = start(&config, &base);
+    snapshot();
+    assert_eq!(order("c1", "buy")["decision"], "accepted");
+    kill(&mut svc);
+}
