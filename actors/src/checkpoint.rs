@@ -238,9 +238,14 @@ impl CheckpointStore {
         let config = sled::Config::new()
             .path(dir.join("checkpoint.sled"))
             .flush_every_ms(Some(500));
-        // sled's background I/O threads may hold the folder's lock a moment after the last
-        // handle in this process is dropped (a store closed and opened again); another
-        // process holding it holds it for good.
+        // The race (sled 0.34): the lock is held by the file inside sled's `IoBufs`, and each
+        // log write runs on sled's thread pool with its own clone of that `Arc`
+        // (`iobuf.rs`, `threadpool::spawn(move || iobufs.write_to_log(..))`). The write makes
+        // its bytes durable, which lets `flush` return, and only then does the task end and
+        // drop its clone. So after this process drops its last handle, the file (and its
+        // lock) can outlive it by however long that pool thread takes to finish: nothing in
+        // sled's API waits for it. Hence a bounded wait here, for this process's own lock
+        // only; another process holding it holds it for good.
         let deadline = std::time::Instant::now() + lock_wait;
         let db = loop {
             match config.open() {
