@@ -25,8 +25,9 @@ struct PartitionedFirm {
     sites: Vec<Site>,
     http: Client,
     dir: tempfile::TempDir,
-    // Last: the namespaces go after every process in them.
+    // Last: the namespaces go after every process in them, the permit after the namespaces.
     lab: NetLab,
+    _permit: crate::support::nats::HeavyPermit,
 }
 
 impl Drop for PartitionedFirm {
@@ -43,6 +44,7 @@ impl Drop for PartitionedFirm {
 
 impl PartitionedFirm {
     fn start(lease: u32) -> Self {
+        let permit = crate::support::nats::HeavyPermit::acquire();
         let lab = NetLab::new(SITES);
         let dir = tempfile::tempdir().unwrap();
         let urls = (0..SITES)
@@ -82,6 +84,7 @@ impl PartitionedFirm {
                 .unwrap(),
             dir,
             lab,
+            _permit: permit,
         };
         for i in 0..SITES {
             firm.start_server(i);

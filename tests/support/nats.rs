@@ -41,6 +41,39 @@ pub struct NatsCluster {
     nodes: Vec<Node>,
     clustered: bool,
     _dir: tempfile::TempDir,
+    _permit: Option<HeavyPermit>,
+}
+
+/// How many three-node clusters (each with its hosts) one test process runs at once: on a
+/// 2-core machine a third starting beside two others waits past any sane timeout for its
+/// metadata leader.
+const HEAVY_AT_ONCE: usize = 2;
+
+static HEAVY: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// A place among the [`HEAVY_AT_ONCE`] heavy tests allowed at once, held until dropped.
+pub struct HeavyPermit(());
+
+impl HeavyPermit {
+    /// Waits for a place.
+    pub fn acquire() -> Self {
+        let (count, freed) = &HEAVY;
+        let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
+        while *n >= HEAVY_AT_ONCE {
+            n = freed.wait(n).unwrap_or_else(|p| p.into_inner());
+        }
+        *n += 1;
+        HeavyPermit(())
+    }
+}
+
+impl Drop for HeavyPermit {
+    fn drop(&mut self) {
+        let (count, freed) = &HEAVY;
+        *count.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        freed.notify_one();
+    }
 }
 
 impl NatsCluster {
@@ -55,6 +88,7 @@ impl NatsCluster {
     }
 
     fn start(size: usize) -> Self {
+        let permit = (size > 1).then(HeavyPermit::acquire);
         let dir = tempfile::tempdir().expect("temp dir for NATS stores");
         let nodes = (0..size)
             .map(|i| Node {
@@ -70,11 +104,12 @@ impl NatsCluster {
             nodes,
             clustered: size > 1,
             _dir: dir,
+            _permit: permit,
         };
         for i in 0..size {
             cluster.restart(i);
         }
-        cluster.wait_ready(Duration::from_secs(30));
+        cluster.wait_ready(Duration::from_secs(60));
         cluster
     }
 
