@@ -376,6 +376,12 @@ fn test_partition_when_minority_site_asked_to_halt_then_bus_unavailable_and_desk
         "{:?}",
         asked.elapsed()
     );
+    // The majority may still be electing a leader for a stream the cut site led.
+    f.wait_for(
+        "the majority's record readable",
+        Duration::from_secs(30),
+        |f| (0..2).all(|i| f.desk_halts(i).is_some()),
+    );
     for i in 0..2 {
         let desks = f.desk_halts(i).expect("the majority's record");
         assert!(!desks.contains(&"rates".to_string()), "host {i}: {desks:?}");

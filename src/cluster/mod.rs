@@ -331,6 +331,10 @@ impl FirmBus {
             .name(format!("rustybt-{}", config.host_id))
             .connection_timeout(config.connect_timeout)
             .request_timeout(Some(Duration::from_secs(5)))
+            // A server cut off by the network sends no reset: the client learns only when its
+            // pings go unanswered. The default (a ping a minute) left a host on the majority
+            // side tied to a dead server for minutes; a ping a second notices in about three.
+            .ping_interval(Duration::from_secs(1))
             .max_reconnects(None)
             .event_callback(move |event| {
                 let events = events.clone();
