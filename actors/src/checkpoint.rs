@@ -13,7 +13,7 @@ use crate::state_machine::{StateRecord, Transition};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use thiserror::Error;
@@ -86,6 +86,12 @@ enum Job {
     Flush {
         done: oneshot::Sender<Result<(), CheckpointError>>,
     },
+    // Removes every key in [from, until).
+    RemoveRange {
+        tree: sled::Tree,
+        from: Vec<u8>,
+        until: Vec<u8>,
+    },
 }
 
 /// (tree name, key) → (tree, newest value, `None` once removed).
@@ -102,9 +108,16 @@ struct Queue {
 struct Writer {
     queue: Mutex<Queue>,
     wake: Condvar,
+    // Makes appended keys unique within a process.
+    serial: std::sync::atomic::AtomicU64,
 }
 
 impl Writer {
+    fn next_serial(&self) -> u64 {
+        self.serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn push(&self, job: Job) {
         self.push_all([job]);
     }
@@ -140,7 +153,10 @@ impl Writer {
             // Staged values (a breaker's high-water mark, the session's open value, open
             // orders) are made durable in this round too, not at sled's next timed flush: a
             // SIGKILL half a second after a day's first snapshot must not lose its open value.
-            let wrote_staged = !staged.is_empty();
+            let wrote_staged = !staged.is_empty()
+                || jobs
+                    .iter()
+                    .any(|j| matches!(j, Job::Append { .. } | Job::RemoveRange { .. }));
             for ((_, key), (tree, value)) in staged {
                 let written = match value {
                     Some(value) => tree.insert(key, value),
@@ -164,6 +180,18 @@ impl Writer {
                         waiting.push((done, r));
                     }
                     Job::Flush { done } => waiting.push((done, Ok(()))),
+                    Job::RemoveRange { tree, from, until } => {
+                        let keys: Vec<sled::IVec> = tree
+                            .range(from..until)
+                            .keys()
+                            .filter_map(Result::ok)
+                            .collect();
+                        for key in keys {
+                            if let Err(e) = tree.remove(key) {
+                                failure = Some(e.into());
+                            }
+                        }
+                    }
                 }
             }
             if let Some(e) = &failure {
@@ -313,6 +341,7 @@ impl CheckpointStore {
         let writer = Arc::new(Writer {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
+            serial: std::sync::atomic::AtomicU64::new(0),
         });
         let w = writer.clone();
         let d = db.clone();
@@ -509,45 +538,57 @@ impl StrategyCheckpoint {
     /// The ids saved by [`StrategyCheckpoint::stage_seen_ids`], each with the instant it is
     /// forgotten at. A corrupt record reads as an error.
     pub fn load_seen_ids(&self) -> Result<Vec<SeenId>, CheckpointError> {
-        self.tree
-            .scan_prefix(SEEN_ID_PREFIX)
-            .map(|item| {
-                let (key, bytes) = item?;
-                let corrupt = |why: String| CheckpointError::Corrupt {
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    why,
-                };
-                let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(e.to_string()))?;
-                let at = text
-                    .parse::<DateTime<Utc>>()
-                    .map_err(|e| corrupt(e.to_string()))?;
-                let id = String::from_utf8_lossy(&key[SEEN_ID_PREFIX.len()..]);
-                Ok((Arc::from(&*id), at))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(SEEN_ID_PREFIX) {
+            let (key, bytes) = item?;
+            let corrupt = |why: String| CheckpointError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                why,
+            };
+            let nanos: i64 = std::str::from_utf8(&key[SEEN_ID_PREFIX.len()..])
+                .ok()
+                .and_then(|k| k.split('/').next())
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| corrupt("no instant in the key".into()))?;
+            let forget_at = DateTime::<Utc>::from_timestamp_nanos(nanos);
+            let ids: Vec<String> =
+                serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+            out.extend(ids.into_iter().map(|id| (Arc::from(id), forget_at)));
+        }
+        Ok(out)
     }
 
-    /// Saves the remembered ids that changed (`None`: forgotten) without waiting, as
-    /// [`StrategyCheckpoint::stage_open_orders`] does.
-    pub fn stage_seen_ids(
-        &self,
-        changes: impl IntoIterator<Item = (Arc<str>, Option<DateTime<Utc>>)>,
-    ) {
-        let jobs: Vec<Job> = changes
-            .into_iter()
-            .map(|(id, forget_at)| {
-                let mut key = SEEN_ID_PREFIX.to_vec();
-                key.extend_from_slice(id.as_bytes());
-                Job::Stage {
-                    tree: self.tree.clone(),
-                    key,
-                    value: forget_at.map(|at| at.to_rfc3339().into_bytes()),
-                }
-            })
-            .collect();
-        if !jobs.is_empty() {
-            self.writer.push_all(jobs);
+    /// Saves ids remembered since the last save without waiting: one record per instant of
+    /// forgetting (a save period's ids share one or two), and drops the records whose
+    /// instant is at or before `now`. Writes grow with the save periods, not the orders.
+    pub fn stage_seen_ids(&self, ids: &[SeenId], now: DateTime<Utc>) {
+        let nanos = |at: DateTime<Utc>| at.timestamp_nanos_opt().unwrap_or(i64::MAX).max(0);
+        let mut groups: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for (id, at) in ids {
+            groups.entry(nanos(*at)).or_default().push(id);
         }
+        let saved_at = nanos(now);
+        let mut jobs = Vec::with_capacity(groups.len() + 1);
+        for (forget, group) in groups {
+            let key = format!(
+                "{}{forget:020}/{saved_at:020}/{}",
+                String::from_utf8_lossy(SEEN_ID_PREFIX),
+                self.writer.next_serial()
+            );
+            jobs.push(Job::Append {
+                tree: self.tree.clone(),
+                key: key.into_bytes(),
+                value: serde_json::to_vec(&group).expect("a list of strings serialises"),
+            });
+        }
+        let mut until = SEEN_ID_PREFIX.to_vec();
+        until.extend_from_slice(format!("{:020}/~", saved_at).as_bytes());
+        jobs.push(Job::RemoveRange {
+            tree: self.tree.clone(),
+            from: SEEN_ID_PREFIX.to_vec(),
+            until,
+        });
+        self.writer.push_all(jobs);
     }
 
     /// Saves the open orders that changed (`None`: closed) without waiting, and asks the

@@ -683,14 +683,19 @@ impl DecisionCore {
         let mut journal = self.journal.lock().unwrap_or_else(|p| p.into_inner());
         let spare = journal.take_spare();
         let spare_ids = journal.take_spare_ids();
-        let (changes, ids) = {
+        let (changes, ids, now) = {
             let mut j = self.lock();
+            let changes = j.book.take_changes(spare);
             (
-                j.book.take_changes(spare),
+                changes,
                 j.book.take_id_changes(spare_ids),
+                j.last_decision_at,
             )
         };
-        checkpoint.stage_seen_ids(ids.iter().map(|(id, at)| (id.clone(), *at)));
+        // Nothing judged yet: nothing to remember or to drop.
+        if now > DateTime::<Utc>::MIN_UTC {
+            checkpoint.stage_seen_ids(&ids, now);
+        }
         journal.keep_spare_ids(ids);
         checkpoint.stage_open_orders(journal.writes(changes));
     }

@@ -218,14 +218,13 @@ pub struct OrderBook {
     // closed); `None` while nobody saves them. A table by key, so that a host re-using one id
     // all day keeps one entry; taking it is a swap with the saver's emptied table.
     changed: Option<OpenOrderChanges>,
-    // The ids remembered (until when) or forgotten (`None`) since the last
-    // `take_id_changes`; `None` while nobody saves them. By key: bounded by the ids of one
-    // save period.
+    // The ids remembered since the last `take_id_changes`, each with the instant it is
+    // forgotten at; `None` while nobody saves them. Bounded by the ids of one save period.
     id_changes: Option<IdChanges>,
 }
 
-/// Remembered ids changed, each with the instant it is forgotten at (`None`: forgotten).
-pub type IdChanges = FxHashMap<Arc<str>, Option<DateTime<Utc>>>;
+/// Ids remembered since the last save, each with the instant it is forgotten at.
+pub type IdChanges = Vec<(Arc<str>, DateTime<Utc>)>;
 
 impl OrderBook {
     /// An empty book.
@@ -404,7 +403,7 @@ impl OrderBook {
         if queue && forget_at != DateTime::<Utc>::MAX_UTC {
             self.forgetting.push_back((forget_at, shared.clone()));
             if let Some(changes) = self.id_changes.as_mut() {
-                changes.insert(shared.clone(), Some(forget_at));
+                changes.push((shared.clone(), forget_at));
             }
         }
         shared
@@ -423,9 +422,6 @@ impl OrderBook {
             // An id accepted again since carries a later mark: it stays.
             if self.ids.get(&id).is_some_and(|m| m.forget_at <= at) {
                 self.ids.remove(&id);
-                if let Some(changes) = self.id_changes.as_mut() {
-                    changes.insert(id, None);
-                }
             }
         }
     }
@@ -1078,27 +1074,26 @@ mod tests {
         );
         b.on_done("b", t0 + Duration::seconds(30)).unwrap();
         let saved = b.take_id_changes(IdChanges::default());
-        assert_eq!(saved.len(), 2);
-        assert_eq!(saved[&Arc::from("a")], Some(t0 + Duration::seconds(60)));
+        assert_eq!(
+            saved,
+            vec![
+                (Arc::from("a"), t0 + Duration::seconds(60)),
+                (Arc::from("b"), t0 + Duration::seconds(90)),
+            ]
+        );
+        assert!(b.take_id_changes(IdChanges::default()).is_empty());
         // A new process, 45 s on: "a" is still inside its window, "b" too.
         let mut after = OrderBook::new().with_days(days());
-        let restored: Vec<_> = saved
-            .iter()
-            .filter_map(|(id, at)| Some((id.clone(), (*at)?)))
-            .collect();
-        after.restore_ids(restored.clone(), t0 + Duration::seconds(45));
+        after.restore_ids(saved.clone(), t0 + Duration::seconds(45));
         assert!(after.was_accepted("a", t0 + Duration::seconds(45)));
         assert!(after.was_accepted("b", t0 + Duration::seconds(89)));
+        after.forget_due(t0 + Duration::seconds(60));
+        assert!(!after.was_accepted("a", t0 + Duration::seconds(60)));
+        assert_eq!(after.remembered_ids(), 1);
         // Restored past "a"'s window: left out.
         let mut late = OrderBook::new().with_days(days());
-        late.restore_ids(restored, t0 + Duration::seconds(60));
+        late.restore_ids(saved, t0 + Duration::seconds(60));
         assert_eq!(late.remembered_ids(), 1);
-        // Forgetting is saved too, so the checkpoint does not keep what the window let go.
-        after.note_changes();
-        after.forget_due(t0 + Duration::seconds(60));
-        let gone = after.take_id_changes(IdChanges::default());
-        assert_eq!(gone.get(&Arc::from("a")), Some(&None));
-        assert_eq!(after.remembered_ids(), 1);
     }
 
     #[test]
