@@ -19,6 +19,14 @@ struct Service {
     child: Child,
 }
 
+impl Drop for Service {
+    // A failed assertion must not leave the process running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(config: &std::path::Path, base: &str) -> Service {
     let child = spawn_live_run(
         config,

@@ -36,6 +36,16 @@ struct Soak {
     peak_rss_kib: u64,
 }
 
+impl Drop for Soak {
+    // A failed assertion must not leave the process running.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 fn local(date: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
     New_York
         .from_local_datetime(&date.and_hms_opt(h, m, 0).unwrap())
