@@ -798,8 +798,9 @@ impl ClusterLink {
             let (lost_since, limit) = match (connected, bus.health().status().lost_since, last_ok) {
                 (false, Some(since), _) => (Some(since), self.settings.lease),
                 (false, None, ok) => (ok.or(Some(now)), self.settings.lease),
-                // Connected to a server that sees no majority of its peers: no quorum, however
-                // the writes fare meanwhile.
+                // Connected, but fewer than a majority of the configured servers accept a
+                // connection from here: this side of the network holds no quorum, however the
+                // writes fare meanwhile.
                 (true, _, _) if minority.is_some() => (minority, self.settings.lease),
                 // Connected, but no write got through: an election or no quorum; only after
                 // the longest election is it counted as the bus lost.
