@@ -142,9 +142,13 @@ impl Firm {
     }
 
     fn post(&self, i: usize, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, i, path, body)
+    }
+
+    fn send(&self, method: reqwest::Method, i: usize, path: &str, body: Value) -> (u16, Value) {
         let r = self
             .http
-            .post(format!("{}{path}", self.base(i)))
+            .request(method, format!("{}{path}", self.base(i)))
             .bearer_auth(TOKEN)
             .json(&body)
             .send()
@@ -470,15 +474,7 @@ impl Firm {
     }
 
     fn delete(&self, i: usize, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .delete(format!("{}{path}", self.base(i)))
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .expect("the host answers");
-        let code = r.status().as_u16();
-        (code, r.json().unwrap_or(Value::Null))
+        self.send(reqwest::Method::DELETE, i, path, body)
     }
 }
 
