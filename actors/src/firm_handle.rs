@@ -375,15 +375,10 @@ struct Inner {
     // round trip to each Supervisor when a record arrives.
     holds: Mutex<std::collections::HashMap<String, Option<FirmHoldKind>>>,
     breakers: Mutex<FirmBreakers>,
-    last: Mutex<Aggregate>,
+    // Each strategy's submission count as last seen, for the firm's order rate.
+    orders: Mutex<OrderCounters>,
     // The record last applied: whose strategies count in the figures.
     record: Mutex<FirmControl>,
-}
-
-#[derive(Debug, Default, Clone)]
-struct Aggregate {
-    orders: OrderCounters,
-    value: Option<Decimal>,
 }
 
 /// The firm's handle: firm-wide and desk-wide control over every local strategy.
@@ -429,7 +424,7 @@ impl FirmHandle {
                 applying: tokio::sync::Mutex::new(0),
                 holds: Mutex::new(std::collections::HashMap::new()),
                 breakers: Mutex::new(breakers),
-                last: Mutex::new(Aggregate::default()),
+                orders: Mutex::new(OrderCounters::default()),
                 record: Mutex::new(FirmControl::default()),
             }),
         };
@@ -776,21 +771,15 @@ impl FirmHandle {
         }
         let total = member_total(&self.record(), &reported);
         let (trips, durable) = {
-            let mut last = self.inner.last.lock().unwrap_or_else(|p| p.into_inner());
+            let mut orders = self.inner.orders.lock().unwrap_or_else(|p| p.into_inner());
             let mut breakers = self.lock_breakers();
             let mut trips = Vec::new();
             match total {
-                FirmTotal::Value(total) => {
-                    last.value = Some(total);
-                    trips.extend(breakers.on_total_value(total, now));
-                }
-                FirmTotal::Unjudged(bound) => {
-                    last.value = Some(bound);
-                    trips.extend(breakers.on_total_unjudged(bound, now));
-                }
+                FirmTotal::Value(total) => trips.extend(breakers.on_total_value(total, now)),
+                FirmTotal::Unjudged(bound) => trips.extend(breakers.on_total_unjudged(bound, now)),
                 FirmTotal::Incomplete => {}
             }
-            let new_orders = last.orders.advance(&reported);
+            let new_orders = orders.advance(&reported);
             trips.extend(breakers.on_submissions(new_orders, now));
             (trips, breakers.durable_state())
         };
