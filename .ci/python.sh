@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 venv="${RUSTYBT_CI_VENV:-$target/py-venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q --upgrade maturin pytest mypy
+"$venv/bin/pip" install -q --upgrade maturin pytest "mypy==2.4.1"
 
 # The sidecar tests run the service binary (a debug build is enough for them).
 cargo build --bin rustybt
@@ -26,3 +26,7 @@ if [ "$status" -ne 0 ]; then
   echo "python tests failed (pytest exit $status)" >&2
   exit "$status"
 fi
+cd ../..
+
+# The package's types: strict, the generated wire types included.
+(cd python && "$venv/bin/mypy" --strict rustybt_live)

@@ -29,11 +29,11 @@ fn engine(settings: StrategySettings, clock: Arc<TestClock>) -> rustybt::engine:
 fn bench_settings() -> StrategySettings {
     let mut s = StrategySettings::moderate("bench");
     s.tick_interval = None;
-    s.stale_feed = None;
+    s.breakers.stale_feed = None;
     // The window never fills at one order per simulated 10 ms... the clock does not move in
     // the loop, so give the window room for every iteration criterion makes.
-    s.order_rate.as_mut().unwrap().max_orders = 1_000_000;
-    s.order_rate.as_mut().unwrap().window = Duration::seconds(1);
+    s.breakers.order_rate.as_mut().unwrap().max_orders = 1_000_000;
+    s.breakers.order_rate.as_mut().unwrap().window = Duration::seconds(1);
     s
 }
 
@@ -130,7 +130,7 @@ fn snapshots(c: &mut Criterion) {
                 let mut total = std::time::Duration::ZERO;
                 for _ in 0..iters {
                     let mut s = bench_settings();
-                    s.daily_loss = None;
+                    s.breakers.daily_loss = None;
                     let eng = engine(s, clock.clone());
                     clock.advance(Duration::milliseconds(1));
                     eng.submit_snapshot(PortfolioSnapshot::valued(

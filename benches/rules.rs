@@ -6,9 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use governor::{Quota, RateLimiter};
 use rust_decimal::Decimal;
-use rustybt_actors::rules::{
-    DailyLossLimit, DailyLossRule, DrawdownRule, MarketSession, OrderRateRule,
-};
+use rustybt_actors::breakers::{DailyLossLimit, DailyLossRule, DrawdownRule, OrderRateRule};
+use rustybt_actors::rules::MarketSession;
 use std::hint::black_box;
 use std::num::NonZeroU32;
 

@@ -23,7 +23,7 @@ use rustybt::config::BusLossPolicy;
 use rustybt::engine::{EngineBuilder, Engines};
 use rustybt::server::FirmSetup;
 use rustybt::{EngineState, OrderRequest, Side, StrategySettings, SystemClock};
-use rustybt_actors::firm_handle::{FirmHandle, FirmParts};
+use rustybt_actors::firm::{FirmHandle, FirmParts};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,11 +32,11 @@ const TOKEN: &str = "bench-token";
 fn strategy(name: &str) -> StrategySettings {
     let mut s = StrategySettings::moderate(name);
     // Nothing but the firm stops these strategies: the round spins on check_order.
-    s.drawdown = None;
-    s.daily_loss = None;
-    s.stale_feed = None;
-    s.order_rate = None;
-    s.error_rate = None;
+    s.breakers.drawdown = None;
+    s.breakers.daily_loss = None;
+    s.breakers.stale_feed = None;
+    s.breakers.order_rate = None;
+    s.breakers.error_rate = None;
     s
 }
 

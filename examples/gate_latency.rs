@@ -21,12 +21,12 @@ use tokio::sync::{mpsc, oneshot};
 
 fn settings() -> StrategySettings {
     let mut s = StrategySettings::moderate("latency");
-    s.daily_loss = None; // the trip-latency rounds fall 20% again and again
+    s.breakers.daily_loss = None; // the trip-latency rounds fall 20% again and again
     s.tick_interval = None;
-    s.stale_feed = None;
+    s.breakers.stale_feed = None;
     // Every check counts toward the order rate; the trip rounds spin on orders, a second of
     // simulated time apart.
-    let rate = s.order_rate.as_mut().expect("on");
+    let rate = s.breakers.order_rate.as_mut().expect("on");
     rate.max_orders = 1_000_000;
     rate.window = Duration::seconds(1);
     s

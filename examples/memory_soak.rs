@@ -60,10 +60,20 @@ async fn main() -> anyhow::Result<()> {
     let mut settings = StrategySettings::moderate("soak");
     settings.market = market.clone();
     settings.tick_interval = None;
-    settings.stale_feed = None;
+    settings.breakers.stale_feed = None;
     // Limits the soak never reaches, so every order takes the full path.
-    settings.order_rate.as_mut().expect("on").max_orders = 100_000;
-    settings.error_rate.as_mut().expect("on").max_errors = 100_000;
+    settings
+        .breakers
+        .order_rate
+        .as_mut()
+        .expect("on")
+        .max_orders = 100_000;
+    settings
+        .breakers
+        .error_rate
+        .as_mut()
+        .expect("on")
+        .max_errors = 100_000;
     settings.pre_trade = PreTradeLimits {
         per_order: AssetLimits {
             max_order_quantity: Some(Decimal::from(1_000)),

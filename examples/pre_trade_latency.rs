@@ -28,13 +28,13 @@ fn price(i: usize) -> Decimal {
 
 fn settings(checks: bool) -> StrategySettings {
     let mut s = StrategySettings::moderate(if checks { "checked" } else { "bare" });
-    s.daily_loss = None;
-    s.stale_feed = None;
+    s.breakers.daily_loss = None;
+    s.breakers.stale_feed = None;
     s.tick_interval = None;
     // The order rate stays on, as in production, with a window that holds a few hundred
     // orders at the loop's simulated pace (one order every 5 ms), never tripping: a window
     // growing without bound would measure its own page faults, not the checks.
-    let rate = s.order_rate.as_mut().expect("on");
+    let rate = s.breakers.order_rate.as_mut().expect("on");
     rate.max_orders = 1_000;
     rate.window = Duration::seconds(1);
     if checks {

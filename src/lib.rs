@@ -4,7 +4,8 @@
 //!
 //! - [`engine`]: start engines from a host (embedding), hiding actix (the engine crate's
 //!   builder, re-exported; a host that embeds needs only `rustybt-actors`).
-//! - [`config`]: the TOML configuration contract, profiles and validation.
+//! - [`config`]: the TOML configuration contract, profiles and validation (the engine
+//!   crate's, re-exported).
 //! - [`api_types`]: the HTTP API's bodies, shared by the server and [`client`], a typed
 //!   client of that API (the CLI's, and any Rust program's).
 //! - the `rustybt` binary: `live run` (HTTP API, dashboard, metrics), `live stop|reset|status`,
@@ -12,17 +13,18 @@
 //!
 //! The engine's vocabulary is re-exported so a host needs only this crate.
 
-pub mod alerting;
-pub mod api_types;
+pub use rustybt_api as api_types;
 pub mod cli;
 pub mod client;
 pub mod cluster;
-pub mod config;
 pub mod demo;
 pub mod replay;
 pub mod server;
 
 pub use rustybt_actors::builder as engine;
+pub use rustybt_actors::config;
+/// The alert channels of `[alerts]` (the engine crate's, re-exported).
+pub use rustybt_actors::config::channels as alerting;
 pub use rustybt_actors::{
     actors::messages::CancelAllOrders,
     breaker::{BreakerKind, ResetPolicy, Trip},
@@ -34,7 +36,7 @@ pub use rustybt_actors::{
     engine::{EngineHandle, EngineStatus, OperatorHandle},
     error::EngineError,
     events::{EngineEvent, TelemetryEvent},
-    firm_handle::{FirmHandle, FirmMember, FirmParts, FirmView, HaltOutcome, SledControlStore},
+    firm::{FirmHandle, FirmMember, FirmParts, FirmView, HaltOutcome, SledControlStore},
     settings::StrategySettings,
     state_machine::EngineState,
 };

@@ -150,8 +150,8 @@ fn engine(
     let clock = TestClock::new("2026-03-09T14:00:00Z".parse().unwrap());
     let mut s = StrategySettings::moderate("momentum");
     s.tick_interval = None;
-    s.daily_loss = None;
-    s.stale_feed = None;
+    s.breakers.daily_loss = None;
+    s.breakers.stale_feed = None;
     s.alerts = AlertSettings {
         attempt_timeout: std::time::Duration::from_millis(attempt_timeout_ms),
         max_attempts: 3,

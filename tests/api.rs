@@ -24,7 +24,7 @@ async fn api() -> Api {
     let clock = TestClock::new("2026-03-09T14:00:00Z".parse().unwrap());
     let mut s = StrategySettings::moderate("momentum");
     s.tick_interval = None;
-    s.daily_loss = None;
+    s.breakers.daily_loss = None;
     let engines = EngineBuilder::new(s)
         .clock(clock.clone())
         .data_dir(dir.path())

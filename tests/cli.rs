@@ -73,7 +73,7 @@ impl InProcess {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut s = StrategySettings::moderate("momentum");
-        s.stale_feed = None;
+        s.breakers.stale_feed = None;
         let engines = EngineBuilder::new(s)
             .data_dir(dir.path())
             .start_all()

@@ -308,7 +308,7 @@ async fn test_dashboard_when_operated_in_chromium_then_shows_state_halts_and_res
     // A real engine with some history: snapshots, orders, a fill and errors of two kinds.
     let dir = tempfile::tempdir().unwrap();
     let mut settings = StrategySettings::moderate("momentum");
-    settings.stale_feed = None;
+    settings.breakers.stale_feed = None;
     settings.market = always_open();
     let engines = EngineBuilder::new(settings)
         .data_dir(dir.path())
@@ -730,7 +730,7 @@ async fn test_dashboard_when_breakers_tripped_then_shows_each_with_its_value_at_
     // the trip.
     let dir = tempfile::tempdir().unwrap();
     let mut settings = StrategySettings::moderate("momentum");
-    settings.stale_feed = None;
+    settings.breakers.stale_feed = None;
     settings.market = always_open();
     settings.pre_trade.per_order.max_order_quantity = Some(dec!(100));
     let engines = EngineBuilder::new(settings)
@@ -959,7 +959,7 @@ async fn test_dashboard_when_firm_halt_pressed_then_every_strategy_halted_and_fi
     let dir = tempfile::tempdir().unwrap();
     let strategy = |name: &str, desk: &str| {
         let mut s = StrategySettings::moderate(name);
-        s.stale_feed = None;
+        s.breakers.stale_feed = None;
         s.market = always_open();
         s.desk = Some(desk.into());
         s

@@ -16,7 +16,7 @@ fn rejected_by(d: &OrderDecision) -> Option<(EngineState, Option<BreakerKind>)> 
 async fn test_drawdown_when_portfolio_falls_10_percent_then_trips_and_refuses_orders() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings();
-    s.daily_loss = None; // a 10% fall would trip the moderate daily loss (-5%) first
+    s.breakers.daily_loss = None; // a 10% fall would trip the moderate daily loss (-5%) first
     let mut h = start(dir.path(), s, monday_morning());
     let mut events = h.engine.subscribe();
     h.value(Duration::seconds(1), dec!(100000)).await;
@@ -70,7 +70,7 @@ async fn test_drawdown_when_value_falls_below_zero_then_accepted_and_trips_below
 {
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings();
-    s.daily_loss = None;
+    s.breakers.daily_loss = None;
     let h = start(dir.path(), s, monday_morning());
     h.value(Duration::seconds(1), dec!(100)).await;
     assert!(h.order("o1").await.is_accepted());
@@ -116,11 +116,11 @@ async fn test_portfolio_breakers_when_first_value_not_positive_then_trip_fail_cl
 async fn test_daily_loss_when_limit_reached_then_trips() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings();
-    s.daily_loss = Some(rustybt_actors::settings::DailyLossSettings {
-        limit: rustybt_actors::rules::DailyLossLimit::Amount(dec!(-5000)),
+    s.breakers.daily_loss = Some(rustybt_actors::settings::DailyLossSettings {
+        limit: rustybt_actors::breakers::DailyLossLimit::Amount(dec!(-5000)),
         reset: rustybt::ResetPolicy::Manual,
     });
-    s.drawdown = None;
+    s.breakers.drawdown = None;
     let h = start(dir.path(), s, monday_morning());
     h.value(Duration::seconds(1), dec!(200000)).await;
     h.value(Duration::minutes(5), dec!(195000.01)).await;
@@ -289,10 +289,10 @@ async fn test_daily_loss_resets_at_0930_new_york_on_both_sides_of_dst() {
     // 2026-03-06 (Fri, EST): open 14:30Z. 2026-03-09 (Mon, EDT): open 13:30Z.
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings();
-    s.drawdown = None;
-    s.stale_feed = None;
-    s.daily_loss = Some(rustybt_actors::settings::DailyLossSettings {
-        limit: rustybt_actors::rules::DailyLossLimit::Amount(dec!(-100)),
+    s.breakers.drawdown = None;
+    s.breakers.stale_feed = None;
+    s.breakers.daily_loss = Some(rustybt_actors::settings::DailyLossSettings {
+        limit: rustybt_actors::breakers::DailyLossLimit::Amount(dec!(-100)),
         reset: rustybt::ResetPolicy::Manual,
     });
     let start_at = "2026-03-06T14:29:00Z".parse().unwrap();

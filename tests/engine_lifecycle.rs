@@ -150,7 +150,7 @@ async fn test_reset_when_confirmation_expires_then_back_to_tripped() {
 async fn test_reset_when_condition_still_holds_then_trips_again_unless_rebased() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings();
-    s.daily_loss = None; // a 15% fall also breaches the daily loss limit, which no rebase clears
+    s.breakers.daily_loss = None; // a 15% fall also breaches the daily loss limit, which no rebase clears
     let h = start(dir.path(), s, monday_morning());
     h.value(Duration::seconds(1), dec!(100000)).await;
     h.value(Duration::seconds(1), dec!(85000)).await;
@@ -279,7 +279,7 @@ async fn test_restart_when_data_dir_unusable_then_halted_and_reset_refused() {
 async fn test_breaker_panic_when_injected_then_restarted_and_no_order_passes_meanwhile() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings();
-    s.daily_loss = None;
+    s.breakers.daily_loss = None;
     let h = start(dir.path(), s, monday_morning());
     h.value(Duration::seconds(1), dec!(100000)).await;
     assert!(h.order("before").await.is_accepted());

@@ -8,7 +8,7 @@ use rustybt::engine::{EngineBuilder, Engines};
 use rustybt::server::RunningServer;
 use rustybt::{Clock, StrategySettings, TestClock};
 use rustybt_actors::firm::FirmBreakerSettings;
-use rustybt_actors::firm_handle::{FirmParts, SledControlStore};
+use rustybt_actors::firm::{FirmParts, SledControlStore};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -26,9 +26,9 @@ struct Firm {
 fn strategy(name: &str, desk: &str) -> StrategySettings {
     let mut s = StrategySettings::moderate(name);
     s.tick_interval = None;
-    s.drawdown = None;
-    s.daily_loss = None;
-    s.stale_feed = None;
+    s.breakers.drawdown = None;
+    s.breakers.daily_loss = None;
+    s.breakers.stale_feed = None;
     s.desk = Some(desk.into());
     s
 }

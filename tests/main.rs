@@ -18,5 +18,6 @@ mod load;
 mod multi_day_soak;
 mod partitions;
 mod pre_trade;
+mod registry;
 mod replay;
 mod security;

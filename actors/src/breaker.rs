@@ -1,8 +1,7 @@
 //! What every breaker shares: its kind, its reset policy, the [`Trip`] it reports, and the
 //! [`Rule`] trait every breaker rule implements so one generic actor can run any of them.
 //!
-//! Adding a breaker: write a rule (a struct implementing [`Rule`], in `rules/`), a kind here,
-//! and a settings section; the engine runs it in a [`crate::actors::Breaker`] shell.
+//! Adding a breaker: one file in [`crate::breakers`] and one line in its registry.
 
 use crate::domain::InputError;
 use chrono::{DateTime, Utc};
@@ -11,62 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The breakers an engine runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BreakerKind {
-    /// Fall from the high-water mark.
-    Drawdown,
-    /// Loss since the session's open.
-    DailyLoss,
-    /// Orders inside a sliding window.
-    OrderRate,
-    /// Errors inside a sliding window.
-    ErrorRate,
-    /// No portfolio snapshot for too long during a session.
-    StaleFeed,
-    /// Too many orders denied by the pre-trade checks inside a sliding window.
-    PreTrade,
-    /// The dead-man's switch: no host event (snapshot, order, fill, error, heartbeat...) for
-    /// too long during a session.
-    HostSilent,
-    /// The firm's bus, lost for longer than the host's lease (`on_bus_loss`): enforced by the
-    /// gate, never tripped.
-    Bus,
-    /// An operator's emergency stop. Kept last so the automatic breakers report first.
-    Manual,
-}
-
-impl BreakerKind {
-    /// Every kind, in reporting order: the order of declaration, so that
-    /// `ALL[k.slot()] == k`.
-    pub const ALL: [BreakerKind; 9] = [
-        BreakerKind::Drawdown,
-        BreakerKind::DailyLoss,
-        BreakerKind::OrderRate,
-        BreakerKind::ErrorRate,
-        BreakerKind::StaleFeed,
-        BreakerKind::PreTrade,
-        BreakerKind::HostSilent,
-        BreakerKind::Bus,
-        BreakerKind::Manual,
-    ];
-
-    /// The name used by the API, metrics and alerts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BreakerKind::Drawdown => "drawdown",
-            BreakerKind::DailyLoss => "daily_loss",
-            BreakerKind::OrderRate => "order_rate",
-            BreakerKind::ErrorRate => "error_rate",
-            BreakerKind::StaleFeed => "stale_feed",
-            BreakerKind::PreTrade => "pre_trade",
-            BreakerKind::HostSilent => "host_silent",
-            BreakerKind::Manual => "manual",
-            BreakerKind::Bus => "bus",
-        }
-    }
-}
+pub use crate::breakers::BreakerKind;
 
 impl BreakerKind {
     /// Position in [`BreakerKind::ALL`].

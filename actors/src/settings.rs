@@ -1,79 +1,20 @@
-//! One strategy's engine settings, already validated (the TOML layer lives in the root crate).
+//! One strategy's engine settings, already validated (the TOML layer is [`crate::config`]).
 
 use crate::breaker::ResetPolicy;
+use crate::breakers::DailyLossLimit;
 use crate::pretrade::PreTradeLimits;
-use crate::rules::{DailyLossLimit, MarketSession};
+use crate::rules::MarketSession;
 use chrono::{Duration, NaiveTime};
 use rust_decimal::Decimal;
 
-/// Drawdown breaker settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DrawdownSettings {
-    /// Trips at drawdown ≤ threshold, a ratio in (−1, 0).
-    pub threshold: Decimal,
-    /// How it resets.
-    pub reset: ResetPolicy,
-}
-
-/// Daily loss breaker settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DailyLossSettings {
-    /// The limit, as a fraction or an amount.
-    pub limit: DailyLossLimit,
-    /// How it resets.
-    pub reset: ResetPolicy,
-}
-
-/// Order rate breaker settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderRateSettings {
-    /// The most orders allowed inside the window.
-    pub max_orders: usize,
-    /// The window.
-    pub window: Duration,
-    /// How it resets.
-    pub reset: ResetPolicy,
-}
-
-/// Error rate breaker settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ErrorRateSettings {
-    /// The most errors allowed inside the window.
-    pub max_errors: usize,
-    /// The window.
-    pub window: Duration,
-    /// How it resets.
-    pub reset: ResetPolicy,
-}
-
-/// Stale feed breaker settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StaleFeedSettings {
-    /// The longest silence allowed during a session.
-    pub max_snapshot_age: Duration,
-    /// How it resets.
-    pub reset: ResetPolicy,
-}
-
-/// Pre-trade breaker settings: too many denials in a window trips (the RTS 6 throttle).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreTradeBreakerSettings {
-    /// The most denials allowed inside the window.
-    pub max_denials: usize,
-    /// The window.
-    pub window: Duration,
-    /// How it resets (manual by default: designated staff re-enable the algorithm).
-    pub reset: ResetPolicy,
-}
-
-/// Dead-man's switch settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostSilentSettings {
-    /// The longest silence from the host allowed during a session.
-    pub timeout: Duration,
-    /// How it resets.
-    pub reset: ResetPolicy,
-}
+pub use crate::breakers::daily_loss::DailyLossSettings;
+pub use crate::breakers::drawdown::DrawdownSettings;
+pub use crate::breakers::error_rate::ErrorRateSettings;
+pub use crate::breakers::host_silent::HostSilentSettings;
+pub use crate::breakers::order_rate::OrderRateSettings;
+pub use crate::breakers::pre_trade_denials::PreTradeBreakerSettings;
+pub use crate::breakers::stale_feed::StaleFeedSettings;
+pub use crate::breakers::BreakerSettings;
 
 /// Alert dispatch settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,22 +96,10 @@ pub struct StrategySettings {
     pub reduce_only_when_tripped: bool,
     /// The market calendar (daily loss and stale feed).
     pub market: MarketSession,
-    /// Drawdown breaker.
-    pub drawdown: Option<DrawdownSettings>,
-    /// Daily loss breaker.
-    pub daily_loss: Option<DailyLossSettings>,
-    /// Order rate breaker.
-    pub order_rate: Option<OrderRateSettings>,
-    /// Error rate breaker.
-    pub error_rate: Option<ErrorRateSettings>,
-    /// Stale feed breaker.
-    pub stale_feed: Option<StaleFeedSettings>,
+    /// The breakers, each `None` when switched off.
+    pub breakers: BreakerSettings,
     /// Pre-trade checks on every order (all absent: none).
     pub pre_trade: PreTradeLimits,
-    /// Pre-trade denials breaker.
-    pub pre_trade_breaker: Option<PreTradeBreakerSettings>,
-    /// Dead-man's switch.
-    pub host_silent: Option<HostSilentSettings>,
     /// How long a reset request waits for its confirmation.
     pub reset_confirmation_ttl: Duration,
     /// How far ahead of the engine's clock a host timestamp may be; beyond it the event is
@@ -199,31 +128,33 @@ impl StrategySettings {
                 [],
             )
             .closing_at(NaiveTime::from_hms_opt(16, 0, 0).expect("valid time")),
-            drawdown: Some(DrawdownSettings {
-                threshold: Decimal::new(-10, 2),
-                reset: ResetPolicy::Manual,
-            }),
-            daily_loss: Some(DailyLossSettings {
-                limit: DailyLossLimit::Fraction(Decimal::new(-5, 2)),
-                reset: ResetPolicy::Manual,
-            }),
-            order_rate: Some(OrderRateSettings {
-                max_orders: 100,
-                window: Duration::seconds(60),
-                reset: ResetPolicy::Auto,
-            }),
-            error_rate: Some(ErrorRateSettings {
-                max_errors: 10,
-                window: Duration::seconds(60),
-                reset: ResetPolicy::Manual,
-            }),
-            stale_feed: Some(StaleFeedSettings {
-                max_snapshot_age: Duration::seconds(60),
-                reset: ResetPolicy::Auto,
-            }),
+            breakers: BreakerSettings {
+                drawdown: Some(DrawdownSettings {
+                    threshold: Decimal::new(-10, 2),
+                    reset: ResetPolicy::Manual,
+                }),
+                daily_loss: Some(DailyLossSettings {
+                    limit: DailyLossLimit::Fraction(Decimal::new(-5, 2)),
+                    reset: ResetPolicy::Manual,
+                }),
+                order_rate: Some(OrderRateSettings {
+                    max_orders: 100,
+                    window: Duration::seconds(60),
+                    reset: ResetPolicy::Auto,
+                }),
+                error_rate: Some(ErrorRateSettings {
+                    max_errors: 10,
+                    window: Duration::seconds(60),
+                    reset: ResetPolicy::Manual,
+                }),
+                stale_feed: Some(StaleFeedSettings {
+                    max_snapshot_age: Duration::seconds(60),
+                    reset: ResetPolicy::Auto,
+                }),
+                pre_trade: None,
+                host_silent: None,
+            },
             pre_trade: PreTradeLimits::default(),
-            pre_trade_breaker: None,
-            host_silent: None,
             reset_confirmation_ttl: Duration::seconds(300),
             max_clock_skew: Duration::seconds(10),
             tick_interval: Some(std::time::Duration::from_secs(1)),

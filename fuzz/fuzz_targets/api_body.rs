@@ -20,17 +20,17 @@ use serde::Serialize;
 const ERROR_DECIMALS: DecimalFields = &[];
 
 /// The refusal the server would send: the contract allows only 400 and 422 for a bad body.
-fn refused(e: &ApiError) {
-    let status = e.status.as_u16();
+fn refused(e: rustybt_api::ApiError) {
+    let status = e.status;
     assert!(status == 400 || status == 422, "{status} for {e}");
-    let _ = e.error_response();
     let _ = e.to_string();
+    let _ = ApiError(e).error_response();
 }
 
 /// A validation refusal, answered as the handlers answer it (through `ApiError`).
 fn rejected(e: InputError) {
     let _ = e.to_string();
-    refused(&ApiError::from(e));
+    refused(rustybt_api::ApiError::from(e));
 }
 
 /// Parses `bytes` as `T`; an accepted body must survive a round trip through its own JSON,
@@ -50,7 +50,7 @@ where
             Some(v)
         }
         Err(e) => {
-            refused(&e);
+            refused(e);
             None
         }
     }

@@ -6,8 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use rust_decimal::Decimal;
-use rustybt::config::{Config, Env};
-use rustybt_actors::rules::DailyLossLimit;
+use rustybt_actors::breakers::DailyLossLimit;
+use rustybt_actors::config::{Config, Env};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -62,24 +62,24 @@ fn check(c: &Config, base: &Path) {
         assert!(!s.name.is_empty() && s.name.len() <= 64, "{:?}", s.name);
         assert!(in_range(s.reset_confirmation_ttl));
         assert!(in_range(s.max_clock_skew));
-        if let Some(d) = &s.drawdown {
+        if let Some(d) = &s.breakers.drawdown {
             assert!(in_open_interval(d.threshold), "{}", d.threshold);
         }
-        if let Some(l) = &s.daily_loss {
+        if let Some(l) = &s.breakers.daily_loss {
             match l.limit {
                 DailyLossLimit::Fraction(f) => assert!(in_open_interval(f), "{f}"),
                 DailyLossLimit::Amount(a) => assert!(a < Decimal::ZERO, "{a}"),
             }
         }
-        if let Some(o) = &s.order_rate {
+        if let Some(o) = &s.breakers.order_rate {
             assert!((1..=1_000_000).contains(&o.max_orders));
             assert!(in_range(o.window));
         }
-        if let Some(e) = &s.error_rate {
+        if let Some(e) = &s.breakers.error_rate {
             assert!((1..=1_000_000).contains(&e.max_errors));
             assert!(in_range(e.window));
         }
-        if let Some(f) = &s.stale_feed {
+        if let Some(f) = &s.breakers.stale_feed {
             assert!(in_range(f.max_snapshot_age));
         }
         assert!(s.alerts.max_per_breaker_per_hour >= 1);

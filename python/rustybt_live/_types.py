@@ -8,10 +8,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Mapping, Optional
+from typing import Any, Mapping, Optional
 
-#: The API's state names.
-State = Literal["NORMAL", "TRIPPED", "MANUALLY_HALTED", "RESETTING"]
+# The JSON shapes and the names of states, breakers and checks come from the Rust types
+# (`rustybt-api`), generated; only the typed values below are written by hand.
+from ._types_generated import (
+    BreakerJson,
+    OpenOrderJson,
+    PositionJson,
+    State,
+)
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -96,7 +102,7 @@ class Breaker:
         return self.status == "tripped"
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "Breaker":
+    def from_json(cls, d: BreakerJson) -> "Breaker":
         return cls(
             type=d["type"],
             status=d["status"],
@@ -119,7 +125,7 @@ class Position:
     market_value: Optional[Decimal] = None
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "Position":
+    def from_json(cls, d: PositionJson) -> "Position":
         return cls(
             asset=d["asset"],
             quantity=Decimal(d["quantity"]),
@@ -168,7 +174,7 @@ class OpenOrder:
     since: Optional[datetime] = None
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "OpenOrder":
+    def from_json(cls, d: OpenOrderJson) -> "OpenOrder":
         return cls(
             order_id=d["order_id"],
             asset=d["asset"],

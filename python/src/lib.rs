@@ -2,9 +2,9 @@
 //!
 //! The public API is the Python package `rustybt_live` (`python/rustybt_live/`); this module is
 //! its engine half. It starts the same engines as `rustybt live run` (the same configuration
-//! loader, sled checkpoint and alert channels: [`rustybt::cli::run::start_engines`]) on the
+//! loader, sled checkpoint and alert channels: [`rustybt_actors::config::start::start_engines`]) on the
 //! builder's own thread, and speaks the HTTP API's bodies: each call takes the JSON body the
-//! API's endpoint takes, read by the API's own parser ([`rustybt::server::body::parse`]), and
+//! API's endpoint takes, read by the API's own parser ([`rustybt_api::parse`]), and
 //! answers the JSON the endpoint answers. So a bad value is refused with the same code and
 //! message as over HTTP, and the Python result classes are built from the same JSON whether
 //! the engine is in-process or a sidecar.
@@ -21,20 +21,18 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 use rust_decimal::Decimal;
-use rustybt::api_types::{
-    Accepted, ConfirmResetRequest, HaltAnswer, HaltRequest, HaltedState, HeartbeatRequest,
-    OrderAnswer, OrderDoneRequest, PricesRequest, ResetRequest, StrategyStatus,
-};
-use rustybt::config::Config;
-use rustybt::engine::Engines;
-use rustybt::server::api::{FILL_DECIMALS, ORDER_DECIMALS, PRICES_DECIMALS, SNAPSHOT_DECIMALS};
-use rustybt::server::body::parse;
-use rustybt::server::errors::ApiError;
+use rustybt_actors::builder::Engines;
+use rustybt_actors::config::Config;
 use rustybt_actors::decision::OrderDecision;
 use rustybt_actors::domain::{ErrorReport, Fill, OrderRequest, PortfolioSnapshot, Side};
 use rustybt_actors::engine::EngineHandle;
 use rustybt_actors::events::EngineEvent;
 use rustybt_actors::state_machine::EngineState;
+use rustybt_api::{
+    parse, Accepted, ApiError, ConfirmResetRequest, HaltAnswer, HaltRequest, HaltedState,
+    HeartbeatRequest, OrderAnswer, OrderDoneRequest, PricesRequest, ResetRequest, StrategyStatus,
+    FILL_DECIMALS, ORDER_DECIMALS, PRICES_DECIMALS, SNAPSHOT_DECIMALS,
+};
 use serde::Serialize;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -51,7 +49,7 @@ pyo3::import_exception!(rustybt_live._errors, ClosedError);
 
 /// The API's error as the Python exception of its HTTP status, with the same code and message.
 fn api_err(e: ApiError) -> PyErr {
-    let status = e.status.as_u16();
+    let status = e.status;
     let args = (e.message, e.code, status);
     match status {
         400 | 413 | 422 => InputError::new_err(args),
@@ -279,9 +277,12 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(|e| UnavailableError::new_err((e.to_string(), "engine_unavailable", 503)))?;
-        let started = py.detach(|| rustybt::cli::run::start_engines(&config, vec![settings]));
+        let started =
+            py.detach(|| rustybt_actors::config::start::start_engines(&config, vec![settings]));
         let engines = started.map_err(|e| {
-            if e.downcast_ref::<rustybt::config::ConfigError>().is_some() {
+            if e.downcast_ref::<rustybt_actors::config::ConfigError>()
+                .is_some()
+            {
                 ConfigError::new_err((e.to_string(), "invalid_config", Option::<u16>::None))
             } else {
                 UnavailableError::new_err((e.to_string(), "checkpoint_unavailable", 503))

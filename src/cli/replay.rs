@@ -4,8 +4,8 @@ use crate::config::{Config, Profile};
 use crate::replay::{self, ReplayOptions, ReplayReport};
 use anyhow::Context;
 use rustybt_actors::breaker::BreakerKind;
+use rustybt_actors::breakers::DailyLossLimit;
 use rustybt_actors::pretrade::PreTradeCheck;
-use rustybt_actors::rules::DailyLossLimit;
 use rustybt_actors::settings::StrategySettings;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -52,16 +52,16 @@ fn from_profile(p: Profile, base: &StrategySettings) -> StrategySettings {
     let (dd, dl, orders, errors) = p.numbers();
     let mut s = base.clone();
     s.name = p.as_str().to_string();
-    if let Some(d) = s.drawdown.as_mut() {
+    if let Some(d) = s.breakers.drawdown.as_mut() {
         d.threshold = dd;
     }
-    if let Some(d) = s.daily_loss.as_mut() {
+    if let Some(d) = s.breakers.daily_loss.as_mut() {
         d.limit = DailyLossLimit::Fraction(dl);
     }
-    if let Some(o) = s.order_rate.as_mut() {
+    if let Some(o) = s.breakers.order_rate.as_mut() {
         o.max_orders = orders;
     }
-    if let Some(e) = s.error_rate.as_mut() {
+    if let Some(e) = s.breakers.error_rate.as_mut() {
         e.max_errors = errors;
     }
     s

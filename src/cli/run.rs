@@ -2,11 +2,10 @@
 
 use crate::cluster::{BusConfig, BusControlStore, ClusterLink, LinkSettings};
 use crate::config::Config;
-use crate::engine::{EngineBuilder, Engines};
+use crate::engine::Engines;
 use crate::server::FirmSetup;
 use anyhow::Context;
-use rustybt_actors::firm_handle::{ControlStore, FirmHandle, FirmParts, SledControlStore};
-use rustybt_actors::settings::StrategySettings;
+use rustybt_actors::firm::{ControlStore, FirmHandle, FirmParts, SledControlStore};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -110,33 +109,7 @@ fn owner_only(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Starts the engines of `strategies` the way `live run` does: the sled checkpoint in the
-/// configuration's `data_dir`, the alert channels of its `[alerts]` (secrets from the process
-/// environment), each engine on the builder's own thread. `live run` passes every strategy of
-/// the file; an in-process host (the Python package) passes the one it runs.
-pub fn start_engines(
-    config: &Config,
-    strategies: Vec<StrategySettings>,
-) -> anyhow::Result<Engines> {
-    start_engines_on(config, strategies, None)
-}
-
-fn start_engines_on(
-    config: &Config,
-    strategies: Vec<StrategySettings>,
-    clock: Option<rustybt_actors::clock::SharedClock>,
-) -> anyhow::Result<Engines> {
-    let channels = crate::alerting::build_channels(&config.alerts, &crate::config::ProcessEnv)?;
-    let builder = EngineBuilder::strategies(strategies);
-    let builder = match clock {
-        Some(clock) => builder.clock(clock),
-        None => builder,
-    };
-    Ok(builder
-        .data_dir(config.data_dir.clone())
-        .alert_channels(channels)
-        .start_all()?)
-}
+pub use rustybt_actors::config::start::{start_engines, start_engines_on};
 
 /// Runs until SIGINT or SIGTERM, then stops serving and flushes the checkpoint.
 pub async fn main(args: RunArgs) -> anyhow::Result<()> {
@@ -166,6 +139,47 @@ pub async fn main(args: RunArgs) -> anyhow::Result<()> {
             "strategy started"
         );
     }
+    let (firm, evaluate_every) = firm_setup(&config, &engines).await?;
+    let server = crate::server::start_with_firm(
+        engines.all().clone(),
+        firm,
+        evaluate_every,
+        bind,
+        token,
+        false,
+    )?;
+    tracing::info!(addr = %server.addr, "serving the API, the dashboard and /metrics");
+    println!(
+        "rustybt live: dashboard on http://{}/  (API /api/v1, metrics /metrics)",
+        server.addr
+    );
+    let demo_task = if demo {
+        let engine = engines
+            .get("demo")
+            .cloned()
+            .context("the embedded default has a demo strategy")?;
+        println!("demo: a simulated market feeds strategy \"demo\"; breakers will trip every few minutes");
+        Some(tokio::spawn(crate::demo::run(engine)))
+    } else {
+        None
+    };
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests and flushing the checkpoint");
+    if let Some(t) = demo_task {
+        t.abort();
+    }
+    server.stop().await;
+    engines.shutdown().await?;
+    Ok(())
+}
+
+/// The firm of `engines`, and how often the server evaluates its breakers (`None`: none
+/// configured). With `[cluster]`, its link to the bus is started here.
+async fn firm_setup(
+    config: &Config,
+    engines: &Engines,
+) -> anyhow::Result<(FirmSetup, Option<std::time::Duration>)> {
     let clock = engines
         .all()
         .values()
@@ -214,38 +228,7 @@ pub async fn main(args: RunArgs) -> anyhow::Result<()> {
             FirmSetup::Started(handle)
         }
     };
-    let server = crate::server::start_with_firm(
-        engines.all().clone(),
-        firm,
-        evaluate_every,
-        bind,
-        token,
-        false,
-    )?;
-    tracing::info!(addr = %server.addr, "serving the API, the dashboard and /metrics");
-    println!(
-        "rustybt live: dashboard on http://{}/  (API /api/v1, metrics /metrics)",
-        server.addr
-    );
-    let demo_task = if demo {
-        let engine = engines
-            .get("demo")
-            .cloned()
-            .context("the embedded default has a demo strategy")?;
-        println!("demo: a simulated market feeds strategy \"demo\"; breakers will trip every few minutes");
-        Some(tokio::spawn(crate::demo::run(engine)))
-    } else {
-        None
-    };
-
-    shutdown_signal().await;
-    tracing::info!("shutting down: finishing requests and flushing the checkpoint");
-    if let Some(t) = demo_task {
-        t.abort();
-    }
-    server.stop().await;
-    engines.shutdown().await?;
-    Ok(())
+    Ok((firm, evaluate_every))
 }
 
 async fn shutdown_signal() {

@@ -23,7 +23,7 @@ use futures::StreamExt;
 use rustybt_actors::clock::SharedClock;
 use rustybt_actors::decision::BusLossMode;
 use rustybt_actors::firm::FirmControl;
-use rustybt_actors::firm_handle::{
+use rustybt_actors::firm::{
     BusView, ControlChange, ControlStore, ControlUpdate, FirmHandle, FirmStoreError, HostView,
     RemoteStrategy, StrategyRef,
 };
@@ -795,20 +795,26 @@ impl ClusterLink {
                 .minority_since
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let (lost_since, limit) = match (connected, bus.health().status().lost_since, last_ok) {
-                (false, Some(since), _) => (Some(since), self.settings.lease),
-                (false, None, ok) => (ok.or(Some(now)), self.settings.lease),
-                // Connected, but fewer than a majority of the configured servers accept a
-                // connection from here: this side of the network holds no quorum, however the
-                // writes fare meanwhile.
-                (true, _, _) if minority.is_some() => (minority, self.settings.lease),
-                // Connected, but no write got through: an election or no quorum; only after
-                // the longest election is it counted as the bus lost.
-                (true, _, ok) => (
-                    ok.filter(|ok| now - *ok > self.no_quorum_after()),
-                    self.no_quorum_after(),
-                ),
-            };
+            let lost_since = Self::earliest_loss(
+                now,
+                [
+                    // Disconnected: since the connection dropped (or the last write that got
+                    // through, or now, when the client does not say).
+                    (!connected).then(|| {
+                        let since = bus.health().status().lost_since.or(last_ok).unwrap_or(now);
+                        (since, self.settings.lease)
+                    }),
+                    // Fewer than a majority of the configured servers accept a connection from
+                    // here: this side of the network holds no quorum, however the writes fare.
+                    minority.map(|since| (since, self.settings.lease)),
+                    // Connected, but no write got through: an election or no quorum; only after
+                    // the longest election is it counted as the bus lost.
+                    connected
+                        .then_some(last_ok)
+                        .flatten()
+                        .map(|ok| (ok, self.no_quorum_after())),
+                ],
+            );
             let made = bus.health().connections();
             if connected && made != connections {
                 // Watches may have died with the connection, however briefly it was lost:
@@ -816,9 +822,8 @@ impl ClusterLink {
                 connections = made;
                 self.reconnected.notify_waiters();
             }
-            match lost_since {
-                Some(since) if now - since >= limit => self.apply_loss(&firm, since).await,
-                _ => {}
+            if let Some(since) = lost_since {
+                self.apply_loss(&firm, since).await;
             }
             // Connected again: try to catch up (a read, then a write that needs a quorum);
             // only a write that gets through lifts `on_bus_loss`.
@@ -826,6 +831,22 @@ impl ClusterLink {
                 self.catch_up(&firm, &bus).await;
             }
         }
+    }
+
+    /// The start of the bus loss whose lease ran out first, if any has. Each piece of evidence
+    /// (a dropped connection, a minority of servers, failing writes) keeps its own start: a
+    /// host cut off first sees a minority and only later its connection drop, and the lease
+    /// runs from the first sign, not the last.
+    fn earliest_loss(
+        now: DateTime<Utc>,
+        signs: [Option<(DateTime<Utc>, chrono::Duration)>; 3],
+    ) -> Option<DateTime<Utc>> {
+        signs
+            .into_iter()
+            .flatten()
+            .filter(|(since, limit)| now - *since >= *limit)
+            .map(|(since, _)| since)
+            .min()
     }
 
     /// How long a connected host may fail to write before it counts the bus as lost: the
@@ -927,7 +948,8 @@ impl ClusterLink {
 
 #[cfg(test)]
 mod tests {
-    use super::server_addresses;
+    use super::{server_addresses, ClusterLink};
+    use chrono::{Duration, TimeZone, Utc};
 
     #[test]
     fn test_server_addresses_when_urls_vary_then_host_and_port_of_each() {
@@ -936,5 +958,38 @@ mod tests {
             ["127.0.0.1:4222", "nats.example.com:7422", "nats-b:4222"]
         );
         assert!(server_addresses("").is_empty());
+    }
+
+    #[test]
+    fn test_earliest_loss_when_minority_seen_before_the_connection_drops_then_the_lease_runs_from_the_minority(
+    ) {
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap();
+        let lease = Duration::seconds(3);
+        let minority = Some((t0, lease));
+        let dropped = Some((t0 + Duration::seconds(3), lease));
+        let at = |s| t0 + Duration::milliseconds(s);
+        // 3 s after the minority, 0 s after the drop: lost, since the minority.
+        assert_eq!(
+            ClusterLink::earliest_loss(at(3000), [dropped, minority, None]),
+            Some(t0)
+        );
+        assert_eq!(
+            ClusterLink::earliest_loss(at(2999), [dropped, minority, None]),
+            None
+        );
+        // Failing writes alone wait out their longer limit.
+        let writes = Some((t0, Duration::seconds(13)));
+        assert_eq!(
+            ClusterLink::earliest_loss(at(12_999), [None, None, writes]),
+            None
+        );
+        assert_eq!(
+            ClusterLink::earliest_loss(at(13_000), [None, None, writes]),
+            Some(t0)
+        );
+        assert_eq!(
+            ClusterLink::earliest_loss(at(60_000), [None, None, None]),
+            None
+        );
     }
 }

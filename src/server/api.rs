@@ -26,20 +26,8 @@ use std::time::{Duration, Instant};
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// The decimal fields of `POST .../portfolio` (shared with the Python package's engine, which
-/// reads the same bodies).
-pub const SNAPSHOT_DECIMALS: DecimalFields = &[
-    "portfolio_value",
-    "cash",
-    "positions[].quantity",
-    "positions[].market_price",
-];
-/// The decimal fields of `POST .../orders`.
-pub const ORDER_DECIMALS: DecimalFields = &["quantity", "limit_price"];
-/// The decimal fields of `POST .../fills`.
-pub const FILL_DECIMALS: DecimalFields = &["quantity", "price"];
-/// The decimal fields of `POST .../prices`.
-pub const PRICES_DECIMALS: DecimalFields = &["prices[].price"];
+/// The decimal fields of the host events, shared with the Python package's engine.
+pub use rustybt_api::{FILL_DECIMALS, ORDER_DECIMALS, PRICES_DECIMALS, SNAPSHOT_DECIMALS};
 
 /// Mounts every API route.
 pub fn configure(cfg: &mut web::ServiceConfig) {

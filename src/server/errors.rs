@@ -1,183 +1,80 @@
-//! The API's error body: `{"error": "<machine code>", "message": "<what was wrong>"}`.
+//! The API's error as an actix answer. The error itself (status number, code, message, and
+//! the mapping from the engine's errors) lives in [`rustybt_api::ApiError`], which the Python
+//! package shares; this newtype only adds the HTTP response, which needs actix.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use rustybt_actors::error::EngineError;
-use rustybt_actors::state_machine::TransitionError;
-use serde_json::json;
+use std::ops::Deref;
 
-/// An answer other than success, with its status and error body.
+/// An answer other than success: [`rustybt_api::ApiError`] as an actix [`ResponseError`].
 #[derive(Debug, Clone)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Machine code.
-    pub code: &'static str,
-    /// What was wrong, naming the field and value where there is one.
-    pub message: String,
-}
+pub struct ApiError(pub rustybt_api::ApiError);
 
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
+        Self(rustybt_api::ApiError::new(status.as_u16(), code, message))
     }
 
     /// 400: the body is not JSON.
     pub fn malformed(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)
+        Self(rustybt_api::ApiError::malformed(message))
     }
 
     /// 422: a field is missing, unknown, of the wrong type, or out of range.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        Self(rustybt_api::ApiError::invalid(code, message))
     }
 
     /// 404: no such strategy.
     pub fn unknown_strategy(name: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "unknown_strategy",
-            format!("no strategy named {name:?}"),
-        )
+        Self(rustybt_api::ApiError::unknown_strategy(name))
     }
 
-    /// 404: no route for the path. The path is shown up to 200 characters (never the query).
+    /// 404: no route for the path.
     pub fn not_found(path: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no endpoint at {:?}", shorten(path)),
-        )
+        Self(rustybt_api::ApiError::not_found(path))
     }
 
     /// 405: the path exists, but not for this method.
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{method} is not allowed on {:?}", shorten(path)),
-        )
+        Self(rustybt_api::ApiError::method_not_allowed(method, path))
     }
 
     /// 401.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self(rustybt_api::ApiError::unauthorized(message))
     }
 }
 
-/// A client-chosen path, cut to a length fit for a message.
-fn shorten(path: &str) -> String {
-    const MAX: usize = 200;
-    if path.chars().count() <= MAX {
-        path.to_string()
-    } else {
-        let head: String = path.chars().take(MAX).collect();
-        format!("{head}…")
+impl Deref for ApiError {
+    type Target = rustybt_api::ApiError;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+        self.0.fmt(f)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        // Every status the API error is built with is a valid one; 500 guards the impossible.
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(json!({"error": self.code, "message": self.message}))
+        HttpResponse::build(self.status_code()).json(self.0.body())
     }
 }
 
-impl From<EngineError> for ApiError {
-    fn from(e: EngineError) -> Self {
-        let message = e.to_string();
-        match e {
-            // An order the gate closed as expired is no longer held: as unknown (API v1.2).
-            EngineError::Input(
-                rustybt_actors::domain::InputError::UnknownOrder { .. }
-                | rustybt_actors::domain::InputError::ExpiredOrder { .. },
-            ) => Self::new(StatusCode::NOT_FOUND, "unknown_order", message),
-            EngineError::Input(_) => Self::invalid("invalid_value", message),
-            EngineError::Transition(t) => {
-                let code = match t {
-                    TransitionError::NothingToReset => "nothing_to_reset",
-                    TransitionError::ResetAlreadyPending { .. } => "reset_already_pending",
-                    TransitionError::NoResetPending { .. } => "no_reset_pending",
-                    TransitionError::WrongToken => "wrong_confirmation_token",
-                    TransitionError::ResetExpired { .. } => "reset_expired",
-                    TransitionError::HeldByFirm { .. } => "held_by_firm",
-                };
-                Self::new(StatusCode::CONFLICT, code, message)
-            }
-            EngineError::Checkpoint(_) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "checkpoint_unavailable",
-                message,
-            ),
-            EngineError::Unavailable(_) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "engine_unavailable",
-                message,
-            ),
-        }
-    }
-}
-
-impl From<rustybt_actors::firm_handle::FirmOpError> for ApiError {
-    fn from(e: rustybt_actors::firm_handle::FirmOpError) -> Self {
-        use rustybt_actors::firm::FirmError;
-        use rustybt_actors::firm_handle::{FirmOpError, FirmStoreError};
-        let message = e.to_string();
-        match e {
-            FirmOpError::Input {
-                field: "desk",
-                problem,
-                ..
-            } if problem.starts_with("is no") => {
-                Self::new(StatusCode::NOT_FOUND, "unknown_desk", message)
-            }
-            FirmOpError::Input { .. } => Self::invalid("invalid_value", message),
-            FirmOpError::Refused(r) => {
-                let code = match r {
-                    FirmError::NothingToReset(_) => "nothing_to_reset",
-                    FirmError::ResetAlreadyPending { .. } => "reset_already_pending",
-                    FirmError::NoResetPending => "no_reset_pending",
-                    FirmError::WrongToken => "wrong_confirmation_token",
-                    FirmError::ResetExpired { .. } => "reset_expired",
-                    FirmError::Membership(_) => "firm_figures_overflow",
-                };
-                Self::new(StatusCode::CONFLICT, code, message)
-            }
-            FirmOpError::Store(FirmStoreError::BusUnavailable(_)) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "bus_unavailable", message)
-            }
-            FirmOpError::Store(FirmStoreError::Checkpoint(_)) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "checkpoint_unavailable",
-                message,
-            ),
-            FirmOpError::UnknownHost(_) => {
-                Self::new(StatusCode::NOT_FOUND, "unknown_host", message)
-            }
-            FirmOpError::HostConnected(_) => {
-                Self::new(StatusCode::CONFLICT, "host_connected", message)
-            }
-            FirmOpError::Engine(e) => e.into(),
-        }
-    }
-}
-
-impl From<rustybt_actors::domain::InputError> for ApiError {
-    fn from(e: rustybt_actors::domain::InputError) -> Self {
-        EngineError::from(e).into()
+/// Every error the shared one is built from becomes an answer through it.
+impl<E: Into<rustybt_api::ApiError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        Self(e.into())
     }
 }

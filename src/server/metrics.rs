@@ -158,7 +158,7 @@ impl Metrics {
     }
 
     /// Sets the firm's series from its view (before [`Metrics::render`]).
-    pub fn record_firm(&self, view: &rustybt_actors::firm_handle::FirmView) {
+    pub fn record_firm(&self, view: &rustybt_actors::firm::FirmView) {
         metrics::with_local_recorder(&self.recorder, || {
             let firm = view.firm.clone();
             gauge!("rustybt_firm_state", "firm" => firm.clone()).set(f64::from(view.state.code()));
@@ -190,7 +190,7 @@ impl Metrics {
     pub fn record_bus(
         &self,
         host_id: &str,
-        bus: &rustybt_actors::firm_handle::BusView,
+        bus: &rustybt_actors::firm::BusView,
         now: chrono::DateTime<chrono::Utc>,
     ) {
         metrics::with_local_recorder(&self.recorder, || {

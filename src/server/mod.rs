@@ -11,7 +11,7 @@ pub mod metrics;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use errors::ApiError;
 use rustybt_actors::engine::EngineHandle;
-use rustybt_actors::firm_handle::{FirmHandle, FirmParts, SledControlStore};
+use rustybt_actors::firm::{FirmHandle, FirmParts, SledControlStore};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -48,8 +48,8 @@ impl ServerState {
             .get_or_try_init(|| async {
                 match self.firm_parts.clone() {
                     Some(parts) => FirmHandle::start(parts).await,
-                    None => Err(rustybt_actors::firm_handle::FirmOpError::Store(
-                        rustybt_actors::firm_handle::FirmStoreError::BusUnavailable(
+                    None => Err(rustybt_actors::firm::FirmOpError::Store(
+                        rustybt_actors::firm::FirmStoreError::BusUnavailable(
                             "the firm was not started".into(),
                         ),
                     )),
@@ -229,7 +229,7 @@ pub fn start_with_firm(
                             match firm.evaluate().await {
                                 Ok(_) => {}
                                 // The bus's own loss is reported by the host's link.
-                                Err(rustybt_actors::firm_handle::FirmOpError::Store(e)) => {
+                                Err(rustybt_actors::firm::FirmOpError::Store(e)) => {
                                     tracing::debug!(error = %e, "firm breakers could not judge the aggregate")
                                 }
                                 Err(e) => {

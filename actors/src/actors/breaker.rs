@@ -149,6 +149,8 @@ impl<R: Rule> Handler<Evaluate<R::Input>> for Breaker<R> {
             self.act_on(v, now);
         }
         mark_ready(self);
+        // Judged and the gate closed for any trip: the host may hear now.
+        drop(msg.1);
     }
 }
 

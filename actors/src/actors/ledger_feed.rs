@@ -2,7 +2,7 @@
 //! hands positions to the gate's decision core, and fans valuations out to the portfolio
 //! breakers (drawdown, daily loss, stale feed).
 
-use super::messages::Evaluate;
+use super::messages::{Evaluate, Judging};
 use super::{guard, Links};
 use crate::clock::SharedClock;
 use crate::decision::DecisionCore;
@@ -19,11 +19,17 @@ use tokio::sync::broadcast;
 
 const HISTORY: usize = 2000;
 
-/// Submits a snapshot. Resolves once every portfolio breaker has judged it: any trip it caused
-/// is refusing orders by then.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<(), EngineError>")]
-pub struct SubmitSnapshot(pub PortfolioSnapshot);
+/// Submits a snapshot. Answered through `reply` once every portfolio breaker has judged it:
+/// any trip it caused is refusing orders by then; the Supervisor's durable commit, the flush
+/// and the alerts follow the answer.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct SubmitSnapshot {
+    /// The snapshot.
+    pub snapshot: PortfolioSnapshot,
+    /// Where the answer goes.
+    pub reply: tokio::sync::oneshot::Sender<Result<(), EngineError>>,
+}
 
 /// Submits snapshots, in order, without waiting for the breakers (bulk feeds, replays): each
 /// breaker judges the whole batch in one message. A refused snapshot is logged and counted;
@@ -145,35 +151,30 @@ impl LedgerFeed {
 super::plain_supervisee!(LedgerFeed, ActorName::LedgerFeed);
 
 impl Handler<SubmitSnapshot> for LedgerFeed {
-    type Result = ResponseFuture<Result<(), EngineError>>;
+    type Result = ();
 
-    fn handle(&mut self, msg: SubmitSnapshot, ctx: &mut Context<Self>) -> Self::Result {
-        let valuation = match guard(self, ctx, |act| act.accept(msg.0)) {
+    fn handle(&mut self, msg: SubmitSnapshot, ctx: &mut Context<Self>) {
+        let SubmitSnapshot { snapshot, reply } = msg;
+        let valuation = match guard(self, ctx, |act| act.accept(snapshot)) {
             None => {
-                return Box::pin(async {
-                    Err(EngineError::Unavailable("ledger feed restarting".into()))
-                })
+                let _ = reply.send(Err(EngineError::Unavailable(
+                    "ledger feed restarting".into(),
+                )));
+                return;
             }
-            Some(Err(e)) => return Box::pin(async move { Err(e.into()) }),
+            Some(Err(e)) => {
+                let _ = reply.send(Err(e.into()));
+                return;
+            }
             Some(Ok(v)) => v,
         };
         let batch: Arc<[Valuation]> = Arc::new([valuation]);
-        let judged: Vec<_> = self
-            .parts
-            .breakers
-            .iter()
-            .map(|b| b.send(Evaluate(batch.clone())))
-            .collect();
-        Box::pin(async move {
-            // A breaker that failed on it has marked itself not ready, so the gate is closed:
-            // the snapshot itself was accepted.
-            for r in futures::future::join_all(judged).await {
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "a portfolio breaker could not judge a snapshot");
-                }
-            }
-            Ok(())
-        })
+        // The last breaker to let go of it answers the host, straight from its handler; with
+        // no portfolio breaker, this drop does.
+        let judging = Judging::new(reply);
+        for b in &self.parts.breakers {
+            b.do_send(Evaluate(batch.clone(), Some(judging.clone())));
+        }
     }
 }
 
@@ -196,7 +197,7 @@ impl Handler<PushSnapshots> for LedgerFeed {
         };
         let batch: Arc<[Valuation]> = batch.into();
         for b in &self.parts.breakers {
-            b.do_send(Evaluate(batch.clone()));
+            b.do_send(Evaluate(batch.clone(), None));
         }
     }
 }

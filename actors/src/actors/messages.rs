@@ -2,6 +2,7 @@
 
 use crate::breaker::BreakerReading;
 use crate::decision::NumberedTrip;
+use crate::error::EngineError;
 use crate::state_machine::EngineState;
 use crate::supervision::{ActorName, Lifecycle};
 use actix::prelude::*;
@@ -10,9 +11,41 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// Inputs for a breaker to judge, in order (one, or a batch from a bulk feed). Resolves once
-/// judged: any trip they caused is refusing orders by then.
+/// judged: any trip they caused is refusing orders by then. An awaited snapshot carries its
+/// [`Judging`]: the breaker lets go of it once judged and the gate closed for any trip.
 #[derive(Debug, Clone)]
-pub struct Evaluate<I>(pub Arc<[I]>);
+pub struct Evaluate<I>(pub Arc<[I]>, pub Option<Arc<Judging>>);
+
+/// The answer to one awaited snapshot, shared by every breaker judging it. It goes to the host
+/// when the last breaker lets go: judged, the gate closed for any trip, nothing durable yet
+/// (the Supervisor commits after, in its own turn). A breaker that panicked on it lets go too:
+/// it marked itself not ready, which closes the gate.
+#[derive(Debug)]
+pub struct Judging {
+    reply: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<Result<(), EngineError>>>>,
+}
+
+impl Judging {
+    /// A judging that answers through `reply`.
+    pub fn new(reply: tokio::sync::oneshot::Sender<Result<(), EngineError>>) -> Arc<Self> {
+        Arc::new(Self {
+            reply: std::sync::Mutex::new(Some(reply)),
+        })
+    }
+}
+
+impl Drop for Judging {
+    fn drop(&mut self) {
+        let reply = match self.reply.get_mut() {
+            Ok(r) => r.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(reply) = reply {
+            // The host may have stopped waiting: nothing to tell then.
+            let _ = reply.send(Ok(()));
+        }
+    }
+}
 
 impl<I: 'static> Message for Evaluate<I> {
     type Result = ();

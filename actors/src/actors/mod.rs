@@ -16,6 +16,7 @@ pub mod manual_breaker;
 pub mod messages;
 pub mod order_gate;
 pub mod supervisor;
+pub mod wiring;
 
 pub use alert_dispatcher::AlertDispatcher;
 pub use breaker::Breaker;

@@ -1,8 +1,8 @@
 //! OrderGate: owns the order decision core ([`crate::decision`]) and keeps it current. The
 //! host's thread judges each order in the core itself; this actor takes the Supervisor's
-//! state and runs the time-driven side (auto clear, re-arm after a reset, reading) of a
-//! window the core counts: the order-rate breaker, and in a second instance the pre-trade
-//! breaker (denials), so both windows stay on the order path with no extra hop. The gate also
+//! state. In other instances it is the shell of a window breaker the core counts (order
+//! rate, pre-trade denials): the time-driven side (auto clear, re-arm after a reset, reading),
+//! so the windows themselves stay on the order path with no extra hop. The gate also
 //! saves the open orders that changed to the checkpoint, every [`SAVE_OPEN_ORDERS_EVERY`]:
 //! off the order path, which only notes the change under the lock it already holds.
 
@@ -10,36 +10,38 @@ use super::messages::{ClearReport, ReadBreaker, Rearm, Tick};
 use super::{guard, Links};
 use crate::breaker::{BreakerKind, BreakerReading, ResetPolicy};
 use crate::checkpoint::StrategyCheckpoint;
-use crate::decision::{DecisionCore, GateUpdate, NumberedTrip};
+use crate::decision::{DecisionCore, NumberedTrip};
 use crate::supervision::ActorName;
 use actix::prelude::*;
 use std::sync::Arc;
 
-/// The Supervisor's word to the gate.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct ApplyGateUpdate(pub GateUpdate);
-
 /// How often the open orders that changed are saved: what a crash of the process may lose.
 pub const SAVE_OPEN_ORDERS_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// The order gate actor, or the shell of one more window the core counts.
+/// The order gate actor, or the shell of a window breaker the core counts.
 pub struct OrderGate {
     core: Arc<DecisionCore>,
-    window: BreakerKind,
+    /// `None`: the gate itself; otherwise the window breaker this shell runs.
+    window: Option<BreakerKind>,
     reset: ResetPolicy,
     links: Links,
     open_orders_to: Option<StrategyCheckpoint>,
 }
 
 impl OrderGate {
-    /// The gate owning `core`, shell of the order-rate breaker.
-    pub fn new(core: Arc<DecisionCore>, order_rate_reset: ResetPolicy, links: Links) -> Self {
-        Self::window(core, BreakerKind::OrderRate, order_rate_reset, links)
+    /// The gate owning `core`.
+    pub fn new(core: Arc<DecisionCore>, links: Links) -> Self {
+        Self {
+            core,
+            window: None,
+            reset: ResetPolicy::Manual,
+            links,
+            open_orders_to: None,
+        }
     }
 
-    /// The shell of another window the core counts (the pre-trade breaker): ticks, re-arm
-    /// and reading only; the Supervisor's word goes to the gate.
+    /// The shell of a window breaker the core counts (order rate, pre-trade denials): ticks,
+    /// re-arm and reading only; the Supervisor's word goes to the gate.
     pub fn window(
         core: Arc<DecisionCore>,
         window: BreakerKind,
@@ -48,7 +50,7 @@ impl OrderGate {
     ) -> Self {
         Self {
             core,
-            window,
+            window: Some(window),
             reset,
             links,
             open_orders_to: None,
@@ -71,8 +73,8 @@ impl OrderGate {
 impl super::Supervisee for OrderGate {
     fn name(&self) -> ActorName {
         match self.window {
-            BreakerKind::OrderRate => ActorName::OrderGate,
-            other => ActorName::Breaker(other),
+            None => ActorName::OrderGate,
+            Some(kind) => ActorName::Breaker(kind),
         }
     }
 
@@ -98,19 +100,13 @@ impl Actor for OrderGate {
 
 super::supervisee!(OrderGate);
 
-impl Handler<ApplyGateUpdate> for OrderGate {
-    type Result = ();
-
-    fn handle(&mut self, msg: ApplyGateUpdate, _: &mut Context<Self>) {
-        self.core.apply(msg.0);
-    }
-}
-
 impl Handler<Tick> for OrderGate {
     type Result = ();
 
     fn handle(&mut self, msg: Tick, ctx: &mut Context<Self>) {
-        let kind = self.window;
+        let Some(kind) = self.window else {
+            return;
+        };
         let cleared = guard(self, ctx, |act| act.core.window_cleared(kind, msg.now));
         if cleared == Some(true) && self.reset == ResetPolicy::Auto {
             self.links.supervisor.do_send(ClearReport {
@@ -125,7 +121,7 @@ impl Handler<Rearm> for OrderGate {
     type Result = Option<NumberedTrip>;
 
     fn handle(&mut self, msg: Rearm, _: &mut Context<Self>) -> Self::Result {
-        self.core.rearm_window(self.window, msg.now)
+        self.core.rearm_window(self.window?, msg.now)
     }
 }
 
@@ -133,10 +129,11 @@ impl Handler<ReadBreaker> for OrderGate {
     type Result = MessageResult<ReadBreaker>;
 
     fn handle(&mut self, _: ReadBreaker, _: &mut Context<Self>) -> Self::Result {
+        let kind = self.window.unwrap_or(BreakerKind::OrderRate);
         MessageResult(
             self.core
-                .window_reading(self.window)
-                .unwrap_or_else(|| BreakerReading::disabled(self.window)),
+                .window_reading(kind)
+                .unwrap_or_else(|| BreakerReading::disabled(kind)),
         )
     }
 }

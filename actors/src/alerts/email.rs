@@ -133,6 +133,14 @@ impl EmailChannel {
         };
         let mut builder = builder.port(s.port).timeout(Some(s.timeout));
         if let Some(pem) = &s.extra_root_pem {
+            // The parser takes text without any certificate block as an empty list: refuse it
+            // here, or a mistyped CA file would leave the relay's TLS unverifiable at send time.
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(
+                    "alerts.email.ca_file: not a PEM certificate (no BEGIN CERTIFICATE block)"
+                        .into(),
+                );
+            }
             let root = Certificate::from_pem(pem.as_bytes())
                 .map_err(|e| format!("alerts.email.ca_file: not a PEM certificate: {e}"))?;
             let params = TlsParameters::builder(s.host.clone())

@@ -2,9 +2,9 @@
 //! breaker of that shape; what differs is the breaker kind, what it waits for (the words its
 //! trips use) and the input that counts as hearing it:
 //!
-//! - the stale feed ([`super::StaleFeedRule`]) waits for portfolio snapshots, because every
+//! - the stale feed ([`crate::breakers::StaleFeedRule`]) waits for portfolio snapshots, because every
 //!   portfolio breaker is blind without one;
-//! - the dead-man's switch ([`super::HostSilentRule`]) waits for any host event, because a host
+//! - the dead-man's switch ([`crate::breakers::HostSilentRule`]) waits for any host event, because a host
 //!   that has gone quiet may have died with orders working.
 //!
 //! The clock starts when the rule is made (start-up), so a source that never speaks is caught
@@ -14,7 +14,7 @@
 //! boundaries: a host that went quiet a few seconds before an always-open market's daily open is
 //! not given a fresh allowance at the open.
 
-use super::host_silent::HostBeacon;
+use super::beacon::HostBeacon;
 use super::market_session::MarketSession;
 use crate::breaker::{BreakerKind, BreakerReading, Rule, Trip, Verdict};
 use crate::domain::InputError;
@@ -63,8 +63,8 @@ impl Awaited {
     };
 }
 
-/// The silence rule, judging inputs of type `E`. Use it through [`super::StaleFeedRule`] or
-/// [`super::HostSilentRule`], whose constructors fill in the kind and the words.
+/// The silence rule, judging inputs of type `E`. Use it through [`crate::breakers::StaleFeedRule`] or
+/// [`crate::breakers::HostSilentRule`], whose constructors fill in the kind and the words.
 ///
 /// It trips once per silence, then stays latched until [`Self::rearm`] or until it hears
 /// something new, which answers [`Verdict::Cleared`]: an auto-reset breaker clears then, a
@@ -271,7 +271,7 @@ impl<E: Heard> Rule for SilenceRule<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::HostSilentRule;
+    use crate::breakers::HostSilentRule;
     use chrono::{NaiveDate, NaiveTime};
     use proptest::prelude::*;
 
