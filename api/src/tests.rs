@@ -51,45 +51,8 @@ fn full_status() -> EngineStatus {
             ready: true,
             restarts: 2,
         }],
-        portfolio: PortfolioStatus {
-            value: Some(dec!(89580.00)),
-            cash: Some(dec!(1000.5)),
-            high_water_mark: Some(dec!(100000.00)),
-            drawdown: Some(dec!(-0.1042)),
-            daily_pnl: Some(dec!(-10420.00)),
-            positions: vec![PositionStatus {
-                asset: "AAPL".into(),
-                quantity: dec!(-10),
-                market_price: dec!(170.25),
-                market_value: Some(dec!(-1702.50)),
-            }],
-            as_of: Some(at("2026-03-02T15:04:00Z")),
-            gross_exposure: Some(dec!(1702.50)),
-            history: vec![(at("2026-03-02T15:04:00Z"), dec!(89580.00))],
-            snapshots_accepted: 7,
-            snapshots_refused: 1,
-            last_refusal: Some("positions.market_price: -1 must not be negative".into()),
-        },
-        recent_orders: vec![OrderRecord {
-            at: at("2026-03-02T15:01:00Z"),
-            order: OrderRequest {
-                order_id: "o-1".into(),
-                asset: "AAPL".into(),
-                side: Side::Sell,
-                quantity: dec!(10),
-                limit_price: Some(dec!(170)),
-                timestamp: Some(at("2026-03-02T15:00:59Z")),
-                time_in_force: Default::default(),
-            },
-            decision: OrderDecision::Rejected {
-                reason: "tripped".into(),
-                state: EngineState::Tripped,
-                breaker: Some(BreakerKind::Drawdown),
-                check: None,
-                limit: None,
-                value: None,
-            },
-        }],
+        portfolio: full_portfolio(),
+        recent_orders: full_orders(),
         recent_fills: vec![Fill {
             order_id: "o-0".into(),
             asset: "AAPL".into(),
@@ -120,42 +83,95 @@ fn full_status() -> EngineStatus {
             since: at("2026-03-02T15:01:30Z"),
             expires_at: Some(at("2026-03-02T21:00:00Z")),
         }],
-        pre_trade: PreTradeStatus {
-            configured: true,
-            denials: PreTradeCheck::ALL.iter().map(|c| (*c, 1)).collect(),
-            last_denial: Some(rustybt_actors::engine::LastDenial {
-                at: at("2026-03-02T15:01:40Z"),
-                order_id: "o-3".into(),
-                check: PreTradeCheck::MaxOrderNotional,
-                limit: Some(dec!(50000)),
-                value: Some(dec!(62000.00)),
-                reason: "order notional 62000.00 > max 50000 (AAPL)".into(),
-            }),
-            references: vec![(
-                "AAPL".into(),
-                rustybt_actors::pretrade::ReferencePrice {
-                    price: dec!(170.25),
-                    at: at("2026-03-02T15:04:00Z"),
-                },
-            )],
+        pre_trade: full_pre_trade(),
+        alerts: full_alerts(),
+    }
+}
+
+fn full_orders() -> Vec<OrderRecord> {
+    vec![OrderRecord {
+        at: at("2026-03-02T15:01:00Z"),
+        order: OrderRequest {
+            order_id: "o-1".into(),
+            asset: "AAPL".into(),
+            side: Side::Sell,
+            quantity: dec!(10),
+            limit_price: Some(dec!(170)),
+            timestamp: Some(at("2026-03-02T15:00:59Z")),
+            time_in_force: Default::default(),
         },
-        alerts: DeliveryView {
-            recent: vec![DeliveryRecord {
-                alert_id: "msg_1".into(),
-                event_type: "circuit_breaker_tripped".into(),
-                breaker: "drawdown".into(),
-                channel: "webhook".into(),
-                status: DeliveryStatus::Sent,
-                attempts: 1,
-                latency_ms: 12,
-                error: None,
-                at: at("2026-03-02T15:00:01Z"),
-            }],
-            counts: [("webhook".to_string(), [("sent".to_string(), 1)].into())].into(),
-            dropped: 0,
-            in_flight: 1,
-            channels: vec!["webhook".into()],
+        decision: OrderDecision::Rejected {
+            reason: "tripped".into(),
+            state: EngineState::Tripped,
+            breaker: Some(BreakerKind::Drawdown),
+            check: None,
+            limit: None,
+            value: None,
         },
+    }]
+}
+
+fn full_portfolio() -> PortfolioStatus {
+    PortfolioStatus {
+        value: Some(dec!(89580.00)),
+        cash: Some(dec!(1000.5)),
+        high_water_mark: Some(dec!(100000.00)),
+        drawdown: Some(dec!(-0.1042)),
+        daily_pnl: Some(dec!(-10420.00)),
+        positions: vec![PositionStatus {
+            asset: "AAPL".into(),
+            quantity: dec!(-10),
+            market_price: dec!(170.25),
+            market_value: Some(dec!(-1702.50)),
+        }],
+        as_of: Some(at("2026-03-02T15:04:00Z")),
+        gross_exposure: Some(dec!(1702.50)),
+        history: vec![(at("2026-03-02T15:04:00Z"), dec!(89580.00))],
+        snapshots_accepted: 7,
+        snapshots_refused: 1,
+        last_refusal: Some("positions.market_price: -1 must not be negative".into()),
+    }
+}
+
+fn full_pre_trade() -> PreTradeStatus {
+    PreTradeStatus {
+        configured: true,
+        denials: PreTradeCheck::ALL.iter().map(|c| (*c, 1)).collect(),
+        last_denial: Some(rustybt_actors::engine::LastDenial {
+            at: at("2026-03-02T15:01:40Z"),
+            order_id: "o-3".into(),
+            check: PreTradeCheck::MaxOrderNotional,
+            limit: Some(dec!(50000)),
+            value: Some(dec!(62000.00)),
+            reason: "order notional 62000.00 > max 50000 (AAPL)".into(),
+        }),
+        references: vec![(
+            "AAPL".into(),
+            rustybt_actors::pretrade::ReferencePrice {
+                price: dec!(170.25),
+                at: at("2026-03-02T15:04:00Z"),
+            },
+        )],
+    }
+}
+
+fn full_alerts() -> DeliveryView {
+    DeliveryView {
+        recent: vec![DeliveryRecord {
+            alert_id: "msg_1".into(),
+            event_type: "circuit_breaker_tripped".into(),
+            breaker: "drawdown".into(),
+            channel: "webhook".into(),
+            status: DeliveryStatus::Sent,
+            attempts: 1,
+            latency_ms: 12,
+            error: None,
+            at: at("2026-03-02T15:00:01Z"),
+        }],
+        counts: [("webhook".to_string(), [("sent".to_string(), 1)].into())].into(),
+        dropped: 0,
+        in_flight: 1,
+        channels: vec!["webhook".into()],
     }
 }
 

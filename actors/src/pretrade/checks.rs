@@ -147,66 +147,123 @@ pub fn judge(
     order: &OrderRequest,
     now: DateTime<Utc>,
 ) -> Result<(), Denial> {
-    use PreTradeCheck::*;
-    let asset = order.asset.as_str();
     if limits.duplicate_order_id && book.was_accepted(&order.order_id, now) {
         return Err(Denial {
-            check: DuplicateOrderId,
+            check: PreTradeCheck::DuplicateOrderId,
             limit: None,
             value: None,
             reason: format!("order_id {} was accepted before", order.order_id),
         });
     }
     judge_open_orders(limits, book)?;
-    let caps = limits.for_asset(asset);
-    if let Some(max) = caps.max_order_quantity {
-        if order.quantity > max {
-            return Err(deny(
-                MaxOrderQuantity,
-                max,
-                order.quantity,
-                format!("order quantity {} > max {max} ({asset})", order.quantity),
-            ));
+    let o = Order::read(limits, book, order);
+    o.quantity()?;
+    o.reference_fresh(limits.max_reference_age, now)?;
+    o.collar()?;
+    o.notional()?;
+    if o.reducing {
+        // An order that only shrinks a position never breaches a position or exposure cap.
+        return Ok(());
+    }
+    o.position()?;
+    o.gross(limits.max_gross_exposure, book)
+}
+
+/// One order with what the checks read about its asset, looked up once.
+struct Order<'a> {
+    order: &'a OrderRequest,
+    asset: &'a str,
+    caps: &'a super::limits::AssetLimits,
+    held_book: Option<&'a super::book::AssetBook>,
+    /// Position plus working orders; `None` when that sum overflows (never counted as reducing).
+    held: Option<Decimal>,
+    reducing: bool,
+    reference: Option<super::book::ReferencePrice>,
+    needs_reference: bool,
+}
+
+impl<'a> Order<'a> {
+    fn read(limits: &'a PreTradeLimits, book: &'a OrderBook, order: &'a OrderRequest) -> Self {
+        let asset = order.asset.as_str();
+        let caps = limits.for_asset(asset);
+        let held_book = book.asset(asset);
+        let held = held_book.map_or(Some(Decimal::ZERO), |a| a.exposure_position());
+        let reducing = held.is_some_and(|h| reduces(h, order.side, order.quantity));
+        let gross_applies = limits.max_gross_exposure.is_some() && !reducing;
+        let needs_reference = match order.limit_price {
+            Some(_) => caps.price_collar.is_some(),
+            None => caps.max_order_notional.is_some(),
+        } || gross_applies;
+        Self {
+            order,
+            asset,
+            caps,
+            held_book,
+            held,
+            reducing,
+            reference: held_book.and_then(|a| a.reference),
+            needs_reference,
         }
     }
 
-    let held_book = book.asset(asset);
-    // None when position plus working orders overflows: never counted as reducing.
-    let held = held_book.map_or(Some(Decimal::ZERO), |a| a.exposure_position());
-    let reducing = held.is_some_and(|h| reduces(h, order.side, order.quantity));
-    let gross_applies = limits.max_gross_exposure.is_some() && !reducing;
-    let needs_reference = match order.limit_price {
-        Some(_) => caps.price_collar.is_some(),
-        None => caps.max_order_notional.is_some(),
-    } || gross_applies;
-    let reference = held_book.and_then(|a| a.reference);
-    if needs_reference {
-        let Some(r) = reference else {
+    fn quantity(&self) -> Result<(), Denial> {
+        let (Some(max), quantity) = (self.caps.max_order_quantity, self.order.quantity) else {
+            return Ok(());
+        };
+        if quantity > max {
+            return Err(deny(
+                PreTradeCheck::MaxOrderQuantity,
+                max,
+                quantity,
+                format!("order quantity {quantity} > max {max} ({})", self.asset),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A reference price the later checks need: present, and no older than `max_age`.
+    fn reference_fresh(
+        &self,
+        max_age: Option<chrono::Duration>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Denial> {
+        if !self.needs_reference {
+            return Ok(());
+        }
+        let asset = self.asset;
+        let Some(r) = self.reference else {
             return Err(Denial {
-                check: StaleReferencePrice,
+                check: PreTradeCheck::StaleReferencePrice,
                 limit: None,
                 value: None,
                 reason: format!("no reference price for {asset}"),
             });
         };
-        if let Some(max_age) = limits.max_reference_age {
-            let age = order.timestamp.unwrap_or(now) - r.at;
-            if age > max_age {
-                let seconds = Decimal::new(age.num_milliseconds(), 3).normalize();
-                let max = Decimal::from(max_age.num_seconds());
-                return Err(deny(
-                    StaleReferencePrice,
-                    max,
-                    seconds,
-                    format!("reference price of {asset} is {seconds} s old > max {max} s"),
-                ));
-            }
+        let Some(max_age) = max_age else {
+            return Ok(());
+        };
+        let age = self.order.timestamp.unwrap_or(now) - r.at;
+        if age > max_age {
+            let seconds = Decimal::new(age.num_milliseconds(), 3).normalize();
+            let max = Decimal::from(max_age.num_seconds());
+            return Err(deny(
+                PreTradeCheck::StaleReferencePrice,
+                max,
+                seconds,
+                format!("reference price of {asset} is {seconds} s old > max {max} s"),
+            ));
         }
+        Ok(())
     }
 
-    if let (Some(collar), Some(limit_price), Some(r)) =
-        (caps.price_collar, order.limit_price, reference)
-    {
+    fn collar(&self) -> Result<(), Denial> {
+        let (Some(collar), Some(limit_price), Some(r)) = (
+            self.caps.price_collar,
+            self.order.limit_price,
+            self.reference,
+        ) else {
+            return Ok(());
+        };
         // Compared by multiplication, |limit − reference| ≤ collar × reference: exact at the
         // edge, and no division on the path of an order that passes. The ratio is computed
         // only to word a denial.
@@ -217,66 +274,90 @@ pub fn judge(
             (Some(diff), Some(allowed)) => diff.abs() > allowed,
             _ => true,
         };
-        if outside {
-            let away = limit_price
-                .checked_div(r.price)
-                .and_then(|q| q.checked_sub(Decimal::ONE))
-                .map(|d| {
-                    d.abs()
-                        .round_dp_with_strategy(8, RoundingStrategy::AwayFromZero)
-                        .normalize()
-                })
-                .unwrap_or(Decimal::MAX);
+        if !outside {
+            return Ok(());
+        }
+        let away = limit_price
+            .checked_div(r.price)
+            .and_then(|q| q.checked_sub(Decimal::ONE))
+            .map(|d| {
+                d.abs()
+                    .round_dp_with_strategy(8, RoundingStrategy::AwayFromZero)
+                    .normalize()
+            })
+            .unwrap_or(Decimal::MAX);
+        Err(deny(
+            PreTradeCheck::PriceCollar,
+            collar,
+            away,
+            format!(
+                "limit price {limit_price} is {} from the reference {} > collar {} ({})",
+                crate::rules::percent(away),
+                r.price,
+                crate::rules::percent(collar),
+                self.asset
+            ),
+        ))
+    }
+
+    fn notional(&self) -> Result<(), Denial> {
+        let Some(max) = self.caps.max_order_notional else {
+            return Ok(());
+        };
+        let Some(price) = self.order.limit_price.or(self.reference.map(|r| r.price)) else {
+            return Ok(());
+        };
+        let notional = self
+            .order
+            .quantity
+            .checked_mul(price)
+            .unwrap_or(Decimal::MAX);
+        if notional > max {
             return Err(deny(
-                PriceCollar,
-                collar,
-                away,
+                PreTradeCheck::MaxOrderNotional,
+                max,
+                notional,
+                format!("order notional {notional} > max {max} ({})", self.asset),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The asset's position were the order to fill completely.
+    fn after(&self) -> Option<Decimal> {
+        self.held
+            .and_then(|h| h.checked_add(self.order.signed_quantity()))
+    }
+
+    fn position(&self) -> Result<(), Denial> {
+        let Some(max) = self.caps.max_position else {
+            return Ok(());
+        };
+        let size = self.after().map_or(Decimal::MAX, |a| a.abs());
+        if size > max {
+            return Err(deny(
+                PreTradeCheck::MaxPosition,
+                max,
+                size,
                 format!(
-                    "limit price {limit_price} is {} from the reference {} > collar {} ({asset})",
-                    crate::rules::percent(away),
-                    r.price,
-                    crate::rules::percent(collar)
+                    "position after the order {size} > max {max} ({})",
+                    self.asset
                 ),
             ));
         }
+        Ok(())
     }
 
-    if let Some(max) = caps.max_order_notional {
-        if let Some(price) = order.limit_price.or(reference.map(|r| r.price)) {
-            let notional = order.quantity.checked_mul(price).unwrap_or(Decimal::MAX);
-            if notional > max {
-                return Err(deny(
-                    MaxOrderNotional,
-                    max,
-                    notional,
-                    format!("order notional {notional} > max {max} ({asset})"),
-                ));
-            }
-        }
-    }
-
-    if reducing {
-        return Ok(());
-    }
-    let after = held.and_then(|h| h.checked_add(order.signed_quantity()));
-    if let Some(max) = caps.max_position {
-        let size = after.map_or(Decimal::MAX, |a| a.abs());
-        if size > max {
-            return Err(deny(
-                MaxPosition,
-                max,
-                size,
-                format!("position after the order {size} > max {max} ({asset})"),
-            ));
-        }
-    }
-    if let (Some(max), Some(r)) = (limits.max_gross_exposure, reference) {
-        let own_term = held_book.and_then(|a| a.term());
+    fn gross(&self, max: Option<Decimal>, book: &OrderBook) -> Result<(), Denial> {
+        let (Some(max), Some(r)) = (max, self.reference) else {
+            return Ok(());
+        };
+        let own_term = self.held_book.and_then(|a| a.term());
         let others_unvalued =
-            book.unvalued() - usize::from(held_book.is_some() && own_term.is_none());
+            book.unvalued() - usize::from(self.held_book.is_some() && own_term.is_none());
         if others_unvalued > 0 {
             return Err(Denial {
-                check: StaleReferencePrice,
+                check: PreTradeCheck::StaleReferencePrice,
                 limit: None,
                 value: None,
                 reason: format!(
@@ -284,7 +365,8 @@ pub fn judge(
                 ),
             });
         }
-        let gross = after
+        let gross = self
+            .after()
             .and_then(|a| a.abs().checked_mul(r.price))
             .and_then(|term| {
                 book.gross_sum()?
@@ -294,14 +376,14 @@ pub fn judge(
             .unwrap_or(Decimal::MAX);
         if gross > max {
             return Err(deny(
-                MaxGrossExposure,
+                PreTradeCheck::MaxGrossExposure,
                 max,
                 gross,
                 format!("gross exposure after the order {gross} > max {max}"),
             ));
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
