@@ -32,7 +32,7 @@ fn bench_settings() -> StrategySettings {
     s.breakers.stale_feed = None;
     // The window never fills at one order per simulated 10 ms... the clock does not move in
     // the loop, so give the window room for every iteration criterion makes.
-    s.breakers.order_rate.as_mut().unwrap().max_orders = 1_000_000;
+    s.breakers.order_rate.as_mut().unwrap().max = 1_000_000;
     s.breakers.order_rate.as_mut().unwrap().window = Duration::seconds(1);
     s
 }

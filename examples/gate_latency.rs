@@ -27,7 +27,7 @@ fn settings() -> StrategySettings {
     // Every check counts toward the order rate; the trip rounds spin on orders, a second of
     // simulated time apart.
     let rate = s.breakers.order_rate.as_mut().expect("on");
-    rate.max_orders = 1_000_000;
+    rate.max = 1_000_000;
     rate.window = Duration::seconds(1);
     s
 }

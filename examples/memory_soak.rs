@@ -62,18 +62,8 @@ async fn main() -> anyhow::Result<()> {
     settings.tick_interval = None;
     settings.breakers.stale_feed = None;
     // Limits the soak never reaches, so every order takes the full path.
-    settings
-        .breakers
-        .order_rate
-        .as_mut()
-        .expect("on")
-        .max_orders = 100_000;
-    settings
-        .breakers
-        .error_rate
-        .as_mut()
-        .expect("on")
-        .max_errors = 100_000;
+    settings.breakers.order_rate.as_mut().expect("on").max = 100_000;
+    settings.breakers.error_rate.as_mut().expect("on").max = 100_000;
     settings.pre_trade = PreTradeLimits {
         per_order: AssetLimits {
             max_order_quantity: Some(Decimal::from(1_000)),

@@ -35,7 +35,7 @@ fn settings(checks: bool) -> StrategySettings {
     // orders at the loop's simulated pace (one order every 5 ms), never tripping: a window
     // growing without bound would measure its own page faults, not the checks.
     let rate = s.breakers.order_rate.as_mut().expect("on");
-    rate.max_orders = 1_000;
+    rate.max = 1_000;
     rate.window = Duration::seconds(1);
     if checks {
         let mut l = PreTradeLimits {

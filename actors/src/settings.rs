@@ -138,12 +138,12 @@ impl StrategySettings {
                     reset: ResetPolicy::Manual,
                 }),
                 order_rate: Some(OrderRateSettings {
-                    max_orders: 100,
+                    max: 100,
                     window: Duration::seconds(60),
                     reset: ResetPolicy::Auto,
                 }),
                 error_rate: Some(ErrorRateSettings {
-                    max_errors: 10,
+                    max: 10,
                     window: Duration::seconds(60),
                     reset: ResetPolicy::Manual,
                 }),

@@ -72,11 +72,11 @@ fn check(c: &Config, base: &Path) {
             }
         }
         if let Some(o) = &s.breakers.order_rate {
-            assert!((1..=1_000_000).contains(&o.max_orders));
+            assert!((1..=1_000_000).contains(&o.max));
             assert!(in_range(o.window));
         }
         if let Some(e) = &s.breakers.error_rate {
-            assert!((1..=1_000_000).contains(&e.max_errors));
+            assert!((1..=1_000_000).contains(&e.max));
             assert!(in_range(e.window));
         }
         if let Some(f) = &s.breakers.stale_feed {

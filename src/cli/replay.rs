@@ -59,10 +59,10 @@ fn from_profile(p: Profile, base: &StrategySettings) -> StrategySettings {
         d.limit = DailyLossLimit::Fraction(dl);
     }
     if let Some(o) = s.breakers.order_rate.as_mut() {
-        o.max_orders = orders;
+        o.max = orders;
     }
     if let Some(e) = s.breakers.error_rate.as_mut() {
-        e.max_errors = errors;
+        e.max = errors;
     }
     s
 }

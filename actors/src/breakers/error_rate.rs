@@ -167,16 +167,8 @@ impl Rule for ErrorRateRule {
     }
 }
 
-/// The error-rate breaker's settings (`[strategy.circuit_breakers.error_rate]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ErrorRateSettings {
-    /// The most errors allowed inside the window.
-    pub max_errors: usize,
-    /// The window.
-    pub window: Duration,
-    /// How it resets.
-    pub reset: crate::breaker::ResetPolicy,
-}
+/// The error-rate breaker's settings (`[strategy.circuit_breakers.error_rate]`): `max` errors.
+pub type ErrorRateSettings = super::count_window::CountWindowSettings;
 
 /// `[strategy.circuit_breakers.error_rate]` as written (absent: on, with the profile's maximum).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -206,26 +198,28 @@ impl super::BreakerSpec for ErrorRateRule {
         at: &dyn Fn(&str) -> String,
         problems: &mut Vec<String>,
     ) -> Option<Self::Settings> {
-        use crate::config::values::{positive_count, window_of};
         let e = section.cloned().unwrap_or_default();
-        let max_errors = positive_count(
-            e.max_errors,
-            profile.numbers().3,
-            &at("max_errors"),
+        super::count_window::CountWindowSection {
+            count: e.max_errors,
+            window: &e.window,
+            enabled: e.enabled,
+            reset: e.reset,
+        }
+        .settle(
+            super::count_window::CountWindowDefaults {
+                count_field: "max_errors",
+                count: profile.numbers().3,
+                reset: crate::breaker::ResetPolicy::Manual,
+            },
+            at,
             problems,
-        );
-        let window = window_of(&e.window, &at("window"), problems);
-        e.enabled.unwrap_or(true).then_some(ErrorRateSettings {
-            max_errors,
-            window,
-            reset: e.reset.unwrap_or(crate::breaker::ResetPolicy::Manual),
-        })
+        )
     }
 }
 
 impl super::ActorBreaker for ErrorRateRule {
     fn build(settings: &ErrorRateSettings, _: &super::RuleContext) -> Self {
-        ErrorRateRule::new(settings.max_errors, settings.window)
+        ErrorRateRule::new(settings.max, settings.window)
     }
 }
 

@@ -18,6 +18,7 @@
 //! strategy's [`BreakerSettings`], which actors the engine starts and which wait for their
 //! first input. Adding a breaker: `docs/architecture/adding-a-breaker.md`.
 
+pub mod count_window;
 pub mod daily_loss;
 pub mod drawdown;
 pub mod error_rate;

@@ -61,16 +61,8 @@ impl OrderRateRule {
     }
 }
 
-/// The order-rate breaker's settings (`[strategy.circuit_breakers.order_rate]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderRateSettings {
-    /// The most orders allowed inside the window.
-    pub max_orders: usize,
-    /// The window.
-    pub window: Duration,
-    /// How it resets.
-    pub reset: crate::breaker::ResetPolicy,
-}
+/// The order-rate breaker's settings (`[strategy.circuit_breakers.order_rate]`): `max` orders.
+pub type OrderRateSettings = super::count_window::CountWindowSettings;
 
 /// `[strategy.circuit_breakers.order_rate]` as written (absent: on, with the profile's maximum).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -100,26 +92,28 @@ impl super::BreakerSpec for OrderRateRule {
         at: &dyn Fn(&str) -> String,
         problems: &mut Vec<String>,
     ) -> Option<Self::Settings> {
-        use crate::config::values::{positive_count, window_of};
         let o = section.cloned().unwrap_or_default();
-        let max_orders = positive_count(
-            o.max_orders,
-            profile.numbers().2,
-            &at("max_orders"),
+        super::count_window::CountWindowSection {
+            count: o.max_orders,
+            window: &o.window,
+            enabled: o.enabled,
+            reset: o.reset,
+        }
+        .settle(
+            super::count_window::CountWindowDefaults {
+                count_field: "max_orders",
+                count: profile.numbers().2,
+                reset: crate::breaker::ResetPolicy::Auto,
+            },
+            at,
             problems,
-        );
-        let window = window_of(&o.window, &at("window"), problems);
-        o.enabled.unwrap_or(true).then_some(OrderRateSettings {
-            max_orders,
-            window,
-            reset: o.reset.unwrap_or(crate::breaker::ResetPolicy::Auto),
-        })
+        )
     }
 }
 
 impl super::WindowBreaker for OrderRateRule {
     fn limit(settings: &OrderRateSettings) -> (usize, Duration) {
-        (settings.max_orders, settings.window)
+        (settings.max, settings.window)
     }
 }
 

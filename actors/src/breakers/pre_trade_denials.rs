@@ -88,17 +88,10 @@ impl PreTradeDenialRule {
     }
 }
 
-/// The pre-trade breaker's settings (`[strategy.circuit_breakers.pre_trade]`): too many
-/// denials in a window trips (the RTS 6 throttle).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreTradeBreakerSettings {
-    /// The most denials allowed inside the window.
-    pub max_denials: usize,
-    /// The window.
-    pub window: Duration,
-    /// How it resets (manual by default: designated staff re-enable the algorithm).
-    pub reset: crate::breaker::ResetPolicy,
-}
+/// The pre-trade breaker's settings (`[strategy.circuit_breakers.pre_trade]`): more than `max`
+/// denials in the window trips (the RTS 6 throttle); manual reset by default, so designated
+/// staff re-enable the algorithm.
+pub type PreTradeBreakerSettings = super::count_window::CountWindowSettings;
 
 /// `[strategy.circuit_breakers.pre_trade]` as written: `{ max_denials, window }` (absent: off).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -127,21 +120,29 @@ impl super::BreakerSpec for PreTradeDenialRule {
         at: &dyn Fn(&str) -> String,
         problems: &mut Vec<String>,
     ) -> Option<Self::Settings> {
-        use crate::config::values::{positive_count, window_of};
+        // Absent: off, and a switched-off section is not read.
         let s = section.filter(|s| s.enabled.unwrap_or(true))?;
-        let max_denials = positive_count(s.max_denials, 5, &at("max_denials"), problems);
-        let window = window_of(&s.window, &at("window"), problems);
-        Some(PreTradeBreakerSettings {
-            max_denials,
-            window,
-            reset: s.reset.unwrap_or(crate::breaker::ResetPolicy::Manual),
-        })
+        super::count_window::CountWindowSection {
+            count: s.max_denials,
+            window: &s.window,
+            enabled: s.enabled,
+            reset: s.reset,
+        }
+        .settle(
+            super::count_window::CountWindowDefaults {
+                count_field: "max_denials",
+                count: 5,
+                reset: crate::breaker::ResetPolicy::Manual,
+            },
+            at,
+            problems,
+        )
     }
 }
 
 impl super::WindowBreaker for PreTradeDenialRule {
     fn limit(settings: &PreTradeBreakerSettings) -> (usize, Duration) {
-        (settings.max_denials, settings.window)
+        (settings.max, settings.window)
     }
 }
 

@@ -20,12 +20,12 @@ fn test_parse_when_minimal_then_moderate_defaults() {
         s.breakers.daily_loss.as_ref().unwrap().limit,
         DailyLossLimit::Fraction(dec!(-0.05))
     );
-    assert_eq!(s.breakers.order_rate.as_ref().unwrap().max_orders, 100);
+    assert_eq!(s.breakers.order_rate.as_ref().unwrap().max, 100);
     assert_eq!(
         s.breakers.order_rate.as_ref().unwrap().reset,
         ResetPolicy::Auto
     );
-    assert_eq!(s.breakers.error_rate.as_ref().unwrap().max_errors, 10);
+    assert_eq!(s.breakers.error_rate.as_ref().unwrap().max, 10);
     assert_eq!(
         s.breakers.error_rate.as_ref().unwrap().reset,
         ResetPolicy::Manual
@@ -53,8 +53,8 @@ fn test_parse_profiles_carry_the_story_numbers() {
             DailyLossLimit::Fraction(dl),
             "{p}"
         );
-        assert_eq!(s.breakers.order_rate.as_ref().unwrap().max_orders, o, "{p}");
-        assert_eq!(s.breakers.error_rate.as_ref().unwrap().max_errors, e, "{p}");
+        assert_eq!(s.breakers.order_rate.as_ref().unwrap().max, o, "{p}");
+        assert_eq!(s.breakers.error_rate.as_ref().unwrap().max, e, "{p}");
     }
 }
 
@@ -84,7 +84,7 @@ stale_feed = { max_snapshot_age = "2m" }
         s.breakers.daily_loss.as_ref().unwrap().limit,
         DailyLossLimit::Amount(dec!(-5000))
     );
-    assert_eq!(s.breakers.order_rate.as_ref().unwrap().max_orders, 3);
+    assert_eq!(s.breakers.order_rate.as_ref().unwrap().max, 3);
     assert_eq!(
         s.breakers.order_rate.as_ref().unwrap().reset,
         ResetPolicy::Manual
@@ -286,7 +286,7 @@ host_silent = { timeout = 30 }
     assert_eq!(l.max_reference_age, Some(chrono::Duration::seconds(60)));
     assert!(l.duplicate_order_id);
     let p = s.breakers.pre_trade.as_ref().unwrap();
-    assert_eq!((p.max_denials, p.window.num_seconds()), (5, 60));
+    assert_eq!((p.max, p.window.num_seconds()), (5, 60));
     assert_eq!(p.reset, ResetPolicy::Manual);
     assert_eq!(
         s.breakers
